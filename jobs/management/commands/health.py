@@ -1,0 +1,18 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs.health import run_checks
+
+
+class Command(BaseCommand):
+    help = "Print the same health report as GET /healthz; exit 1 when a check fails."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--only", nargs="*", help="run only these checks")
+
+    def handle(self, *args, **options) -> None:
+        ok, report = run_checks(options.get("only"))
+        self.stdout.write(json.dumps(report, indent=2, default=str))
+        if not ok:
+            raise CommandError(f"failing: {', '.join(report['failing'])}")

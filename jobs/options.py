@@ -1,0 +1,68 @@
+"""The options a job declares, parsed and checked once when the task is defined."""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*([smh]?)\s*$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    period: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """'100/60s' -> 100 per 60 seconds; '10/s', '5/2m' and '30/1h' work too."""
+        m = _RATE.match(text or "")
+        if not m or int(m.group(1)) < 1:
+            raise ValueError(f"rate limit {text!r} is not of the form '100/60s'")
+        period = float(m.group(2) or 1) * _UNIT[m.group(3)]
+        if period <= 0:
+            raise ValueError(f"rate limit {text!r} has a zero period")
+        return cls(int(m.group(1)), period)
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.period:g}s"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter, capped: attempt n waits up to base * 2**(n-1)."""
+
+    base: float = 2.0
+    cap: float = 600.0
+    jitter: bool = True
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * (2 ** max(attempt - 1, 0)))
+        if not self.jitter:
+            return ceiling
+        # Half fixed, half random: delays still grow with each attempt but never align.
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    queue: str = "default"
+    max_attempts: int = 1
+    backoff: Backoff = field(default_factory=Backoff)
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    unique_for: float | None = None
+    unique_on: tuple[str, ...] | None = None
+    rate_limit: RateLimit | None = None
+    rate_key: str | None = None
+    single_flight: bool = False
+    priority: int | None = None
+    sensitive: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.unique_for is not None and self.unique_for <= 0:
+            raise ValueError("unique_for must be a positive number of seconds")
+        if self.priority is not None and not 0 <= self.priority <= 9:
+            raise ValueError("priority must be between 0 and 9")

@@ -1,0 +1,112 @@
+"""One background thread per process: flushes job history, renews the leases this process
+holds, and (in worker main processes) moves due scheduled jobs onto their queues."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from jobs import history
+from jobs.coordination import coordinator
+
+logger = logging.getLogger("jobs.runtime")
+TICK = 0.05
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.held: dict[str, float] = {}
+        self.mover = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- leases held by this process, renewed until released ----------------------------------
+    def hold(self, key: str, ttl: float) -> None:
+        with self._lock:
+            self.held[key] = ttl
+        self.ensure_started()
+
+    def unhold(self, key: str) -> None:
+        with self._lock:
+            self.held.pop(key, None)
+
+    def ensure_started(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._stop.clear()
+                    self._thread = threading.Thread(target=self._loop, name="jobs-runtime", daemon=True)
+                    self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            history.flush()
+        except Exception:  # noqa: BLE001 - logged by flush; shutting down anyway
+            pass
+
+    def _loop(self) -> None:
+        last_flush = last_renew = 0.0
+        while not self._stop.wait(TICK):
+            now = time.monotonic()
+            try:
+                if history.pending_events() and now - last_flush >= settings.JOBS_HISTORY_FLUSH_INTERVAL:
+                    last_flush = now
+                    history.flush()
+                if self.held and now - last_renew >= settings.JOBS_LEASE_TTL / 3:
+                    last_renew = now
+                    self._renew()
+                if self.mover:
+                    move_due()
+            except Exception:  # noqa: BLE001 - the loop must outlive a DB or Redis blip
+                logger.exception("jobs runtime tick failed")
+                close_old_connections()
+                time.sleep(1)
+
+    def _renew(self) -> None:
+        with self._lock:
+            by_ttl: dict[float, list[str]] = {}
+            for key, ttl in self.held.items():
+                by_ttl.setdefault(ttl, []).append(key)
+        for ttl, keys in by_ttl.items():
+            coordinator().lease_renew(keys, self.token, ttl)
+
+
+def move_due(limit: int = 200) -> int:
+    """Publish scheduled jobs whose time has come; returns how many were moved."""
+    from jobs.task import publish_scheduled
+
+    moved = 0
+    for payload in coordinator().pop_due(limit):
+        publish_scheduled(payload)
+        moved += 1
+    return moved
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime()
+    return _runtime
+
+
+def _after_fork() -> None:
+    global _runtime
+    _runtime = None
+    history._buffer.clear()  # the parent flushes its own events
+
+
+os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,39 @@
+"""Wiring into Celery's and Django's life cycle."""
+from __future__ import annotations
+
+import logging
+
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
+from django.conf import settings
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+from jobs.runtime import runtime
+
+logger = logging.getLogger("jobs")
+
+
+@worker_ready.connect
+def _start_mover(sender=None, **_kw) -> None:  # noqa: ANN001
+    """Each worker node moves due scheduled jobs onto their queues (any node may; pops are
+    atomic)."""
+    rt = runtime()
+    rt.mover = True
+    rt.ensure_started()
+    if settings.EMBEDDED_MODE:
+        logger.warning("single-machine mode: filesystem broker under var/, locks in the database")
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _flush_on_exit(**_kw) -> None:
+    runtime().stop()
+
+
+@receiver(post_migrate)
+def _ensure_schedules(sender, **_kw) -> None:  # noqa: ANN001
+    if sender.name != "jobs":
+        return
+    from jobs.schedules import ensure_schedules
+
+    ensure_schedules()

@@ -1,0 +1,34 @@
+"""Structured logs: one line per job event with ids and timings, never arguments."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+logger = logging.getLogger("jobs.telemetry")
+
+
+def log_event(event: str, task: str, job_id: str, **fields: Any) -> None:
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(event, extra={"fields": {"event": event, "task": task, "job_id": job_id,
+                                             **fields}})
+
+
+class KeyValueFormatter(logging.Formatter):
+    """`time level logger message key=value …`: greppable by people, parseable by machines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        base = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
+        fields = getattr(record, "fields", None)
+        if fields:
+            base += " " + " ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
+        if record.exc_info:
+            base += "\n" + self.formatException(record.exc_info)
+        return base
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    text = str(value)
+    return json.dumps(text) if (" " in text or not text) else text

@@ -1,0 +1,246 @@
+"""Settings, read from the environment in one place.
+
+Every knob an operator may turn is an environment variable named here; `.env.example` lists them.
+An integration that is switched on but misconfigured fails at start, naming the variable.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Django core ------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
+    SECRET_KEY = "insecure-dev-only-key"  # noqa: S105 - DEBUG only
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "django_celery_results",
+    "jobs",
+    "emails",
+    "invoices",
+    "pii",
+    "sync",
+    "queue_handlers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# Workers reuse connections: Celery would otherwise reconnect around every task (2.7-3x slower).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several processes (web, worker, beat) share the file in single-machine mode.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "admin:login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Redis, broker and the embedded single-machine mode ---------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+# Without Redis the service still runs on one machine: kombu's filesystem transport under var/,
+# locks and rate limits kept in the database. `make run` chooses this when no Redis answers.
+EMBEDDED_MODE = env.bool("EMBEDDED_MODE", default=not REDIS_URL)
+BROKER_DIR = VAR_DIR / "broker"
+
+# --- Celery (CELERY_ namespace; names checked against celery/app/defaults.py) -----------------
+if EMBEDDED_MODE:
+    for sub in ("out", "processed"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "out"),
+        "data_folder_out": str(BROKER_DIR / "out"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message not acked within this many seconds is handed to another worker. Jobs guard
+        # against running twice (jobs.claims), so this can be shorter than the longest job.
+        "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        "retry_on_timeout": True,
+        "health_check_interval": 25,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_CACHE_BACKEND = "django-cache"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_TRACK_STARTED = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "jobs.beat:Scheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)
+# Extra task modules to load (tests load their own through this).
+CELERY_IMPORTS = env.list("CELERY_EXTRA_IMPORTS", default=[])
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Keep DB connections across tasks in workers (django-celery-results reads this too).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+
+# --- The jobs layer ----------------------------------------------------------------------------
+JOBS_HISTORY_FLUSH_INTERVAL = env.float("JOBS_HISTORY_FLUSH_INTERVAL", default=0.25)
+JOBS_HISTORY_BATCH = env.int("JOBS_HISTORY_BATCH", default=500)
+JOBS_RESCUE_AFTER = env.int("JOBS_RESCUE_AFTER", default=30 * 60)
+JOBS_PRUNE_AFTER_DAYS = env.int("JOBS_PRUNE_AFTER_DAYS", default=7)
+# Per-queue retention in days, e.g. JOBS_PRUNE_AFTER_DAYS_BY_QUEUE=sync=60,events=7
+JOBS_PRUNE_AFTER_DAYS_BY_QUEUE = {
+    k: int(v) for k, v in env.dict("JOBS_PRUNE_AFTER_DAYS_BY_QUEUE", default={"sync": 60}).items()
+}
+JOBS_PRUNE_BATCH = env.int("JOBS_PRUNE_BATCH", default=1000)
+JOBS_LEASE_TTL = env.int("JOBS_LEASE_TTL", default=30)
+JOBS_KEY_PREFIX = env.str("JOBS_KEY_PREFIX", default="jobs")
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=120)
+
+# --- AWS (one region, optional local endpoint such as a moto server) --------------------------
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
+
+# --- E-mail ------------------------------------------------------------------------------------
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="console")  # smtp | ses | console
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@example.com")
+EMAIL_HOST = env.str("SMTP_HOST", default=env.str("EMAIL_HOST", default="localhost"))
+EMAIL_PORT = env.int("SMTP_PORT", default=env.int("EMAIL_PORT", default=25))
+EMAIL_HOST_USER = env.str("SMTP_USER", default=env.str("EMAIL_HOST_USER", default=""))
+EMAIL_HOST_PASSWORD = env.str("SMTP_PASSWORD", default=env.str("EMAIL_HOST_PASSWORD", default=""))
+EMAIL_USE_TLS = env.bool("SMTP_USE_TLS", default=env.bool("EMAIL_USE_TLS", default=False))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+EMAIL_BACKEND = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "ses": "invoices.ses.SesEmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}.get(EMAIL_PROVIDER) or ""
+if not EMAIL_BACKEND:
+    raise ImproperlyConfigured("EMAIL_PROVIDER must be one of smtp, ses, console, locmem")
+
+# --- emails: SES events from SQS ---------------------------------------------------------------
+SES_EVENTS_QUEUE_URL = env.str("SES_EVENTS_QUEUE_URL", default="")
+SES_EVENTS_QUEUE_NAME = env.str("SES_EVENTS_QUEUE_NAME", default="ses-events")
+
+# --- invoices ----------------------------------------------------------------------------------
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000")
+QUEUE_PROVIDER = env.str("QUEUE_PROVIDER", default="sqs")  # sqs | celery
+if QUEUE_PROVIDER not in ("sqs", "celery"):
+    raise ImproperlyConfigured("QUEUE_PROVIDER must be sqs or celery")
+SQS_PRIORITY_QUEUE_URL = env.str("SQS_PRIORITY_QUEUE_URL", default="")
+SQS_REGULAR_QUEUE_URL = env.str("SQS_REGULAR_QUEUE_URL", default="")
+
+# --- pii: Slack --------------------------------------------------------------------------------
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+PII_DETECTOR = env.str("PII_DETECTOR", default="pii.detector.BuiltinDetector")
+PII_FILE_MAX_BYTES = env.int("PII_FILE_MAX_BYTES", default=1_000_000)
+
+# --- sync: Strava-like API ---------------------------------------------------------------------
+STRAVA_API_URL = env.str("STRAVA_API_URL", default="https://www.strava.com/api/v3/")
+STRAVA_TOKEN_URL = env.str("STRAVA_TOKEN_URL", default="https://www.strava.com/oauth/token")
+STRAVA_CLIENT_ID = env.str("STRAVA_CLIENT_ID", default="")
+STRAVA_CLIENT_SECRET = env.str("STRAVA_CLIENT_SECRET", default="")
+SYNC_TIMEZONE = env.str("SYNC_TIMEZONE", default="Europe/Warsaw")
+# Tokens are encrypted at rest with this key (Fernet, 32 url-safe base64 bytes); derived from
+# SECRET_KEY when unset.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
+# --- queue_handlers ----------------------------------------------------------------------------
+HANDLER_RATE_LIMITS = env.dict(
+    "HANDLER_RATE_LIMITS",
+    default={"email": "100/60s", "ai_processing": "30/60s", "thought_extraction": "50/60s"},
+)
+AI_API_URL = env.str("AI_API_URL", default="https://api.openai.com/v1/")
+AI_API_KEY = env.str("AI_API_KEY", default="")
+OPENROUTER_API_URL = env.str("OPENROUTER_API_URL", default="https://openrouter.ai/api/v1/")
+OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
+WEBHOOK_SIGNING_SECRET = env.str("WEBHOOK_SIGNING_SECRET", default="")
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+
+# --- Logging: one structured line per event, ids not payloads ---------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"kv": {"()": "jobs.telemetry.KeyValueFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

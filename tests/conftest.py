@@ -1,0 +1,135 @@
+"""Shared fixtures: a real Celery worker (in this process or a subprocess) on real Redis and
+PostgreSQL. See project/testenv.py for how each run gets its own Redis and test database."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
+
+from project.celery import QUEUES, app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> Iterator[None]:
+    """Each test starts with an empty Redis database (bar the run's lock)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for k in client.scan_iter(count=1000):
+        if k != b"tasksvc:test-run":
+            client.delete(k)
+    yield
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:  # noqa: ANN001
+    """A real worker in this process (threads pool), consuming every queue."""
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        queues=list(QUEUES),
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        PYTHONPATH=str(ROOT),
+        JOBS_HISTORY_FLUSH_INTERVAL="0.1",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """`celery worker` as a real subprocess, so a test can SIGKILL it."""
+
+    def __init__(self, name: str, queues: list[str], concurrency: int, pool: str,
+                 env: dict[str, str]) -> None:
+        self.name = name
+        cmd = [sys.executable, "-m", "celery", "-A", "project", "worker", "-n", f"{name}@%h",
+               "-Q", ",".join(queues), "-c", str(concurrency), "-P", pool, "-l", "INFO",
+               "--without-gossip", "--without-mingle"]
+        self.log = open(f"/tmp/{name}-{os.getpid()}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=0.5) or []
+            if any(n.startswith(f"{self.name}@") for r in replies for n in r):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited: {self.read_log()[-2000:]}")
+        raise TimeoutError(f"worker {self.name} not ready: {self.read_log()[-2000:]}")
+
+    def read_log(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children): no clean shutdown."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def worker_process(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:  # noqa: ANN001
+    """Factory: start `celery worker` subprocesses against this test's database and Redis."""
+    started: list[WorkerProcess] = []
+    connection.close()  # the subprocess needs the test database unlocked and committed to
+
+    def start(name: str = "w1", queues: list[str] | None = None, concurrency: int = 2,
+              pool: str = "prefork", ready: bool = True, **env: str) -> WorkerProcess:
+        w = WorkerProcess(name, queues or list(QUEUES), concurrency, pool, worker_env(**env))
+        started.append(w)
+        if ready:
+            w.wait_ready()
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_connections(django_db_setup, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+    """Worker threads and subprocesses leave sessions open on the test database; end them so
+    pytest-django can drop it."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

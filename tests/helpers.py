@@ -1,0 +1,17 @@
+"""Small helpers for tests."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1,
+             message: str = "condition") -> object:
+    """Poll until predicate() is truthy; fail the test with `message` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
