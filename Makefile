@@ -20,7 +20,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/services.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 bench: $(STAMP)
 	@bash scripts/services.sh

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*([smh]?)\s*$")
@@ -53,7 +54,9 @@ class JobOptions:
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     unique_for: float | None = None
     unique_on: tuple[str, ...] | None = None
-    rate_limit: RateLimit | None = None
+    # A RateLimit, or a callable(*args, **kwargs) -> (key, "100/60s") | None for limits that
+    # depend on the job (queue_handlers: one limit per job type, from settings).
+    rate_limit: RateLimit | Callable[..., tuple[str, str] | None] | None = None
     rate_key: str | None = None
     single_flight: bool = False
     priority: int | None = None
@@ -66,3 +69,15 @@ class JobOptions:
             raise ValueError("unique_for must be a positive number of seconds")
         if self.priority is not None and not 0 <= self.priority <= 9:
             raise ValueError("priority must be between 0 and 9")
+
+
+def rate_for(opts: JobOptions, name: str, args: tuple, kwargs: dict) -> tuple[str, RateLimit] | None:
+    """The (key, limit) that applies to this job, if any."""
+    if opts.rate_limit is None:
+        return None
+    if isinstance(opts.rate_limit, RateLimit):
+        return opts.rate_key or name, opts.rate_limit
+    chosen = opts.rate_limit(*args, **kwargs)
+    if chosen is None:
+        return None
+    return chosen[0], RateLimit.parse(chosen[1])

@@ -22,7 +22,7 @@ from django.utils import timezone
 from jobs import history, telemetry
 from jobs.coordination import CLAIM_CANCELLED, CLAIM_DONE, CLAIM_OK, coordinator, key
 from jobs.models import JobState
-from jobs.options import JobOptions
+from jobs.options import JobOptions, rate_for
 from jobs.runtime import runtime
 
 logger = logging.getLogger("jobs")
@@ -177,11 +177,11 @@ class Execution:
                 if not coord.lease_acquire(sf_key, self.rt.token, ttl):
                     self._defer(min(0.1 * 2 ** min(self.deferrals, 5), 2.0) * random.uniform(1, 1.5))
                 self._hold(sf_key, ttl)
-            if self.opts.rate_limit:
-                rl = self.opts.rate_limit
+            rate = rate_for(self.opts, self.task.name, self.args, self.kwargs)
+            if rate:
+                name, rl = rate
                 member = f"{self.job_id}:{self.delivery}:{self.deferrals}"
-                rkey = key("rate", self.opts.rate_key or self.task.name)
-                wait = coord.rate_take(rkey, rl.limit, rl.period, member)
+                wait = coord.rate_take(key("rate", name), rl.limit, rl.period, member)
                 if wait > 0:
                     self._defer(wait + 0.05 + random.uniform(0, rl.period / rl.limit))
             result = self._body()
