@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from kombu import Connection
 from django.db import connection
 from django.utils import timezone
 
@@ -30,7 +31,8 @@ def check_database() -> dict[str, Any]:
 
 def check_broker() -> dict[str, Any]:
     started = time.perf_counter()
-    with current_app.connection_for_write() as conn:
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2,
+                    transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         if settings.EMBEDDED_MODE:
             mode = "embedded (filesystem broker, single machine)"

@@ -94,6 +94,11 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
             value = row.get(c)
             if value is None and c in _REQUIRED:
                 value = _FIELDS[c].get_default()
-            params.append(_FIELDS[c].get_db_prep_value(value, connection, prepared=False))
+            # None must stay SQL NULL (a JSONField would write JSON null) so COALESCE keeps
+            # what another event already wrote.
+            params.append(
+                None if value is None
+                else _FIELDS[c].get_db_prep_value(value, connection, prepared=False)
+            )
     with connection.cursor() as cur:
         cur.execute(sql, params)

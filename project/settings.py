@@ -123,6 +123,10 @@ else:
         # A message not acked within this many seconds is handed to another worker. Jobs guard
         # against running twice (jobs.claims), so this can be shorter than the longest job.
         "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # Look for abandoned (unacked past the timeout) messages every few seconds, not kombu's
+        # default of about 100 s, so a killed worker's jobs come back soon after the timeout.
+        "unacked_restore_interval": min(10, max(1, env.int("BROKER_VISIBILITY_TIMEOUT", default=3600) // 4)),
+        "unacked_restore_throttle": 1,
         "socket_timeout": 5,
         "socket_connect_timeout": 5,
         "retry_on_timeout": True,

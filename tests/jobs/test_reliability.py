@@ -1,0 +1,66 @@
+"""Break things: kill a worker mid-job, fail jobs, retry them from the admin."""
+import time
+
+import pytest
+import redis
+from django.conf import settings
+
+from jobs.models import Job, JobState
+from tests.helpers import wait_for
+from tests.jobs.tasks import flaky_job, slow_effect_job
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.mark.integration
+def test_sigkilled_worker_job_completes_once_after_restart(worker_process):
+    env = {"CELERY_EXTRA_IMPORTS": "tests.jobs.tasks", "BROKER_VISIBILITY_TIMEOUT": "8",
+           "JOBS_LEASE_TTL": "3"}
+    w = worker_process("victim", queues=["default"], concurrency=1, **env)
+    job = slow_effect_job.enqueue(key="k", seconds=5)
+    wait_for(lambda: Job.objects.filter(pk=job.job_id, state=JobState.STARTED).exists(),
+             timeout=20, message="job started")
+    time.sleep(1)
+    w.kill()
+    assert _redis().get("test:effect:k") is None  # died before its effect
+
+    worker_process("rescuer", queues=["default"], concurrency=1, **env)
+    wait_for(lambda: Job.objects.filter(pk=job.job_id, state=JobState.SUCCEEDED).exists(),
+             timeout=60, message="job completed after restart")
+    time.sleep(1)
+    assert int(_redis().get("test:effect:k")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fails_twice_then_succeeds_with_growing_delays(celery_worker):
+    job = flaky_job.enqueue(key="a", fail_times=2)
+    wait_for(lambda: Job.objects.filter(pk=job.job_id, state=JobState.SUCCEEDED).exists(),
+             timeout=30, message="success on the third attempt")
+    row = Job.objects.get(pk=job.job_id)
+    assert row.attempt == 3
+    assert "transient failure 2" in row.last_error
+    times = [float(t) for t in _redis().lrange("test:flaky_times:a", 0, -1)]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) == 2 and gaps[0] >= 0.25 and gaps[1] > gaps[0] * 0.9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_always_failing_job_fails_after_max_attempts_and_admin_retry_runs_it(
+    celery_worker, admin_client
+):
+    job = flaky_job.enqueue(key="b", fail_times=3)
+    wait_for(lambda: Job.objects.filter(pk=job.job_id, state=JobState.FAILED).exists(),
+             timeout=30, message="failed after max attempts")
+    row = Job.objects.get(pk=job.job_id)
+    assert row.attempt == 3 and "transient failure 3" in row.last_error
+    assert int(_redis().get("test:flaky:b")) == 3
+
+    response = admin_client.post(
+        "/admin/jobs/job/", {"action": "retry_jobs", "_selected_action": [str(row.pk)]}
+    )
+    assert response.status_code == 302
+    wait_for(lambda: Job.objects.filter(retry_of=row.pk, state=JobState.SUCCEEDED).exists(),
+             timeout=30, message="the retried job ran and succeeded")
+    assert int(_redis().get("test:flaky:b")) == 4
