@@ -194,8 +194,16 @@ if not EMAIL_BACKEND:
     raise ImproperlyConfigured("EMAIL_PROVIDER must be one of smtp, ses, console, locmem")
 
 # --- emails: SES events from SQS ---------------------------------------------------------------
+# The queue URL and region here seed the settings record when it is first made; after that the
+# record (admin, emails.polling API, `manage.py sqs_polling`) is what counts.
 SES_EVENTS_QUEUE_URL = env.str("SES_EVENTS_QUEUE_URL", default="")
 SES_EVENTS_QUEUE_NAME = env.str("SES_EVENTS_QUEUE_NAME", default="ses-events")
+SES_EVENTS_DLQ_NAME = env.str("SES_EVENTS_DLQ_NAME", default="")  # default: <queue name>-dlq
+SES_EVENTS_MAX_RECEIVES = env.int("SES_EVENTS_MAX_RECEIVES", default=5)  # then to the DLQ
+# Seconds a received message stays hidden from other pollers before SQS hands it out again.
+SES_EVENTS_VISIBILITY_TIMEOUT = env.int("SES_EVENTS_VISIBILITY_TIMEOUT", default=60)
+# A message body larger than this is quarantined unparsed (SQS's own cap is 256 KiB).
+SES_EVENTS_MAX_MESSAGE_BYTES = env.int("SES_EVENTS_MAX_MESSAGE_BYTES", default=262_144)
 
 # --- invoices ----------------------------------------------------------------------------------
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000")
