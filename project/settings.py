@@ -241,6 +241,14 @@ OPENROUTER_API_URL = env.str("OPENROUTER_API_URL", default="https://openrouter.a
 OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
 WEBHOOK_SIGNING_SECRET = env.str("WEBHOOK_SIGNING_SECRET", default="")
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# Retries of transient handler errors: exponential from BASE seconds, capped, with jitter.
+HANDLER_RETRY_BACKOFF_BASE = env.float("HANDLER_RETRY_BACKOFF_BASE", default=2.0)
+HANDLER_RETRY_BACKOFF_CAP = env.float("HANDLER_RETRY_BACKOFF_CAP", default=300.0)
+HANDLER_MAX_PAYLOAD_BYTES = env.int("HANDLER_MAX_PAYLOAD_BYTES", default=256 * 1024)
+HANDLER_HTTP_TIMEOUT = env.float("HANDLER_HTTP_TIMEOUT", default=60.0)
+# /healthz reports the handlers queue as failing past this many waiting messages.
+HANDLER_HEALTH_MAX_DEPTH = env.int("HANDLER_HEALTH_MAX_DEPTH", default=10_000)
+HANDLER_STATS_WINDOW = env.int("HANDLER_STATS_WINDOW", default=3600)  # seconds
 
 # --- Logging: one structured line per event, ids not payloads ---------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
