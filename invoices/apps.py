@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class InvoicesConfig(AppConfig):
     name = "invoices"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from jobs.health import register_check
+
+        from invoices.health import invoice_queues_health
+
+        register_check("invoice_queues", invoice_queues_health)

@@ -212,6 +212,16 @@ if QUEUE_PROVIDER not in ("sqs", "celery"):
     raise ImproperlyConfigured("QUEUE_PROVIDER must be sqs or celery")
 SQS_PRIORITY_QUEUE_URL = env.str("SQS_PRIORITY_QUEUE_URL", default="")
 SQS_REGULAR_QUEUE_URL = env.str("SQS_REGULAR_QUEUE_URL", default="")
+# Used by `setup_invoice_queues`, and to look the URLs up when the *_URL variables are unset.
+SQS_PRIORITY_QUEUE_NAME = env.str("SQS_PRIORITY_QUEUE_NAME", default="priority-emails-queue")
+SQS_REGULAR_QUEUE_NAME = env.str("SQS_REGULAR_QUEUE_NAME", default="invoice-generation-queue")
+SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=300)
+SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)  # then the dead-letter queue
+INVOICES_POLL_MAX_MESSAGES = env.int("INVOICES_POLL_MAX_MESSAGES", default=500)  # per poll run
+INVOICES_RETRY_BASE_DELAY = env.int("INVOICES_RETRY_BASE_DELAY", default=30)  # doubles per try
+INVOICES_QUEUE_WARN_DEPTH = env.int("INVOICES_QUEUE_WARN_DEPTH", default=1000)
+# A send claimed this long ago by a worker that never finished may be taken by another one.
+INVOICES_SENDING_STALE_AFTER = env.int("INVOICES_SENDING_STALE_AFTER", default=600)
 
 # --- pii: Slack --------------------------------------------------------------------------------
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")

@@ -1,0 +1,115 @@
+"""Invoices with their lines and e-mail attempts; an Email button and an action for several.
+List views show numbers and states, never a customer's name or address."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from emails.suppression import SuppressedAddressError
+from invoices.exceptions import QueueError
+from invoices.models import EmailAttempt, Invoice, InvoiceLine, RejectedMessage
+from invoices.queues import invoice_email_queue
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 1
+    fields = ("position", "description", "quantity", "unit_price", "tax_rate", "amount")
+    readonly_fields = ("amount",)
+
+
+class EmailAttemptInline(admin.TabularInline):
+    model = EmailAttempt
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "queue", "priority", "status", "deliveries", "sent_at",
+              "provider_message_id", "error")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ("number", "status", "total_display", "issue_date", "due_date", "last_email")
+    list_filter = ("status", "currency", "issue_date")
+    search_fields = ("number",)
+    date_hierarchy = "issue_date"
+    readonly_fields = ("subtotal", "tax_total", "total", "created_at", "updated_at")
+    inlines = [InvoiceLineInline, EmailAttemptInline]
+    actions = ["email_invoices"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("lines")
+
+    @admin.display(description="total")
+    def total_display(self, obj: Invoice) -> str:
+        return f"{obj.total} {obj.currency}"
+
+    @admin.display(description="last e-mail")
+    def last_email(self, obj: Invoice) -> str:
+        attempt = obj.attempts.order_by("-created_at").first()
+        return attempt.status if attempt else "-"
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(require_POST(self.email_view))
+        return [path("<path:object_id>/email/", view, name="invoices_invoice_email"),
+                *super().get_urls()]
+
+    def email_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        invoice = get_object_or_404(Invoice, pk=object_id)
+        if not self.has_change_permission(request, invoice):
+            raise PermissionDenied
+        self._email(request, invoice)
+        return HttpResponseRedirect(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
+
+    @admin.action(description="Email selected invoices", permissions=["change"])
+    def email_invoices(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for invoice in queryset.order_by("pk"):
+            self._email(request, invoice)
+
+    def _email(self, request: HttpRequest, invoice: Invoice) -> None:
+        try:
+            attempt = invoice_email_queue(invoice=invoice)
+        except SuppressedAddressError as exc:
+            self.message_user(request, f"Invoice {invoice.number} not sent: {exc}",
+                              messages.ERROR)
+        except (QueueError, ValueError) as exc:
+            self.message_user(request, f"Invoice {invoice.number} not queued: {exc}",
+                              messages.ERROR)
+        else:
+            self.message_user(request, f"Invoice {invoice.number} queued for e-mail "
+                                       f"(attempt {attempt.pk}, {attempt.queue} queue).",
+                              messages.SUCCESS)
+
+
+@admin.register(EmailAttempt)
+class EmailAttemptAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "invoice", "queue", "priority", "status", "deliveries",
+                    "created_at", "sent_at")
+    list_filter = ("status", "queue", "kind", "provider")
+    search_fields = ("=id", "invoice__number", "provider_message_id")
+    list_select_related = ("invoice",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(RejectedMessage)
+class RejectedMessageAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "queue", "message_id", "reason")
+    list_filter = ("queue",)
+    readonly_fields = ("received_at", "queue", "message_id", "reason", "body")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

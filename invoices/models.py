@@ -1,0 +1,178 @@
+"""Invoices, their lines, the e-mail attempts made for them and the payment links they carry."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    """Round half-up to cents, the way an accountant expects (not banker's rounding)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft"
+    SENT = "sent"
+    PAID = "paid"
+    VOID = "void"
+
+
+class Invoice(models.Model):
+    number = models.CharField(max_length=40, unique=True)
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField()
+    currency = models.CharField(max_length=3, default="EUR")
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    status = models.CharField(
+        max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT, db_index=True
+    )
+    notes = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def line_list(self) -> list[InvoiceLine]:
+        # Use the prefetched lines when the caller prefetched them (admin, PDF of many invoices).
+        return list(self.lines.all()) if self.pk else []
+
+    @property
+    def subtotal(self) -> Decimal:
+        return money(sum((line.amount for line in self.line_list()), Decimal("0")))
+
+    @property
+    def tax_total(self) -> Decimal:
+        return money(sum((line.tax_amount for line in self.line_list()), Decimal("0")))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.tax_total
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(
+        max_digits=12, decimal_places=3, default=Decimal("1"), validators=[MinValueValidator(0)]
+    )
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    tax_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"), help_text="percent, e.g. 23.00",
+        validators=[MinValueValidator(0)],
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def amount(self) -> Decimal:
+        return money(Decimal(self.quantity) * Decimal(self.unit_price))
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return money(self.amount * Decimal(self.tax_rate) / Decimal(100))
+
+
+class EmailKind(models.TextChoices):
+    """What an e-mail is for; the kind decides nothing but what the worker renders."""
+
+    INVOICE = "invoice"
+    VERIFICATION = "verification"
+    PASSWORD_RESET = "password_reset"
+    ACCOUNT = "account"
+    NOTIFICATION = "notification"
+
+
+class AttemptStatus(models.TextChoices):
+    QUEUED = "queued"  # the row exists; its queue message is out (or about to be)
+    SENDING = "sending"  # claimed by one worker (conditional update), nobody else sends it
+    RETRYING = "retrying"  # a transient failure; the queue delivers it again
+    SENT = "sent"
+    FAILED = "failed"  # permanent: retrying will not help
+    # Gave up after the redrive count: the message is in the dead-letter queue (or the Celery
+    # job failed). A redrive, or a retry of the job, may still send it.
+    DEAD_LETTERED = "dead_lettered"
+    SUPPRESSED = "suppressed"  # the recipient is on the suppression list
+
+
+class EmailAttempt(models.Model):
+    """One e-mail to send, and what happened to it. The queue message names only this row's id,
+    so a message is small, carries no PII, and a redelivered one finds the row already sent."""
+
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="attempts"
+    )
+    kind = models.CharField(max_length=20, choices=EmailKind.choices, default=EmailKind.INVOICE)
+    recipient = models.EmailField()
+    # Content for non-invoice kinds; an invoice e-mail is rendered by the worker from the invoice.
+    subject = models.CharField(max_length=300, blank=True, default="")
+    body_text = models.TextField(blank=True, default="")
+    body_html = models.TextField(blank=True, default="")
+    priority = models.PositiveSmallIntegerField()
+    queue = models.CharField(max_length=10)  # priority | regular
+    provider = models.CharField(max_length=10, default="")  # sqs | celery, when queued
+    queue_message_id = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(
+        max_length=14, choices=AttemptStatus.choices, default=AttemptStatus.QUEUED, db_index=True
+    )
+    deliveries = models.PositiveIntegerField(default=0, help_text="times a worker took it")
+    provider_message_id = models.CharField(max_length=200, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["queue", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} ({self.kind}, {self.status})"
+
+
+class PaymentLink(models.Model):
+    """The token is shown once, in the e-mail; only its SHA-256 is kept, so a database leak
+    gives nobody a working link."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payment_links")
+    attempt = models.OneToOneField(
+        EmailAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_link"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"payment link {self.pk} for {self.invoice_id}"
+
+
+class RejectedMessage(models.Model):
+    """A queue message that could not be understood: kept raw for a person, then deleted from
+    the queue so it is never retried forever."""
+
+    queue = models.CharField(max_length=10)
+    message_id = models.CharField(max_length=100)
+    body = models.TextField()
+    reason = models.CharField(max_length=300)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["queue", "message_id"],
+                                               name="invoices_rejected_once_per_message")]
+
+    def __str__(self) -> str:
+        return f"{self.queue}:{self.message_id}"

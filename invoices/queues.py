@@ -1,0 +1,169 @@
+"""The two invoice e-mail queues: routing by priority, publishing, and creating them.
+
+The queue message names only an EmailAttempt id. The worker renders the PDF and the message
+from the database, so a message never nears SQS's 256 KiB limit and never carries PII.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+
+from django.conf import settings
+from django.db import transaction
+
+from emails.suppression import ensure_not_suppressed
+from invoices import sqs
+from invoices.exceptions import InvalidPriorityError, QueueError
+from invoices.models import AttemptStatus, EmailAttempt, EmailKind, Invoice
+
+PRIORITY, REGULAR = "priority", "regular"
+QUEUES = (PRIORITY, REGULAR)
+INVOICE_PRIORITY = 5
+MESSAGE_VERSION = 1
+# The seed's queue attributes (docs/invoices.md explains each).
+QUEUE_ATTRIBUTES = {
+    "MessageRetentionPeriod": "345600",
+    "MaximumMessageSize": "262144",
+    "DelaySeconds": "0",
+    "ReceiveMessageWaitTimeSeconds": "0",
+}
+DLQ_RETENTION = "1209600"  # 14 days, the SQS maximum: time for a person to look
+
+
+def queue_for_priority(priority: object) -> str:
+    """1-3 → priority (verification, password reset, account); 4-10 → regular (invoices: 5)."""
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 10:
+        raise InvalidPriorityError(priority)
+    return PRIORITY if priority <= 3 else REGULAR
+
+
+def celery_queue(queue: str) -> str:
+    return f"invoices_{queue}"
+
+
+def queue_name(queue: str) -> str:
+    return settings.SQS_PRIORITY_QUEUE_NAME if queue == PRIORITY else settings.SQS_REGULAR_QUEUE_NAME
+
+
+def queue_url(queue: str) -> str:
+    """SQS_*_QUEUE_URL, or the URL of the queue named SQS_*_QUEUE_NAME."""
+    url = settings.SQS_PRIORITY_QUEUE_URL if queue == PRIORITY else settings.SQS_REGULAR_QUEUE_URL
+    if url:
+        return url
+    found = _lookup_url(queue_name(queue), settings.AWS_ENDPOINT_URL)
+    if not found:
+        raise QueueError(
+            f"no SQS queue for {queue!r}: set SQS_{queue.upper()}_QUEUE_URL or run "
+            "`manage.py setup_invoice_queues`", transient=False,
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup_url(name: str, endpoint: str | None) -> str | None:
+    return sqs.queue_url_get(name=name)
+
+
+_redrive_cache: dict[str, tuple[float, int]] = {}
+
+
+def max_receive_count(queue: str) -> int:
+    """The queue's own redrive count (cached a minute), so the worker knows which delivery is
+    the last before SQS moves the message to the dead-letter queue."""
+    url = queue_url(queue)
+    cached = _redrive_cache.get(url)
+    if cached and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    count = settings.SQS_MAX_RECEIVE_COUNT
+    try:
+        policy = sqs.queue_attributes(queue_url=url).get("RedrivePolicy")
+        if policy:
+            count = int(json.loads(policy)["maxReceiveCount"])
+    except (QueueError, ValueError, KeyError):
+        pass
+    _redrive_cache[url] = (time.monotonic(), count)
+    return count
+
+
+def send_email_via_queue(
+    *, to: str, priority: int, kind: str = EmailKind.NOTIFICATION, invoice: Invoice | None = None,
+    subject: str = "", text: str = "", html: str = "",
+) -> EmailAttempt:
+    """The one entry point: record the attempt, then (after commit) put its id on the queue the
+    priority picks. Refuses a bad priority or a suppressed address before anything is stored."""
+    queue = queue_for_priority(priority)
+    if kind not in EmailKind.values:
+        raise ValueError(f"unknown e-mail kind {kind!r}; one of {', '.join(EmailKind.values)}")
+    if kind == EmailKind.INVOICE and invoice is None:
+        raise ValueError("an invoice e-mail needs the invoice")
+    if kind != EmailKind.INVOICE and not (subject and (text or html)):
+        raise ValueError("an e-mail needs a subject and a text or HTML body")
+    ensure_not_suppressed([to])
+    attempt = EmailAttempt.objects.create(
+        invoice=invoice, kind=kind, recipient=to, subject=subject, body_text=text,
+        body_html=html, priority=priority, queue=queue, provider=settings.QUEUE_PROVIDER,
+    )
+    # Never a message for a row that might roll back: the worker would find nothing.
+    transaction.on_commit(lambda: attempt_publish(attempt=attempt))
+    return attempt
+
+
+def invoice_email_queue(*, invoice: Invoice, priority: int = INVOICE_PRIORITY) -> EmailAttempt:
+    """What the admin's Email button does."""
+    if not invoice.lines.exists():
+        raise ValueError(f"invoice {invoice.number} has no lines; add some before e-mailing it")
+    return send_email_via_queue(
+        to=invoice.customer_email, priority=priority, kind=EmailKind.INVOICE, invoice=invoice
+    )
+
+
+def message_body(attempt: EmailAttempt) -> str:
+    return json.dumps({"v": MESSAGE_VERSION, "attempt_id": attempt.pk, "kind": attempt.kind})
+
+
+def attempt_publish(*, attempt: EmailAttempt) -> EmailAttempt:
+    """Put the attempt on its queue; a refusal marks the attempt failed and is re-raised, so
+    the person who pressed the button sees it."""
+    try:
+        if attempt.provider == "celery":
+            from invoices.tasks import email_attempt_send_task
+
+            job = email_attempt_send_task.apply_async(
+                kwargs={"attempt_id": attempt.pk}, queue=celery_queue(attempt.queue)
+            )
+            message_id = job.id
+        else:
+            message_id = sqs.message_send(queue_url=queue_url(attempt.queue),
+                                          body=message_body(attempt))
+    except Exception as exc:
+        EmailAttempt.objects.filter(pk=attempt.pk).update(
+            status=AttemptStatus.FAILED, error=f"could not queue: {exc}"[:2000]
+        )
+        raise
+    EmailAttempt.objects.filter(pk=attempt.pk).update(queue_message_id=message_id)
+    attempt.queue_message_id = message_id
+    return attempt
+
+
+def queues_setup(*, visibility_timeout: int | None = None,
+                 max_receive_count: int | None = None) -> dict[str, dict[str, str]]:
+    """Create both queues and their dead-letter queues, idempotently."""
+    visibility = str(visibility_timeout or settings.SQS_VISIBILITY_TIMEOUT)
+    receives = max_receive_count or settings.SQS_MAX_RECEIVE_COUNT
+    out: dict[str, dict[str, str]] = {}
+    for queue in QUEUES:
+        name = queue_name(queue)
+        dlq_url = sqs.queue_ensure(name=f"{name}-dlq",
+                                   attributes={"MessageRetentionPeriod": DLQ_RETENTION})
+        dlq_arn = sqs.queue_attributes(queue_url=dlq_url)["QueueArn"]
+        attributes = {
+            **QUEUE_ATTRIBUTES, "VisibilityTimeout": visibility,
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": str(receives)}),
+        }
+        url = sqs.queue_ensure(name=name, attributes=attributes)
+        out[queue] = {"name": name, "url": url, "dlq_url": dlq_url}
+    _lookup_url.cache_clear()
+    _redrive_cache.clear()
+    return out

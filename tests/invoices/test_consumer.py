@@ -1,0 +1,167 @@
+"""The SQS consumer against moto: priority first, once-only sends, malformed messages, the DLQ."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core import mail
+
+from emails.suppression import suppression_add
+from invoices import sqs
+from invoices.consumer import invoice_queues_poll
+from invoices.models import AttemptStatus, EmailAttempt, EmailKind, RejectedMessage
+from invoices.queues import invoice_email_queue, message_body, send_email_via_queue
+from tests.helpers import wait_for
+from tests.invoices.conftest import make_queues
+from tests.invoices.factories import invoice_with_lines
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def reset_mail() -> None:
+    mail.outbox = []
+
+
+def notify(to: str, priority: int, subject: str) -> EmailAttempt:
+    kind = EmailKind.PASSWORD_RESET if priority <= 3 else EmailKind.NOTIFICATION
+    return send_email_via_queue(to=to, priority=priority, kind=kind, subject=subject,
+                                text=f"{subject} body")
+
+
+def test_priority_queue_is_drained_before_the_regular_one(queues, eager, settings):
+    # given a regular queue with 25 messages, and then one password reset
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reset_mail()
+    for i in range(25):
+        notify(f"user{i}@example.org", 5, f"newsletter {i}")
+    notify("urgent@example.org", 1, "reset your password")
+    assert queues.depth(queues.regular) == 25 and queues.depth(queues.priority) == 1
+    # when the consumer polls
+    counts = invoice_queues_poll()
+    # then the password reset went out first, and everything was sent and deleted
+    assert counts == {"priority": 1, "regular": 25, "rejected": 0}
+    assert mail.outbox[0].subject == "reset your password"
+    assert len(mail.outbox) == 26
+    assert queues.depth(queues.regular) == queues.depth(queues.priority) == 0
+    assert EmailAttempt.objects.filter(status=AttemptStatus.SENT).count() == 26
+
+
+def test_priority_message_arriving_mid_drain_jumps_the_regular_backlog(queues, eager, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reset_mail()
+    for i in range(30):
+        notify(f"user{i}@example.org", 7, f"bulk {i}")
+    # the first regular batch takes 10; then a verification e-mail arrives
+    first = invoice_queues_poll(max_messages=10)
+    assert first["regular"] == 10
+    notify("new@example.org", 2, "verify your address")
+    invoice_queues_poll()
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects.index("verify your address") == 10  # before the 20 regular still waiting
+
+
+def test_a_redelivered_message_sends_once(queues, eager, smtp):
+    # given an invoice e-mail whose message SQS delivers twice (at-least-once delivery)
+    invoice = invoice_with_lines()
+    attempt = invoice_email_queue(invoice=invoice)
+    sqs.message_send(queue_url=queues.regular, body=message_body(attempt))
+    assert queues.depth(queues.regular) == 2
+    # when both copies are consumed (in one poll and in a later one)
+    invoice_queues_poll(max_messages=1)
+    invoice_queues_poll()
+    sqs.message_send(queue_url=queues.regular, body=message_body(attempt))  # a late third copy
+    invoice_queues_poll()
+    # then one e-mail, one sent attempt, and no message left behind
+    assert len(smtp.received) == 1
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SENT and attempt.deliveries == 1
+    assert queues.depth(queues.regular) == 0
+
+
+def test_malformed_messages_are_recorded_and_removed_and_the_rest_go_on(queues, eager, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reset_mail()
+    bad = {
+        "not json at all": "not JSON",
+        "[1, 2]": "not a JSON object",
+        json.dumps({"v": 9, "attempt_id": 1, "kind": "invoice"}): "unknown message version 9",
+        json.dumps({"v": 1, "attempt_id": "7", "kind": "invoice"}): "attempt_id missing",
+        json.dumps({"v": 1, "attempt_id": 99999999, "kind": "invoice"}): "no e-mail attempt",
+        json.dumps({"v": 1, "attempt_id": 1, "kind": "spam"}): "unknown kind",
+    }
+    for body in bad:
+        sqs.message_send(queue_url=queues.regular, body=body)
+    good = notify("fine@example.org", 5, "still delivered")
+    counts = invoice_queues_poll()
+    assert counts["rejected"] == len(bad) and counts["regular"] == 1
+    assert [m.subject for m in mail.outbox] == ["still delivered"]
+    rows = {r.body: r.reason for r in RejectedMessage.objects.all()}
+    assert set(rows) == set(bad)  # the raw body is kept for a person
+    for body, reason in bad.items():
+        assert reason in rows[body]
+    assert queues.depth(queues.regular) == 0  # never retried forever
+    good.refresh_from_db()
+    assert good.status == AttemptStatus.SENT
+
+
+def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
+    # given queues with a 1 s visibility timeout and a redrive count of 3, and an SMTP server
+    # that answers "451 try again later"
+    q = make_queues(settings, visibility=1, receives=3)
+    settings.INVOICES_RETRY_BASE_DELAY = 0  # visible again at once (real default: 30 s, doubling)
+    smtp.reply = "451 4.3.0 Try again later"
+    attempt = invoice_email_queue(invoice=invoice_with_lines())
+    # when the consumer keeps polling
+    def dead_lettered() -> bool:
+        invoice_queues_poll()
+        return q.depth(q.regular_dlq) == 1
+    wait_for(dead_lettered, timeout=20, interval=0.2, message="message in the DLQ")
+    # then it was tried exactly the redrive count, nothing was delivered, and the attempt says why
+    attempt.refresh_from_db()
+    assert smtp.refused == 3 and smtp.received == []
+    assert attempt.deliveries == 3
+    assert attempt.status == AttemptStatus.DEAD_LETTERED
+    assert "gave up after 3 deliveries" in attempt.error and "451" in attempt.error
+    assert q.depth(q.regular) == 0
+    # and a redrive from the DLQ, once SMTP is back, still sends it (once)
+    smtp.reply = None
+    msg = sqs.messages_receive(queue_url=q.regular_dlq)[0]
+    sqs.message_send(queue_url=q.regular, body=msg.body)
+    sqs.message_delete(queue_url=q.regular_dlq, receipt_handle=msg.receipt_handle)
+    invoice_queues_poll()
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SENT and len(smtp.received) == 1
+
+
+def test_smtp_down_then_back_sends_on_a_later_delivery(queues, eager, smtp, settings):
+    settings.INVOICES_RETRY_BASE_DELAY = 0
+    smtp.reply = "421 4.7.0 busy"
+    attempt = invoice_email_queue(invoice=invoice_with_lines())
+    invoice_queues_poll(max_messages=1)
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.RETRYING and "421" in attempt.error
+    assert queues.depth(queues.regular) == 1  # still there: SQS delivers it again
+    smtp.reply = None
+    invoice_queues_poll()
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SENT and attempt.deliveries == 2
+    assert len(smtp.received) == 1 and queues.depth(queues.regular) == 0
+
+
+def test_a_permanent_smtp_rejection_is_not_retried(queues, eager, smtp):
+    smtp.reply = "550 5.1.1 mailbox unavailable"
+    attempt = invoice_email_queue(invoice=invoice_with_lines())
+    invoice_queues_poll()
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FAILED and "550" in attempt.error
+    assert smtp.refused == 1 and queues.depth(queues.regular) == 0
+
+
+def test_an_address_suppressed_after_queueing_is_not_sent(queues, eager, smtp):
+    invoice = invoice_with_lines()
+    attempt = invoice_email_queue(invoice=invoice)
+    suppression_add(address=invoice.customer_email.upper(), reason="bounce")
+    invoice_queues_poll()
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SUPPRESSED and "suppressed" in attempt.error
+    assert smtp.received == [] and queues.depth(queues.regular) == 0
