@@ -19,7 +19,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from emails.models import (
@@ -106,10 +106,10 @@ def ses_messages_process(*, messages: Sequence[SqsMessage]) -> BatchResult:
             _upsert_logs(new)
             _suppress(new)
             _quarantine(bad)
-    except OperationalError:
-        raise  # the database is away: nothing is deleted, the poll is retried
-    except DatabaseError as exc:
+    except (DataError, IntegrityError) as exc:
         # One row the database refuses (a \u0000 in JSON, say) must not hold the batch back.
+        # Any other database error is the database's problem, not the input's: it propagates,
+        # nothing is deleted from SQS, and the messages come back.
         logger.warning("batch rejected, recording one at a time",
                        extra={"fields": {"error": type(exc).__name__, "size": len(messages)}})
         return _one_by_one(messages)
@@ -124,9 +124,7 @@ def _one_by_one(messages: Sequence[SqsMessage]) -> BatchResult:
     for m in messages:
         try:
             outcome = ses_message_record(message=m)
-        except OperationalError:
-            raise
-        except DatabaseError as exc:
+        except (DataError, IntegrityError) as exc:
             _quarantine([(m, f"database rejected it: {type(exc).__name__}")])
             outcome = "quarantined"
         total.add(BatchResult(received=1, done=[m], **{outcome: 1}))
