@@ -79,7 +79,7 @@ class JobHandler:
         """Return the payload as the handler wants it, or raise InvalidPayload."""
         if not isinstance(payload, dict):
             raise InvalidPayload(f"{self.job_type}: payload must be a JSON object")
-        missing = [f for f in self.required_fields if payload.get(f) in (None, "", [], {})]
+        missing = [f for f in self.required_fields if payload.get(f) is None]
         if missing:
             raise InvalidPayload(
                 f"{self.job_type}: missing required field(s): {', '.join(missing)}"
