@@ -41,10 +41,18 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+BACKPRESSURE = 50_000
+
+
 def record(event: dict[str, Any]) -> None:
+    """Buffer one event; the runtime thread writes it within the flush interval."""
     _buffer.append(event)
-    if settings.JOBS_HISTORY_FLUSH_INTERVAL <= 0 or len(_buffer) >= settings.JOBS_HISTORY_BATCH:
-        flush()
+    if settings.JOBS_HISTORY_FLUSH_INTERVAL <= 0 or len(_buffer) >= BACKPRESSURE:
+        flush()  # tests and one-shot commands write at once; a stalled DB slows enqueuers
+    elif len(_buffer) == 1:
+        from jobs.runtime import runtime
+
+        runtime().ensure_started()
 
 
 def pending_events() -> int:
@@ -61,9 +69,10 @@ def flush() -> int:
         if not rows:
             return 0
         batch = list(rows.values())
+        size = settings.JOBS_HISTORY_BATCH
         try:
-            for i in range(0, len(batch), 1000):
-                _upsert(batch[i : i + 1000])
+            for i in range(0, len(batch), size):
+                _upsert(batch[i : i + size])
         except Exception:
             # Keep the events for the next flush rather than lose history on a DB blip.
             _buffer.extendleft(reversed(batch))

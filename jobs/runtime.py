@@ -2,6 +2,7 @@
 holds, and (in worker main processes) moves due scheduled jobs onto their queues."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -100,6 +101,7 @@ def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
         _runtime = Runtime()
+        atexit.register(_runtime.stop)  # a command or web process writes its last events
     return _runtime
 
 

@@ -237,8 +237,38 @@ STRAVA_CLIENT_ID = env.str("STRAVA_CLIENT_ID", default="")
 STRAVA_CLIENT_SECRET = env.str("STRAVA_CLIENT_SECRET", default="")
 SYNC_TIMEZONE = env.str("SYNC_TIMEZONE", default="Europe/Warsaw")
 # Tokens are encrypted at rest with this key (Fernet, 32 url-safe base64 bytes); derived from
-# SECRET_KEY when unset.
+# SECRET_KEY when unset. Several keys, comma-separated, rotate: the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+STRAVA_PER_PAGE = env.int("STRAVA_PER_PAGE", default=100)  # Strava allows up to 200
+STRAVA_TIMEOUT = env.float("STRAVA_TIMEOUT", default=20)
+# A 429 or an exhausted 15-minute window is waited out in the worker up to this many seconds
+# (Strava's windows reset on the quarter hour); longer waits fail the attempt, which is retried.
+STRAVA_RATE_LIMIT_MAX_WAIT = env.float("STRAVA_RATE_LIMIT_MAX_WAIT", default=900)
+STRAVA_MAX_429_RETRIES = env.int("STRAVA_MAX_429_RETRIES", default=3)
+# Cluster-wide start rate of per-participant sync jobs, e.g. "60/60s" (empty: no limit).
+SYNC_PARTICIPANT_RATE_LIMIT = env.str("SYNC_PARTICIPANT_RATE_LIMIT", default="")
+SYNC_INITIAL_DAYS = env.int("SYNC_INITIAL_DAYS", default=30)  # first sync looks this far back
+SYNC_OVERLAP_HOURS = env.int("SYNC_OVERLAP_HOURS", default=48)  # late uploads are still found
+# The catch-up check leaves the nightly beat entry this long to start the day's run itself.
+SYNC_CATCH_UP_GRACE = env.int("SYNC_CATCH_UP_GRACE", default=600)
+SYNC_CATCH_UP_EVERY = env.int("SYNC_CATCH_UP_EVERY", default=300)
+# /healthz reports sync as failing when the current day's run is missing this long after its slot.
+SYNC_HEALTH_MAX_LAG = env.int("SYNC_HEALTH_MAX_LAG", default=2 * 3600)
+try:
+    import zoneinfo as _zoneinfo
+
+    _zoneinfo.ZoneInfo(SYNC_TIMEZONE)
+except (ValueError, _zoneinfo.ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(f"SYNC_TIMEZONE {SYNC_TIMEZONE!r} is not a known time zone") from None
+if FIELD_ENCRYPTION_KEY:
+    from cryptography.fernet import Fernet as _Fernet
+
+    try:
+        [_Fernet(k.strip()) for k in FIELD_ENCRYPTION_KEY.split(",")]
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64 bytes), comma-separated"
+        ) from None
 
 # --- queue_handlers ----------------------------------------------------------------------------
 HANDLER_RATE_LIMITS = env.dict(
@@ -270,6 +300,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # Celery's "Task succeeded in Xs: <return value>" could carry data; jobs.telemetry logs
+        # the outcome instead.
+        "celery.app.trace": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make run`: everything on this machine, in the foreground; one Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+export DEBUG="${DEBUG:-1}"
+export MOTO_PORT="${MOTO_PORT:-5055}"
+
+if [ -z "${REDIS_URL:-}" ]; then
+  if (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -t 2 -r l <&3 && [[ $l == +PONG* ]]) 2>/dev/null; then
+    export REDIS_URL="redis://127.0.0.1:6379/0"
+    echo "run: Redis answers at $REDIS_URL"
+  else
+    export EMBEDDED_MODE=1
+    echo "run: no Redis answers on 127.0.0.1:6379 -> single-machine mode (filesystem broker under var/broker, locks and limits in the database)"
+  fi
+fi
+[ -n "${DATABASE_URL:-}" ] && echo "run: database from DATABASE_URL" || echo "run: SQLite at var/db.sqlite3"
+
+# A moto server on loopback stands in for AWS (SQS, SES) unless a real endpoint/credentials are set.
+if [ -z "${AWS_ENDPOINT_URL:-}" ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
+  export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  export SQS_PRIORITY_QUEUE_URL="${SQS_PRIORITY_QUEUE_URL:-$AWS_ENDPOINT_URL/123456789012/invoices-priority}"
+  export SQS_REGULAR_QUEUE_URL="${SQS_REGULAR_QUEUE_URL:-$AWS_ENDPOINT_URL/123456789012/invoices-regular}"
+  echo "run: local AWS (moto) at $AWS_ENDPOINT_URL"
+fi
+
+# Flower always needs a login: keep one generated password under var/ unless one is given.
+if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
+  if [ ! -s var/flower_auth ]; then
+    printf 'admin:%s' "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')" > var/flower_auth
+    chmod 600 var/flower_auth
+    echo "run: Flower login $(cat var/flower_auth) (kept in var/flower_auth)"
+  fi
+  FLOWER_BASIC_AUTH="$(cat var/flower_auth)"
+  export FLOWER_BASIC_AUTH
+fi
+
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py setup_schedules
+.venv/bin/python manage.py ensure_admin
+echo "run: web http://127.0.0.1:8000/admin/  flower http://127.0.0.1:5555/  health http://127.0.0.1:8000/healthz"
+exec .venv/bin/honcho start -f Procfile
