@@ -7,12 +7,13 @@ export DEBUG="${DEBUG:-1}"
 export MOTO_PORT="${MOTO_PORT:-5055}"
 
 if [ -z "${REDIS_URL:-}" ]; then
-  if (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -t 2 -r l <&3 && [[ $l == +PONG* ]]) 2>/dev/null; then
-    export REDIS_URL="redis://127.0.0.1:6379/0"
+  port="${LOCAL_REDIS_PORT:-6379}"
+  if (exec 3<>/dev/tcp/127.0.0.1/$port && printf 'PING\r\n' >&3 && read -t 2 -r l <&3 && [[ $l == +PONG* ]]) 2>/dev/null; then
+    export REDIS_URL="redis://127.0.0.1:$port/0"
     echo "run: Redis answers at $REDIS_URL"
   else
     export EMBEDDED_MODE=1
-    echo "run: no Redis answers on 127.0.0.1:6379 -> single-machine mode (filesystem broker under var/broker, locks and limits in the database)"
+    echo "run: no Redis answers on 127.0.0.1:$port -> single-machine mode (filesystem broker under var/broker, locks and limits in the database)"
   fi
 fi
 [ -n "${DATABASE_URL:-}" ] && echo "run: database from DATABASE_URL" || echo "run: SQLite at var/db.sqlite3"
