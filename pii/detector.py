@@ -1,0 +1,128 @@
+"""PII detection: a small interface and the built-in engine.
+
+`detect(text)` runs the built-in detector; the service uses `get_detector()`, which loads the
+engine named by settings.PII_DETECTOR (a dotted path to a class or instance with `detect`), so
+another engine (e.g. Presidio) can be plugged in without touching the Slack flow. This module
+does not import Django at import time: the detector runs, and is benchmarked, on its own.
+
+Decisions on what counts (docs/pii.md has the full list):
+- An e-mail inside a URL's query or path is reported (it is a real address, exposed); URL
+  credentials ("https://user:pw@host") are not. Inside URLs nothing else is reported except an
+  IP address that is the URL's host.
+- Slack markup is text: "<mailto:a@b.com|a@b.com>" holds two e-mails; "<@U123>" mentions,
+  "<#C123|general>" channels and "1712345678.123456" message timestamps hold none.
+- Overlaps: the more certain type wins (checksummed IBAN/card over SSN over IP over phone),
+  then the longer span.
+"""
+from __future__ import annotations
+
+import re
+from typing import Protocol, runtime_checkable
+
+from pii.findings import TYPES, Finding
+from pii.patterns import context, emails, network, numbers, phones
+
+__all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_detector", "redact"]
+
+PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 4, "PHONE": 5}
+_DIGITS7 = re.compile(r"\d(?:[^\n\d]{0,4}\d){6}")  # seven digits close together
+_DIGIT = re.compile(r"\d")
+
+
+@runtime_checkable
+class Detector(Protocol):
+    def detect(self, text: str) -> list[Finding]: ...
+
+
+class BuiltinDetector:
+    """Validating recognizers for EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN and IP_ADDRESS.
+
+    Fast path: most chat messages hold no "@" and few digits, so each recognizer runs only when
+    the cheap pre-check says it could match.
+    """
+
+    def detect(self, text: str) -> list[Finding]:
+        if not text:
+            return []
+        found: list[Finding] = []
+        has_at = "@" in text
+        if has_at:
+            found.extend(emails.find(text))
+        if _DIGIT.search(text) is None:
+            return found
+        has_colon = ":" in text
+        if "." in text or has_colon:
+            found.extend(network.find(text))
+        if _DIGITS7.search(text):
+            found.extend(numbers.find_ibans(text))
+            found.extend(numbers.find_cards(text))
+            found.extend(numbers.find_ssns(text))
+            found.extend(phones.find(text))
+        if len(found) <= 1 and not ("://" in text or "www." in text):
+            return found
+        return _resolve(text, found)
+
+
+def _resolve(text: str, found: list[Finding]) -> list[Finding]:
+    urls = context.url_spans(text)
+    if urls:
+        found = [f for f in found if _allowed_in_url(text, f, urls)]
+    found.sort(key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start))
+    kept: list[Finding] = []
+    for f in found:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    kept.sort(key=lambda f: (f.start, f.end))
+    return kept
+
+
+def _allowed_in_url(text: str, f: Finding, urls: list[tuple[int, int, int]]) -> bool:
+    span = context.inside(urls, f.start, f.end)
+    if span is None:
+        return True
+    if f.type == "EMAIL":
+        return True
+    if f.type == "IP_ADDRESS":
+        host = span[2]
+        return f.start == host or text[f.start - 1] in "@[" and f.start - 1 >= host
+    return False
+
+
+_builtin = BuiltinDetector()
+
+
+def detect(text: str) -> list[Finding]:
+    """Find PII in `text` with the built-in engine."""
+    return _builtin.detect(text)
+
+
+def redact(text: str, findings: list[Finding]) -> str:
+    """`text` with each finding replaced by its type in brackets: "[EMAIL]", "[IBAN]" …"""
+    parts, pos = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        if f.start < pos:
+            continue
+        parts.append(text[pos:f.start])
+        parts.append(f"[{f.type}]")
+        pos = f.end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+_loaded: tuple[str, Detector] | None = None
+
+
+def get_detector() -> Detector:
+    """The engine named by settings.PII_DETECTOR (a class is instantiated once)."""
+    global _loaded
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = settings.PII_DETECTOR
+    if _loaded is None or _loaded[0] != path:
+        obj = import_string(path)
+        engine = obj() if isinstance(obj, type) else obj
+        if not callable(getattr(engine, "detect", None)):
+            raise TypeError(f"PII_DETECTOR={path!r} has no detect(text) method")
+        _loaded = (path, engine)
+    return _loaded[1]

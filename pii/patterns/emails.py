@@ -1,0 +1,135 @@
+"""E-mail addresses, including internationalised ones (EAI local parts, IDN domains).
+
+Scanning starts at each "@" and walks outwards instead of running one big regular expression:
+text in scripts without spaces (Japanese, Chinese) often glues words to an ASCII address
+("メールはtaro@example.jpです"), and the walk stops where the writing system changes.
+"""
+from __future__ import annotations
+
+import re
+
+from pii.findings import Finding
+
+LOCAL_PUNCT = frozenset("._%+-'")
+LEADING_JUNK = ".-'+%"
+RETINA = re.compile(r"\d+(?:\.\d+)?x\.[a-z]{2,5}", re.I)
+MAX_LOCAL, MAX_DOMAIN = 64, 253
+
+
+def script(ch: str) -> str:
+    """A coarse writing-system class: an address does not switch scripts mid-word."""
+    o = ord(ch)
+    if o < 0x250 or 0x1E00 <= o < 0x1F00:
+        return "L"
+    if 0x370 <= o < 0x400 or 0x1F00 <= o < 0x2000:
+        return "G"
+    if 0x400 <= o < 0x530:
+        return "C"
+    if (0x2E80 <= o < 0xA000) or (0xAC00 <= o < 0xD7B0) or (0xF900 <= o < 0xFB00) \
+            or 0xFF66 <= o < 0xFFDD:
+        return "J"
+    return f"U{o >> 7}"
+
+
+def _local_start(text: str, at: int) -> int:
+    i, cls = at, None
+    while i > 0:
+        c = text[i - 1]
+        if c.isalnum():
+            if not c.isdigit():
+                k = script(c)
+                if cls is None:
+                    cls = k
+                elif k != cls:
+                    break
+        elif c not in LOCAL_PUNCT:
+            break
+        i -= 1
+        if at - i > MAX_LOCAL + 16:
+            break
+    while i < at and text[i] in LEADING_JUNK:
+        i += 1
+    return i
+
+
+def _domain_end(text: str, at: int) -> int:
+    """End of the domain after "@": dot-separated labels in one script (ASCII always allowed,
+    for TLDs such as .com after an IDN label)."""
+    n, i, cls = len(text), at + 1, None
+    end = i
+    while i < n:
+        j = i
+        while j < n:
+            c = text[j]
+            if c.isalnum():
+                if not c.isdigit():
+                    k = script(c)
+                    if cls is None:
+                        cls = k
+                    elif k != cls and ord(c) >= 128:
+                        break
+            elif c != "-":
+                break
+            j += 1
+        if j == i:
+            break
+        end = j
+        if j < n - 1 and text[j] == "." and (text[j + 1].isalnum()):
+            i = j + 1
+            continue
+        break
+    return end
+
+
+def _valid_domain(domain: str) -> bool:
+    if len(domain) > MAX_DOMAIN or "." not in domain:
+        return False
+    labels = domain.split(".")
+    for label in labels:
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":
+            return False
+    tld = labels[-1]
+    if tld.lower().startswith("xn--"):
+        return len(tld) > 4
+    return len(tld) >= 2 and tld.isalpha()
+
+
+def find(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    at = text.find("@")
+    while at >= 0:
+        start = _local_start(text, at)
+        end = _domain_end(text, at)
+        nxt = text.find("@", at + 1)
+        dots = text.rfind("..", start, at)
+        if dots >= 0:  # "see...john@x.com": the address starts after the ellipsis
+            start = dots + 2
+            while start < at and text[start] in LEADING_JUNK:
+                start += 1
+        local, domain = text[start:at], text[at + 1:end]
+        if local and len(local) <= MAX_LOCAL and local[-1] != "." \
+                and any(c.isalnum() for c in local) and _valid_domain(domain) \
+                and not RETINA.fullmatch(domain) and not _excluded(text, start, end):
+            while end > at and text[end - 1] == "-":
+                end -= 1
+            out.append(Finding("EMAIL", start, end, 0.95))
+        at = nxt
+    return out
+
+
+def _excluded(text: str, start: int, end: int) -> bool:
+    """Things shaped like an address that are not one: URL credentials, fediverse handles,
+    scp-style git remotes."""
+    prev = text[start - 1] if start else ""
+    if prev == "@":
+        return True
+    if prev == "/" and start >= 2 and text[start - 2] == "/":
+        return True
+    if prev == ":":
+        token_start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+        if "://" in text[token_start:start]:
+            return True
+    if end < len(text) - 1 and text[end] == ":" and (text[end + 1].isalnum()
+                                                    or text[end + 1] in "/~"):
+        return True
+    return False

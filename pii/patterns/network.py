@@ -1,0 +1,77 @@
+"""IPv4 and IPv6 addresses, parsed by the standard library's `ipaddress`.
+
+The hard part is what looks like an address and is not: versions ("1.2.3.4" after "version",
+"v2.10.4.1"), longer dotted chains (OIDs, "1.2.3.4.5"), times and MAC addresses.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pii.findings import Finding
+from pii.patterns import context
+
+IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+IPV6_RUN = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+
+
+def find(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    if "." in text:
+        out.extend(_find_v4(text))
+    if "::" in text or text.count(":") >= 2:
+        out.extend(_find_v6(text))
+    return out
+
+
+def _find_v4(text: str) -> list[Finding]:
+    out = []
+    for m in IPV4.finditer(text):
+        s, e = m.start(), m.end()
+        if s and (text[s - 1].isalnum() or text[s - 1] in "._-"):
+            continue
+        if e < len(text) and (text[e].isalnum() or text[e] == "_"
+                              or (text[e] in ".-" and e + 1 < len(text) and text[e + 1].isalnum())):
+            continue
+        try:
+            ipaddress.IPv4Address(m.group(0))
+        except ValueError:
+            continue
+        if context.last_match_end(context.VERSION_WORDS, context.before(text, s, 24)) >= 0:
+            continue
+        out.append(Finding("IP_ADDRESS", s, e, 0.9))
+    return out
+
+
+def _find_v6(text: str) -> list[Finding]:
+    out = []
+    for m in IPV6_RUN.finditer(text):
+        s, e = m.start(), m.end()
+        if s and (text[s - 1].isalnum() or text[s - 1] in "_-"):
+            continue
+        if e < len(text) and (text[e].isalnum() or text[e] in "_-"):
+            continue  # glued to a word; a zone id ("fe80::1%eth0") stops at "%" and passes
+        cand = text[s:e]
+        # Sentence punctuation after the address: "…at fe80::1." / "…2001:db8::1: down".
+        while cand.endswith(".") or (cand.endswith(":") and not cand.endswith("::")):
+            cand = cand[:-1]
+        while cand.startswith(":") and not cand.startswith("::"):
+            cand, s = cand[1:], s + 1
+        if not _plausible_v6(cand):
+            continue
+        try:
+            ipaddress.IPv6Address(cand)
+        except ValueError:
+            continue
+        out.append(Finding("IP_ADDRESS", s, s + len(cand), 0.9))
+    return out
+
+
+def _plausible_v6(cand: str) -> bool:
+    """`ipaddress` accepts "::" and "a::b"; text has those as code and punctuation."""
+    if cand == "::1":
+        return True
+    groups = [g for g in cand.split(":") if g]
+    if "::" not in cand:
+        return len(groups) >= 7
+    return len(groups) >= 2 and any(len(g) >= 2 for g in groups)

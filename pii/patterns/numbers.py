@@ -1,0 +1,171 @@
+"""Payment cards, IBANs and US Social Security numbers: digits that carry their own proof
+(Luhn, mod-97, the SSA's allocation rules), so the check decides and the layout only helps."""
+from __future__ import annotations
+
+import re
+
+from pii.findings import Finding
+from pii.patterns import context
+from pii.patterns.iban_lengths import IBAN_LENGTHS
+
+# Digit groups joined by single spaces or dashes: "4111 1111 1111 1111", "3782-822463-10005".
+CARD_RUN = re.compile(r"\d+(?:[ \u00a0-]\d+)*")
+IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
+SSN_DASHED = re.compile(r"(\d{3})([- ])(\d{2})\2(\d{4})")
+SSN_PLAIN = re.compile(r"\d{9}")
+
+
+def luhn(digits: str) -> bool:
+    total, double = 0, False
+    for ch in reversed(digits):
+        d = ord(ch) - 48
+        if double:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+        double = not double
+    return total % 10 == 0
+
+
+def card_brand_ok(d: str) -> bool:
+    """Issuer prefixes in use (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners,
+    JCB, Maestro, UnionPay, Mir, RuPay) and their lengths: random Luhn-valid runs are 1 in 10."""
+    n, p2, p4 = len(d), int(d[:2]), int(d[:4])
+    first = d[0]
+    if first == "4":
+        return n in (13, 16, 19)
+    if first == "5":
+        return n == 16 if 51 <= p2 <= 55 else 12 <= n <= 19
+    if first == "2":
+        return (2221 <= p4 <= 2720 and n == 16) or (2200 <= p4 <= 2204 and 16 <= n <= 19)
+    if first == "3":
+        if p2 in (34, 37):
+            return n == 15
+        if 300 <= int(d[:3]) <= 305 or p2 in (36, 38, 39):
+            return 14 <= n <= 19
+        return 3528 <= p4 <= 3589 and 16 <= n <= 19
+    if first == "6":
+        return 12 <= n <= 19
+    return False
+
+
+def find_cards(text: str) -> list[Finding]:
+    out = []
+    for m in CARD_RUN.finditer(text):
+        run = m.group(0)
+        if len(run) < 12:
+            continue
+        groups, pos = [], m.start()
+        for g in re.split(r"[ \u00a0-]", run):
+            groups.append((pos, pos + len(g), g))
+            pos += len(g) + 1
+        out.extend(_cards_in(text, groups))
+    return out
+
+
+def _cards_in(text: str, groups: list[tuple[int, int, str]]) -> list[Finding]:
+    """The longest whole-group window that is a card; a run may carry an expiry or CVV after
+    the number ("4111 1111 1111 1111 12 25"), so windows are tried, not just the whole run."""
+    found: list[Finding] = []
+    n, i = len(groups), 0
+    if groups[0][0] and text[groups[0][0] - 1] == "+":
+        return found  # "+4915112345678" is a phone number
+    while i < 1:  # windows start at the run's first group; an expiry or CVV may follow
+        hit = None
+        for j in range(n, i, -1):
+            window = groups[i:j]
+            digits = "".join(g[2] for g in window)
+            if not 12 <= len(digits) <= 19:
+                continue
+            if len(window) > 1 and (len(window[0][2]) != 4 or any(
+                    not 4 <= len(g[2]) <= 6 for g in window[1:-1]) or len(window[-1][2]) < 2):
+                continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
+            start, end = window[0][0], window[-1][1]
+            if (i == 0 and not context.left_ok(text, start)) or (
+                    j == n and not context.right_ok(text, end)):
+                continue
+            if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
+                hit = Finding("CREDIT_CARD", start, end, 0.95)
+                i = j
+                break
+        if hit:
+            found.append(hit)
+        else:
+            i += 1
+    return found
+
+
+def iban_valid(compact: str) -> bool:
+    code = compact[:2].upper()
+    if IBAN_LENGTHS.get(code) != len(compact) or not compact[2:4].isdigit():
+        return False
+    moved = (compact[4:] + compact[:4]).upper()
+    num = "".join(str(int(c, 36)) for c in moved)
+    return int(num) % 97 == 1
+
+
+def find_ibans(text: str) -> list[Finding]:
+    out = []
+    for m in IBAN_RUN.finditer(text):
+        start = m.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue
+        length = IBAN_LENGTHS.get(text[start:start + 2].upper())
+        if not length:
+            continue
+        # Take exactly the country's length of letters/digits; separators in between.
+        compact, end = [], start
+        for i in range(start, m.end()):
+            c = text[i]
+            if c.isalnum():
+                compact.append(c)
+                if len(compact) == length:
+                    end = i + 1
+                    break
+        if len(compact) != length:
+            continue
+        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            continue
+        value = "".join(compact)
+        if not (value[:2].isupper() or value[:2].islower()):
+            continue
+        if iban_valid(value):
+            out.append(Finding("IBAN", start, end, 1.0))
+    return out
+
+
+def ssn_valid(area: str, group: str, serial: str) -> bool:
+    a = int(area)
+    if a == 0 or a == 666 or a >= 900 or group == "00" or serial == "0000":
+        return False
+    return len(set(area + group + serial)) > 1
+
+
+def find_ssns(text: str) -> list[Finding]:
+    out = []
+    for m in SSN_DASHED.finditer(text):
+        s, e = m.start(), m.end()
+        if not context.boundary_ok(text, s, e) or not ssn_valid(m.group(1), m.group(3), m.group(4)):
+            continue
+        window = context.before(text, s, 40)
+        ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
+        if m.group(2) == " ":
+            # "123 45 6789" is also how some phone numbers are written: need the word.
+            if ssn_ctx < 0 or context.last_match_end(context.PHONE_WORDS, window) > ssn_ctx:
+                continue
+        elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS,
+                                                    context.before(text, s, 16)) >= 0:
+            continue
+        out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
+    for m in SSN_PLAIN.finditer(text):
+        s, e = m.start(), m.end()
+        if not context.boundary_ok(text, s, e):
+            continue
+        d = m.group(0)
+        if not ssn_valid(d[:3], d[3:5], d[5:]):
+            continue
+        window = context.before(text, s, 40)
+        ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
+        if ssn_ctx >= 0 and ssn_ctx > context.last_match_end(context.PHONE_WORDS, window):
+            out.append(Finding("US_SSN", s, e, 0.8))
+    return out
+

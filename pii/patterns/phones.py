@@ -1,0 +1,164 @@
+"""Phone numbers: our own candidate scan for exact spans, `phonenumbers` for validity.
+
+A span is the whole number as written: a leading "+", area-code parentheses ("(030) 123456",
+"+44 (0)20 7946 0958"), inner spaces, dots, dashes and slashes; never a parenthesis that wraps
+the whole number, never an extension. Without "+" a number must be valid in one of REGIONS
+(US, GB, DE, PL first), or have the North-American (NXX) NXX-XXXX shape; bare digit runs
+count only next to a phone word ("tel", "Handy", "телефон", "電話" …).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+
+from pii.findings import Finding
+from pii.patterns import context
+
+REGIONS = ("US", "GB", "DE", "PL", "FR", "ES", "IT", "NL", "AT", "CH", "BE", "PT", "IE", "SE",
+           "DK", "NO", "FI", "CZ", "RU", "UA", "JP", "CN", "KR", "IN", "BR", "MX", "AU")
+CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d(?:\d|[ \u00a0\-./–()]{1,4}(?=\d))*")
+NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
+DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
+DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
+THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+ZIP4 = re.compile(r"\d{5}-\d{4}")
+CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+GENERIC_NUMBERING = re.compile(r"(?:#|№|\bno\.|\bnr\b\.?|\bnum\.|\bnumber\b|\bnummer\b)\s*:?\s*$",
+                               re.I)
+
+
+@lru_cache(maxsize=4096)
+def _international(raw: str) -> float:
+    try:
+        num = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return 0.0
+    if phonenumbers.is_valid_number(num):
+        return 0.95
+    if phonenumbers.is_possible_number(num) and re.search(r"[ \u00a0\-./()]", raw):
+        return 0.7
+    return 0.0
+
+
+@lru_cache(maxsize=4096)
+def _national(digits: str) -> bool:
+    for region in REGIONS:
+        try:
+            num = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(num):
+            return True
+    return False
+
+
+def find(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    for m in CANDIDATE.finditer(text):
+        s, e = m.start(), m.end()
+        if text[s] == "(" and ")" not in text[s:e]:
+            s += 1  # a parenthesis around the whole number is not part of it
+        if e - s < 7:
+            continue
+        hit = _judge(text, s, e)
+        if hit:
+            out.append(hit)
+        elif (" " in text[s:e] or "\u00a0" in text[s:e]) and not CARDLIKE.fullmatch(text[s:e]):
+            out.extend(_split(text, s, e))
+    return out
+
+
+def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
+    raw = text[s:e]
+    if not (context.left_ok(text, s) or raw[0] in "+(") or not context.right_ok(text, e):
+        return None
+    if raw[0] == "(" and s and text[s - 1].isalnum():
+        return None
+    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
+    plus = raw.lstrip("(").startswith("+")
+    if not 7 <= len(digits) <= 15 or _shape_rejected(raw, digits, plus):
+        return None
+    window = context.before(text, s, 32)
+    phone_at = context.last_match_end(context.PHONE_WORDS, window)
+    if _context_rejected(text, s, e, window, phone_at):
+        return None
+    formatted = any(not c.isdigit() for c in raw.lstrip("+("))
+    if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
+        intl = "+" + digits[2:] if not plus else raw.lstrip("(")
+        score = _international(intl if plus else intl)
+        if score and (not strict or score > 0.9):
+            return Finding("PHONE", s, e, score)
+        return None
+    if not formatted and phone_at < 0:
+        return None
+    if _national(digits):
+        return Finding("PHONE", s, e, 0.9 if phone_at >= 0 else 0.8)
+    if not strict and NANP.fullmatch(raw) and len(digits) in (10, 11):
+        return Finding("PHONE", s, e, 0.7)
+    return None
+
+
+def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
+    """Dates, dotted versions/IPs, amounts, ZIP+4 codes and card-like blocks are not phones."""
+    if plus:
+        return False
+    if DOTTED.fullmatch(raw) or THOUSANDS.fullmatch(raw):
+        return True
+    if any(_is_date(chunk) for chunk in re.split(r"[ \u00a0]+", raw)):
+        return True
+    if ZIP4.fullmatch(raw) or CARDLIKE.fullmatch(raw):
+        return True
+    groups = [g for g in re.split(r"\D+", raw.replace("(0)", "")) if g]
+    # "1 2 3 4 5 6 7" and OIDs: single digits only as a leading country/trunk code.
+    return any(len(g) == 1 for g in groups[1:]) and len(groups) > 3
+
+
+def _is_date(chunk: str) -> bool:
+    m = DATE.fullmatch(chunk)
+    if not m:
+        return False
+    if m.group(1):
+        a, b = int(m.group(1)), int(m.group(3))
+        return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12
+    return 1 <= int(m.group(7)) <= 12 and 1 <= int(m.group(8)) <= 31
+
+
+def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
+    neg_at = context.last_match_end(context.NEGATIVE_WORDS, window)
+    if neg_at > phone_at:
+        generic = GENERIC_NUMBERING.search(window[:neg_at])
+        if not (generic and phone_at >= 0):
+            return True
+    if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e:e + 12]):
+        return True
+    return False
+
+
+def _split(text: str, s: int, e: int) -> list[Finding]:
+    """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
+    "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
+    chunks, pos = [], s
+    for part in re.split(r"([ \u00a0]+)", text[s:e]):
+        if part and not part.isspace():
+            chunks.append((pos, pos + len(part)))
+        pos += len(part)
+    out, i, n = [], 0, len(chunks)
+    while i < n:
+        for j in range(n, i, -1):
+            if (i, j) == (0, n):
+                continue
+            cs, ce = chunks[i][0], chunks[j - 1][1]
+            if not text[ce - 1].isdigit() or text[cs] not in "+(0123456789":
+                continue
+            if text[cs] == "(" and ")" not in text[cs:ce]:
+                continue
+            hit = _judge(text, cs, ce, strict=True) if ce - cs >= 7 else None
+            if hit:
+                out.append(hit)
+                i = j
+                break
+        else:
+            i += 1
+    return out
