@@ -3,4 +3,11 @@ from django.apps import AppConfig
 
 class SyncConfig(AppConfig):
     name = "sync"
+    verbose_name = "Activity sync"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from jobs.health import register_check
+        from sync.health import check_sync
+
+        register_check("sync", check_sync)
