@@ -1,0 +1,69 @@
+"""The poll job on a real worker: single poll at a time, skips when switched off."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from emails import polling
+from emails.config import POLL_TASK, email_settings_update
+from emails.models import EmailEvent, PollState
+from jobs.models import Job, JobState
+from project.celery import app
+from tests.emails import payloads as p
+from tests.emails.conftest import depth, put
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finished(job_id: str) -> Job | None:
+    return Job.objects.filter(pk=job_id, state__in=[JobState.SUCCEEDED, JobState.FAILED]).first()
+
+
+def test_poll_now_twice_at_once_runs_one_poll(celery_worker, queue_url):
+    polling.enable_polling(first_poll=False)
+    # A long-poll wait keeps the first poll running while the second call comes in.
+    email_settings_update(wait_time_seconds=1, poll_budget_seconds=3)
+    put(queue_url, p.mixed(20))
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda _: polling.poll_now(), range(2))
+
+    assert a.job_id == b.job_id and sorted([a.duplicate, b.duplicate]) == [False, True]
+    job = wait_for(lambda: finished(a.job_id), 30, message="the poll to finish")
+    assert job.state == JobState.SUCCEEDED and job.queue == "sqs_polling"
+    assert job.result["recorded"] == 20
+    assert Job.objects.filter(task=POLL_TASK).count() == 1
+    assert PollState.objects.get().total_polls == 1
+    assert EmailEvent.objects.count() == 20 and depth(queue_url) == 0
+    # Once it has finished, the next poll may be queued (the interval is not held up for 60 s).
+    again = polling.poll_now()
+    assert not again.duplicate and again.job_id != a.job_id
+    wait_for(lambda: finished(again.job_id), 30, message="the second poll")
+
+
+def test_a_poll_already_queued_skips_its_work_once_polling_is_disabled(queue_url):
+    polling.enable_polling(first_poll=False)
+    put(queue_url, [p.raw(p.ses_event("Delivery", "m"))])
+    queued = polling.poll_now()  # waiting in the broker, no worker yet …
+
+    polling.disable_polling()  # … when the operator switches polling off
+
+    with start_worker(app, pool="threads", perform_ping_check=False, queues=["sqs_polling"],
+                      loglevel="WARNING"):
+        job = wait_for(lambda: finished(queued.job_id), 30, message="the queued poll")
+    assert job.state == JobState.SUCCEEDED
+    assert job.result["skipped"] == "SQS polling disabled"
+    assert depth(queue_url) == 1 and EmailEvent.objects.count() == 0
+
+
+def test_enabling_queues_a_first_poll_that_records_events(celery_worker, queue_url):
+    put(queue_url, [p.sns(p.ses_event("Complaint", "m", to=["x@example.com"]))])
+
+    polling.enable_polling()
+
+    wait_for(lambda: EmailEvent.objects.exists(), 30, message="the first poll")
+    wait_for(lambda: depth(queue_url) == 0, 10, message="the message deleted")
+    assert polling.status()["last_run"] is not None
