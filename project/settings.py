@@ -147,7 +147,7 @@ CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_TRACK_STARTED = False  # job history tracks starts; results stay vanilla
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "jobs.beat:Scheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)
@@ -227,8 +227,16 @@ INVOICES_SENDING_STALE_AFTER = env.int("INVOICES_SENDING_STALE_AFTER", default=6
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_BOT_USER_ID = env.str("SLACK_BOT_USER_ID", default="")  # our own messages are skipped
+if SLACK_BOT_TOKEN and not SLACK_SIGNING_SECRET:
+    raise ImproperlyConfigured("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
 PII_DETECTOR = env.str("PII_DETECTOR", default="pii.detector.BuiltinDetector")
 PII_FILE_MAX_BYTES = env.int("PII_FILE_MAX_BYTES", default=1_000_000)
+# The bot token is only ever sent to these hosts (plus SLACK_API_URL's) when fetching files.
+PII_FILE_ALLOWED_HOSTS = env.list("PII_FILE_ALLOWED_HOSTS", default=["files.slack.com"])
+PII_EXCERPT_CHARS = env.int("PII_EXCERPT_CHARS", default=300)
+PII_RATE_LIMIT_RETRIES = env.int("PII_RATE_LIMIT_RETRIES", default=5)
+PII_EVENTS_KEEP_DAYS = env.int("PII_EVENTS_KEEP_DAYS", default=7)  # event-id dedupe rows
 
 # --- sync: Strava-like API ---------------------------------------------------------------------
 STRAVA_API_URL = env.str("STRAVA_API_URL", default="https://www.strava.com/api/v3/")

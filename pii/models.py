@@ -1,0 +1,95 @@
+"""What the PII flow keeps: ids, counts, redacted excerpts and outcomes; never the raw text."""
+from __future__ import annotations
+
+from django.db import models
+
+
+class SlackEvent(models.Model):
+    """One row per Slack event id: Slack delivers at least once (and retries with
+    X-Slack-Retry-Num), the unique constraint makes the second delivery a no-op."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    team_id = models.CharField(max_length=32, blank=True, default="")
+    job_id = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class DetectionStatus(models.TextChoices):
+    PENDING = "pending"          # found, actions not (all) done yet
+    ACTIONED = "actioned"        # message removed and author told
+    PARTIAL = "partial"          # an action failed permanently (e.g. cant_delete_message)
+    GONE = "gone"                # the message was already deleted: nothing left to do
+    FAILED = "failed"            # Slack refused our token: see reason
+
+
+class Detection(models.Model):
+    """PII found in a message (or in a file shared with it) and what was done about it."""
+
+    class Source(models.TextChoices):
+        MESSAGE = "message"
+        FILE = "file"
+
+    team_id = models.CharField("workspace", max_length=32, db_index=True)
+    channel = models.CharField(max_length=32)
+    user = models.CharField(max_length=32, db_index=True)
+    ts = models.CharField("message ts", max_length=32)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MESSAGE)
+    file_id = models.CharField(max_length=32, blank=True, default="")
+    types = models.JSONField(default=dict, help_text="PII type -> count")
+    redacted_excerpt = models.TextField(blank=True, default="")
+    actions = models.JSONField(default=dict, help_text="action -> outcome")
+    status = models.CharField(max_length=10, choices=DetectionStatus.choices,
+                              default=DetectionStatus.PENDING, db_index=True)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team_id", "channel", "ts", "source", "file_id"],
+                                    name="pii_detection_once_per_message_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.channel}/{self.ts} {self.types_label}"
+
+    @property
+    def types_label(self) -> str:
+        return ", ".join(f"{t}×{n}" for t, n in sorted(self.types.items()))
+
+
+class FileScanStatus(models.TextChoices):
+    CLEAN = "clean"
+    PII_FOUND = "pii_found"
+    NOT_SCANNED = "not_scanned"
+    FAILED = "failed"
+
+
+class FileScan(models.Model):
+    """Each file shared in a message: scanned or not, and why. No file name (it may be PII)."""
+
+    team_id = models.CharField(max_length=32)
+    channel = models.CharField(max_length=32)
+    ts = models.CharField(max_length=32)
+    file_id = models.CharField(max_length=32)
+    filetype = models.CharField(max_length=40, blank=True, default="")
+    mimetype = models.CharField(max_length=120, blank=True, default="")
+    size = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=FileScanStatus.choices, db_index=True)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team_id", "channel", "ts", "file_id"],
+                                    name="pii_filescan_once_per_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} {self.status}"
