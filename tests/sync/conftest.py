@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync import strava
+from sync.models import Participant
+from sync.participants import participant_connect
+from tests.sync.fake_strava import FakeStrava
+
+_athletes = itertools.count(1000)
+
+
+@pytest.fixture
+def fake_strava(httpserver, settings) -> Iterator[FakeStrava]:  # noqa: ANN001
+    """Strava at a local HTTP server; the client's settings point at it."""
+    fake = FakeStrava()
+    httpserver.expect_request(re.compile(r".*")).respond_with_handler(fake.handle)
+    settings.STRAVA_API_URL = httpserver.url_for("/api/v3/")
+    settings.STRAVA_TOKEN_URL = httpserver.url_for("/oauth/token")
+    settings.STRAVA_CLIENT_ID = "12345"
+    settings.STRAVA_CLIENT_SECRET = "client-secret-xyz"
+    settings.STRAVA_PER_PAGE = 2
+    settings.STRAVA_RATE_LIMIT_MAX_WAIT = 5
+    strava.rate_limits_reset()
+    yield fake
+    strava.rate_limits_reset()
+
+
+@pytest.fixture
+def make_participant(fake_strava) -> Callable[..., Participant]:  # noqa: ANN001
+    """A participant with tokens that Strava knows, and its activities at the fake."""
+
+    def make(activities: list | None = None, expired: bool = False, **kw) -> Participant:
+        n = next(_athletes)
+        access, refresh = f"access-{n}", f"refresh-{n}"
+        fake_strava.activities[access] = list(activities or [])
+        fake_strava.refresh[refresh] = (f"access-{n}-new", f"refresh-{n}-new")
+        fake_strava.activities[f"access-{n}-new"] = fake_strava.activities[access]
+        expires = timezone.now() + (timedelta(hours=-1) if expired else timedelta(hours=5))
+        return participant_connect(athlete_id=n, name=f"Athlete {n}", access_token=access,
+                                   refresh_token=refresh, expires_at=expires, **kw)
+
+    return make
