@@ -79,11 +79,13 @@ class InvoiceLine(models.Model):
 
     @property
     def amount(self) -> Decimal:
+        if self.quantity is None or self.unit_price is None:  # a blank row in the admin form
+            return Decimal("0.00")
         return money(Decimal(self.quantity) * Decimal(self.unit_price))
 
     @property
     def tax_amount(self) -> Decimal:
-        return money(self.amount * Decimal(self.tax_rate) / Decimal(100))
+        return money(self.amount * Decimal(self.tax_rate or 0) / Decimal(100))
 
 
 class EmailKind(models.TextChoices):

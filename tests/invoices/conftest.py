@@ -2,6 +2,7 @@
 real aiosmtpd server; each test gets queues of its own."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -17,6 +18,8 @@ from invoices import sqs
 from invoices.queues import queues_setup
 from project.celery import app
 
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's request log
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's connection log
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
