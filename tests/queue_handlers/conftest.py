@@ -56,6 +56,19 @@ def webhook_settings(settings):  # noqa: ANN001, ANN201
     return settings
 
 
+@pytest.fixture
+def mover(celery_worker) -> Iterator[None]:  # noqa: ANN001
+    """The in-process worker never sends worker_ready (only `celery worker` does), so nothing
+    would move due scheduled jobs (countdowns, rate-limit deferrals): do what jobs.signals does."""
+    from jobs.runtime import runtime
+
+    rt = runtime()
+    rt.mover = True
+    rt.ensure_started()
+    yield
+    rt.mover = False
+
+
 @pytest.fixture(autouse=True)
 def _forget_registrations() -> Iterator[None]:
     before = dict(registry._explicit)
