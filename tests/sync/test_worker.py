@@ -1,0 +1,159 @@
+"""End to end with a real worker, Redis and PostgreSQL; Strava is the local fake."""
+from __future__ import annotations
+
+import io
+from io import StringIO
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from jobs.coordination import key
+from jobs.models import Job, JobState
+from sync.models import Activity, OutcomeState, SyncRun, SyncRunState
+from sync.tasks import sync_all_task, sync_participant_task
+from tests.helpers import wait_for
+from tests.sync.fake_strava import activity
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _finished_run(job_id: str, timeout: float = 45) -> SyncRun:
+    return wait_for(lambda: SyncRun.objects.filter(job_id=job_id, finished_at__isnull=False)
+                    .first(), timeout=timeout, message=f"run of job {job_id} finished")
+
+
+def _window_passes() -> None:
+    """The unique hour is over (its Redis keys expire on Redis's clock; drop them instead)."""
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    for k in r.scan_iter(match=key("unique", "*")):
+        r.delete(k)
+
+
+def test_a_failing_participant_does_not_stop_the_others(celery_worker, make_participant,
+                                                       fake_strava):
+    ok1 = make_participant([activity(1), activity(2), activity(3)])
+    ok2 = make_participant([activity(4)], expired=True)  # refreshed on the way
+    down = make_participant([activity(5)])
+    fake_strava.broken[f"access-{down.athlete_id}"] = 500
+    revoked = make_participant([activity(6)], expired=True)
+    del fake_strava.refresh[f"refresh-{revoked.athlete_id}"]
+
+    run = _finished_run(sync_all_task.enqueue(trigger="manual").job_id)
+
+    assert run.state == SyncRunState.PARTIAL
+    assert (run.participants_succeeded, run.participants_failed) == (2, 2)
+    assert run.activities_created == 4
+    assert set(Activity.objects.values_list("external_id", flat=True)) == {1, 2, 3, 4}
+    outcomes = {o.participant_id: o for o in run.outcomes.all()}
+    assert outcomes[ok1.pk].created == 3 and outcomes[ok2.pk].state == OutcomeState.SUCCEEDED
+    assert (outcomes[down.pk].state, outcomes[down.pk].attempts) == (OutcomeState.FAILED, 3)
+    assert "500" in outcomes[down.pk].error
+    assert (outcomes[revoked.pk].state, outcomes[revoked.pk].attempts) == (OutcomeState.FAILED, 1)
+    jobs = {j.kwargs["participant_id"]: j for j in
+            Job.objects.filter(task=sync_participant_task.name)}
+    assert (jobs[down.pk].state, jobs[down.pk].attempt) == (JobState.FAILED, 3)
+    assert (jobs[revoked.pk].state, jobs[revoked.pk].attempt) == (JobState.FAILED, 1)
+    assert jobs[ok1.pk].state == JobState.SUCCEEDED
+    # job arguments and results carry ids and counts only
+    assert set(jobs[ok1.pk].kwargs) == {"run_id", "participant_id"}
+    every = " ".join(f"{j.kwargs} {j.result} {j.last_error}" for j in Job.objects.all())
+    assert "access-" not in every and "refresh-" not in every and "Athlete" not in every
+
+
+def test_transient_5xx_is_retried_with_growing_backoff(celery_worker, make_participant,
+                                                       fake_strava):
+    p = make_participant([activity(1)])
+    fake_strava.fail_next("/athlete/activities", 503, times=2)
+
+    run = _finished_run(sync_all_task.enqueue(participant_ids=[p.pk]).job_id)
+
+    outcome = run.outcomes.get()
+    assert (outcome.state, outcome.attempts, outcome.created) == (OutcomeState.SUCCEEDED, 3, 1)
+    times = [s.at for s in fake_strava.requests_to("/athlete/activities")]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) == 2 and gaps[0] >= 0.9 and gaps[1] >= 1.9  # backoff base 2s, jittered
+    job = Job.objects.get(task=sync_participant_task.name)
+    assert (job.state, job.attempt) == (JobState.SUCCEEDED, 3) and "503" in job.last_error
+
+
+def test_rerun_after_the_window_changes_nothing(celery_worker, make_participant, fake_strava):
+    make_participant([activity(i) for i in range(1, 6)])
+    make_participant([activity(i) for i in range(6, 9)])
+    first = _finished_run(sync_all_task.enqueue().job_id)
+    before = list(Activity.objects.order_by("external_id").values())
+
+    _window_passes()
+    second = _finished_run(sync_all_task.enqueue().job_id)
+
+    assert (first.activities_created, first.state) == (8, SyncRunState.SUCCEEDED)
+    assert (second.activities_created, second.activities_updated) == (0, 0)
+    assert second.activities_fetched == 8
+    assert list(Activity.objects.order_by("external_id").values()) == before
+
+
+def test_manual_runs_during_the_nightly_one_join_it(celery_worker, make_participant, fake_strava,
+                                                    admin_client):
+    make_participant([activity(1)])
+    nightly = sync_all_task.enqueue(trigger="scheduled")
+    manual = sync_all_task.enqueue(trigger="manual")
+    out = StringIO()
+    call_command("sync_all", stdout=out, stderr=io.StringIO())
+    response = admin_client.post("/admin/sync/syncrun/", {
+        "action": "sync_all_now", "_selected_action": ["0"]}, follow=True)
+
+    assert manual.duplicate and manual.job_id == nightly.job_id
+    assert f"already queued or ran within the hour: job {nightly.job_id}" in out.getvalue()
+    assert "already queued or ran within the hour" in response.content.decode()
+    run = _finished_run(nightly.job_id)
+    assert SyncRun.objects.count() == 1 and run.trigger == "scheduled"
+    assert Job.objects.filter(task=sync_all_task.name).count() == 1
+    assert Job.objects.filter(task=sync_participant_task.name).count() == 1
+
+
+def test_command_syncs_one_participant_with_a_progress_bar(celery_worker, make_participant,
+                                                           fake_strava):
+    make_participant([activity(1)])
+    p = make_participant([activity(2), activity(3)])
+    out, err = StringIO(), StringIO()
+
+    call_command("sync_all", participants=[p.pk], stdout=out, stderr=err, timeout=45)
+
+    assert "succeeded: 1 ok, 0 failed" in out.getvalue()
+    assert "2 new" in out.getvalue()
+    assert "participant" in err.getvalue()  # tqdm's bar
+    assert set(Activity.objects.values_list("external_id", flat=True)) == {2, 3}
+    assert SyncRun.objects.get().participant_ids == [p.pk]
+
+
+def test_command_refuses_an_unknown_participant_and_enqueues_nothing(celery_worker):
+    with pytest.raises(CommandError, match="no participant with id 999"):
+        call_command("sync_all", participants=[999], stdout=StringIO())
+    assert not Job.objects.exists()
+
+
+def test_admin_action_syncs_the_selected_participants(celery_worker, make_participant,
+                                                      fake_strava, admin_client):
+    a = make_participant([activity(1)])
+    b = make_participant([activity(2)])
+    make_participant([activity(3)])
+
+    response = admin_client.post("/admin/sync/participant/", {
+        "action": "sync_selected", "_selected_action": [str(b.pk), str(a.pk)]}, follow=True)
+
+    assert "Sync started as job" in response.content.decode()
+    job = Job.objects.get(task=sync_all_task.name)
+    assert job.kwargs == {"participant_ids": sorted([a.pk, b.pk]), "trigger": "manual"}
+    run = _finished_run(str(job.id))
+    assert set(Activity.objects.values_list("external_id", flat=True)) == {1, 2}
+    assert run.participants_total == 2
+
+
+def test_declared_job_options():
+    opts = sync_all_task.job_options
+    assert (opts.queue, opts.max_attempts, opts.unique_for) == ("sync", 3, 3600)
+    assert opts.unique_on == ("participant_ids",)
+    assert opts.backoff.delay(2) > 0 and opts.backoff.cap >= 60
+    popts = sync_participant_task.job_options
+    assert (popts.queue, popts.max_attempts, popts.unique_on) == ("sync", 3, ("participant_id",))
