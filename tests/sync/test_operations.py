@@ -1,0 +1,115 @@
+"""What an operator sees and edits: the beat rows across deploys, pruning, admin, health."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+import zoneinfo
+from django.core.management import call_command
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from jobs.models import Job, JobState
+from jobs.schedules import ensure_schedules
+from jobs.services import jobs_prune
+from sync.health import check_sync
+from sync.models import Participant, SyncRun, SyncTrigger
+
+pytestmark = pytest.mark.django_db
+WAW = zoneinfo.ZoneInfo("Europe/Warsaw")
+
+
+def test_nightly_entry_is_midnight_warsaw_on_the_sync_queue():
+    ensure_schedules()
+    task = PeriodicTask.objects.get(name="sync.nightly")
+    cron = task.crontab
+    assert (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week) == (
+        "0", "0", "*", "*", "*")
+    assert str(cron.timezone) == "Europe/Warsaw"
+    assert (task.task, task.queue, task.enabled) == ("sync.tasks.sync_all_task", "sync", True)
+    assert task.kwargs == '{"trigger": "scheduled"}'
+    catch_up = PeriodicTask.objects.get(name="sync.catch_up")
+    assert catch_up.interval.every == 300 and catch_up.task == "sync.tasks.sync_catch_up_task"
+
+
+def test_a_redeploy_keeps_an_operators_edit():
+    ensure_schedules()
+    three_am, _ = CrontabSchedule.objects.get_or_create(
+        minute="15", hour="3", day_of_month="*", month_of_year="*", day_of_week="*",
+        timezone="Europe/Warsaw")
+    PeriodicTask.objects.filter(name="sync.nightly").update(crontab=three_am, enabled=False)
+
+    call_command("setup_schedules", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("migrate", verbosity=0, interactive=False)
+
+    task = PeriodicTask.objects.get(name="sync.nightly")
+    assert (task.crontab_id, task.enabled) == (three_am.pk, False)
+    assert PeriodicTask.objects.filter(name="sync.nightly").count() == 1
+
+
+def test_a_deleted_entry_comes_back_on_deploy():
+    ensure_schedules()
+    PeriodicTask.objects.filter(name="sync.nightly").delete()
+    call_command("setup_schedules", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert PeriodicTask.objects.get(name="sync.nightly").enabled
+
+
+def _job(queue: str, days_ago: float, state: str = JobState.SUCCEEDED) -> Job:
+    at = timezone.now() - timedelta(days=days_ago)
+    return Job.objects.create(task=f"{queue}.tasks.x", queue=queue, state=state,
+                              enqueued_at=at, finished_at=at)
+
+
+def test_sync_job_records_are_kept_60_days_others_by_the_default(settings):
+    assert settings.JOBS_PRUNE_AFTER_DAYS_BY_QUEUE["sync"] == 60
+    settings.JOBS_PRUNE_AFTER_DAYS = 7
+    sync_30, sync_59 = _job("sync", 30), _job("sync", 59)
+    sync_61 = _job("sync", 61)
+    other_5, other_8 = _job("default", 5), _job("emails", 8)
+    old_but_waiting = _job("sync", 90, state=JobState.SCHEDULED)
+
+    jobs_prune()
+
+    kept = set(Job.objects.values_list("pk", flat=True))
+    assert kept == {sync_30.pk, sync_59.pk, other_5.pk, old_but_waiting.pk}
+    assert sync_61.pk not in kept and other_8.pk not in kept
+
+
+def test_admin_never_shows_tokens(admin_client, make_participant):
+    p = make_participant()
+    token, refresh = p.access_token, p.refresh_token
+
+    pages = [admin_client.get("/admin/sync/participant/").content.decode(),
+             admin_client.get(f"/admin/sync/participant/{p.pk}/change/").content.decode()]
+
+    for page in pages:
+        assert token not in page and refresh not in page
+        assert p.access_token_encrypted not in page
+    assert p.name not in pages[0]  # no names in the list view
+
+
+def test_admin_replaces_tokens_write_only(admin_client, make_participant):
+    p = make_participant()
+    p.needs_reauth = True
+    p.save()
+    response = admin_client.post(f"/admin/sync/participant/{p.pk}/change/", {
+        "name": "Renamed", "athlete_id": p.athlete_id, "active": "on",
+        "new_access_token": "", "new_refresh_token": "fresh-refresh"})
+    assert response.status_code == 302
+    p = Participant.objects.get(pk=p.pk)
+    assert p.refresh_token == "fresh-refresh" and p.access_token.startswith("access-")
+    assert not p.needs_reauth and "fresh-refresh" not in p.refresh_token_encrypted
+
+
+def test_health_reports_a_missing_day_run_after_the_allowed_lag(settings):
+    ensure_schedules()
+    settings.SYNC_HEALTH_MAX_LAG = 2 * 3600
+    with time_machine.travel(datetime(2026, 6, 10, 1, 0, tzinfo=WAW), tick=False):
+        assert check_sync()["ok"]  # an hour after midnight: not yet a worry
+    with time_machine.travel(datetime(2026, 6, 10, 3, 0, tzinfo=WAW), tick=False):
+        report = check_sync()
+        assert not report["ok"] and report["local_date"] == "2026-06-10"
+        SyncRun.objects.create(local_date=date(2026, 6, 10), trigger=SyncTrigger.CATCH_UP,
+                               job_id="j1", started_at=timezone.now())
+        assert check_sync()["ok"]
