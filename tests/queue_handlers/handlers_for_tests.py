@@ -18,6 +18,7 @@ class EchoPayload(BaseModel):
     text: str
     fail_times: int = 0
     permanent: bool = False
+    refuse_while: str | None = None  # a Redis key: refuse (permanently) while it exists
 
 
 class CustomEchoHandler(JobHandler):
@@ -30,7 +31,7 @@ class CustomEchoHandler(JobHandler):
 
     def handle_job(self, job: Job) -> dict[str, Any]:
         p: EchoPayload = job.payload
-        if p.permanent:
+        if p.permanent or (p.refuse_while and _redis().exists(p.refuse_while)):
             raise PermanentJobError("the echo service refuses this text")
         n = _redis().incr(f"test:custom:{job.id}")
         if n <= p.fail_times:

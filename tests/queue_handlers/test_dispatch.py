@@ -47,6 +47,24 @@ def test_permanent_errors_fail_once_and_exhausted_retries_fail_with_the_reason(c
     assert stats["failed"] == 2 and stats["retried"] == 1 and stats["succeeded"] == 0
 
 
+def test_a_failed_job_can_be_retried_from_the_admin_with_its_payload(celery_worker):
+    import redis
+    from django.conf import settings
+
+    from jobs.services import job_retry
+
+    register_handler("custom_job", CustomEchoHandler)
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    r.set("test:echo-down", 1)
+    first = wait_job(enqueue_job("custom_job", {"text": "later",
+                                                "refuse_while": "test:echo-down"}).job_id)
+    assert first.state == "failed"
+    r.delete("test:echo-down")
+    again = wait_job(job_retry(job=first))
+    assert again.state == "succeeded" and again.retry_of == first.id
+    assert handler_job_result(job_id=str(first.id))["echo"] == "LATER"
+
+
 def test_a_handler_that_breaks_after_enqueue_fails_the_job_clearly(celery_worker, mover):
     register_handler("custom_job", CustomEchoHandler)
     res = enqueue_job("custom_job", {"text": "x"}, countdown=1)
