@@ -42,4 +42,5 @@ def decrypt(stored: str) -> str:
     try:
         return fernet().decrypt(stored.encode()).decode()
     except InvalidToken:
-        raise TokenDecryptError("stored token cannot be decrypted with FIELD_ENCRYPTION_KEY") from None
+        raise TokenDecryptError(
+            "stored token cannot be decrypted with FIELD_ENCRYPTION_KEY") from None

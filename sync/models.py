@@ -52,7 +52,8 @@ class Participant(models.Model):
 
 class Activity(models.Model):
     external_id = models.BigIntegerField(unique=True)
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="activities")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE,
+                                    related_name="activities")
     name = models.CharField(max_length=255, blank=True)
     sport_type = models.CharField(max_length=50, db_index=True)
     distance_m = models.FloatField(default=0)

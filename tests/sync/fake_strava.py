@@ -77,7 +77,8 @@ class FakeStrava:
                  or (_epoch(a["start_date"]) or after + 1) > after]
         return self._json(items[(page - 1) * per_page: page * per_page])
 
-    def _json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    def _json(self, body: Any, status: int = 200,
+              headers: dict[str, str] | None = None) -> Response:
         h = dict(headers or {})
         if self.limit_headers and "X-RateLimit-Limit" not in h:
             h["X-RateLimit-Limit"], h["X-RateLimit-Usage"] = self.limit_headers

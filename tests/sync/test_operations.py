@@ -1,11 +1,11 @@
 """What an operator sees and edits: the beat rows across deploys, pruning, admin, health."""
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
-import zoneinfo
 from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
