@@ -12,6 +12,7 @@ from django_celery_results.models import TaskResult
 
 from jobs import history
 from jobs.coordination import coordinator
+from jobs.task import DEFERRALS_HEADER
 from jobs.models import FINISHED_STATES, PENDING_STATES, Job, JobState
 
 logger = logging.getLogger("jobs")
@@ -100,7 +101,8 @@ def jobs_rescue(*, now=None) -> list[str]:  # noqa: ANN001
             continue
         # Same id and attempt: the claim's lease has lapsed with its worker, so it runs once.
         current_app.send_task(job.task, args=job.args or [], kwargs=job.kwargs or {},
-                              task_id=str(job.id), queue=job.queue, retries=job.attempt - 1)
+                              task_id=str(job.id), queue=job.queue, retries=job.attempt - 1,
+                              headers={DEFERRALS_HEADER: job.deferrals + 1})
         history.record({"id": str(job.id), "task": job.task, "queue": job.queue,
                         "state": JobState.QUEUED, "attempt": job.attempt,
                         "max_attempts": job.max_attempts, "deferrals": job.deferrals + 1,

@@ -64,3 +64,35 @@ def test_always_failing_job_fails_after_max_attempts_and_admin_retry_runs_it(
     wait_for(lambda: Job.objects.filter(retry_of=row.pk, state=JobState.SUCCEEDED).exists(),
              timeout=30, message="the retried job ran and succeeded")
     assert int(_redis().get("test:flaky:b")) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rescue_requeues_jobs_stuck_in_started_whose_worker_is_gone(celery_worker):
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.services import jobs_rescue
+
+    long_ago = timezone.now() - timedelta(hours=1)
+    orphan = Job.objects.create(
+        id=uuid.uuid4(), task="tests.jobs.tasks.slow_effect_job", queue="default",
+        state=JobState.STARTED, attempt=1, max_attempts=1, args=[],
+        kwargs={"key": "orphan", "seconds": 0}, started_at=long_ago, enqueued_at=long_ago,
+        worker="gone@nowhere", seq=1_000_002,
+    )
+    recent = Job.objects.create(
+        id=uuid.uuid4(), task="tests.jobs.tasks.slow_effect_job", queue="default",
+        state=JobState.STARTED, attempt=1, max_attempts=1, args=[],
+        kwargs={"key": "recent", "seconds": 0}, started_at=timezone.now(),
+        enqueued_at=timezone.now(), worker="gone@nowhere", seq=1_000_002,
+    )
+
+    rescued = jobs_rescue()
+
+    assert rescued == [str(orphan.pk)]
+    wait_for(lambda: Job.objects.filter(pk=orphan.pk, state=JobState.SUCCEEDED).exists(),
+             timeout=20, message="rescued job completed")
+    assert int(_redis().get("test:effect:orphan")) == 1
+    assert Job.objects.get(pk=recent.pk).state == JobState.STARTED
