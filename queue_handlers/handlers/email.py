@@ -80,9 +80,16 @@ class EmailHandler(JobHandler):
     retry_on = (SmtpUnavailable,)
     payload_model = EmailPayload
 
+    def validate_payload(self, payload: dict[str, Any]) -> EmailPayload:
+        """Also refuse suppressed recipients at enqueue, so the caller hears it at once."""
+        p = super().validate_payload(payload)
+        ensure_not_suppressed([*p.to, *p.cc, *p.bcc])
+        return p
+
     def handle_job(self, job: Job) -> dict[str, Any]:
         p: EmailPayload = job.payload
-        # Refused, not retried: the address hard-bounced or complained (emails app's list).
+        # Checked again here: the address may have bounced since the job was queued. Refused,
+        # not retried (the emails app's suppression list).
         ensure_not_suppressed([*p.to, *p.cc, *p.bcc])
         msg = EmailMultiAlternatives(
             subject=p.subject, body=p.body, from_email=settings.DEFAULT_FROM_EMAIL, to=p.to,

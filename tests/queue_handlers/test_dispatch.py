@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from jobs.models import Job
 from queue_handlers.monitoring import get_processing_stats, health_check
 from queue_handlers.registry import register_handler
 from queue_handlers.services import enqueue_job, handler_job_result

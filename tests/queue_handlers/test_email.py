@@ -40,6 +40,27 @@ def test_suppressed_address_is_refused_and_nothing_is_sent(smtp):
     assert smtp.messages == []
 
 
+def test_suppressed_address_is_refused_at_enqueue_and_nothing_is_queued(smtp):
+    from jobs.models import Job
+    from queue_handlers.services import enqueue_email
+
+    suppression_add(address="complained@example.com", reason="complaint")
+    with pytest.raises(SuppressedAddressError):
+        enqueue_email({"to": "ok@example.com", "bcc": "complained@example.com", "subject": "x"})
+    assert not Job.objects.exists() and not HandlerJob.objects.exists()
+
+
+def test_address_suppressed_after_enqueue_is_refused_when_sent(smtp):
+    from queue_handlers.services import handler_job_run
+
+    record = HandlerJob.objects.create(job_type="email", payload={"to": "late@example.com",
+                                                                  "subject": "x"})
+    suppression_add(address="late@example.com", reason="bounce")
+    with pytest.raises(SuppressedAddressError):
+        handler_job_run(job_type="email", handler_job_id=str(record.pk))
+    assert smtp.messages == []
+
+
 def test_unreachable_mail_server_is_retried_then_gives_up(settings):
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
