@@ -109,6 +109,9 @@ class DatabaseCoordinator:
     def scheduled_count(self) -> int:
         return ScheduledJob.objects.count()
 
+    def is_scheduled(self, job_id: str) -> bool:
+        return ScheduledJob.objects.filter(job_id=job_id).exists()
+
     def ping(self) -> None:
         Lease.objects.exists()
 

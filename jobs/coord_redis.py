@@ -141,6 +141,9 @@ class RedisCoordinator:
     def scheduled_count(self) -> int:
         return int(self.client.zcard(self.sched_key))
 
+    def is_scheduled(self, job_id: str) -> bool:
+        return self.client.zscore(self.sched_key, job_id) is not None
+
     def ping(self) -> None:
         self.client.ping()
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from kombu import Connection
 from django.db import connection
 from django.utils import timezone
+from kombu import Connection
 
 Check = Callable[[], dict[str, Any]]
 _extra: dict[str, Check] = {}

@@ -69,6 +69,9 @@ class Lease(models.Model):
     value = models.CharField(max_length=250, blank=True, default="")
     expires_at = models.FloatField(db_index=True)
 
+    def __str__(self) -> str:
+        return self.key
+
 
 class ScheduledJob(models.Model):
     """A job waiting for its time (countdown, rate-limit slot, single-flight turn) in the
@@ -78,9 +81,15 @@ class ScheduledJob(models.Model):
     due = models.FloatField(db_index=True)
     payload = models.JSONField()
 
+    def __str__(self) -> str:
+        return self.job_id
+
 
 class Heartbeat(models.Model):
     """Last sign of life of a singleton process (beat), for /healthz."""
 
     name = models.CharField(max_length=50, primary_key=True)
     at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at}"

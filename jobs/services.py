@@ -12,8 +12,8 @@ from django_celery_results.models import TaskResult
 
 from jobs import history
 from jobs.coordination import coordinator
-from jobs.task import DEFERRALS_HEADER
 from jobs.models import FINISHED_STATES, PENDING_STATES, Job, JobState
+from jobs.task import DEFERRALS_HEADER
 
 logger = logging.getLogger("jobs")
 
@@ -83,34 +83,45 @@ def _delete_in_batches(qs, batch: int) -> int:  # noqa: ANN001
 
 
 def jobs_rescue(*, now=None) -> list[str]:  # noqa: ANN001
-    """Re-queue jobs left started past rescue_after whose worker no longer answers."""
+    """Re-queue jobs that would otherwise wait forever.
+
+    - started longer than rescue_after ago by a worker that no longer answers a ping;
+    - scheduled for longer than rescue_after past their time but no longer in the scheduled set
+      (Redis lost it, e.g. restarted without persistence).
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOBS_RESCUE_AFTER)
     stuck = list(Job.objects.filter(state=JobState.STARTED, started_at__lt=cutoff)[:500])
-    if not stuck:
-        return []
-    alive = _live_workers()
+    lost = [
+        job for job in Job.objects.filter(state=JobState.SCHEDULED, scheduled_at__lt=cutoff)[:500]
+        if not coordinator().is_scheduled(str(job.id))
+    ]
+    alive = _live_workers() if stuck else set()
     if alive is None:  # no answer from the broker: rescue nothing rather than guess
         return []
     rescued = []
-    for job in stuck:
-        if job.worker and job.worker in alive:
+    for job in stuck + lost:
+        if job.state == JobState.STARTED and job.worker and job.worker in alive:
             continue
-        task = current_app.tasks.get(job.task)
-        if task is None:
+        if job.task not in current_app.tasks:
             continue
-        # Same id and attempt: the claim's lease has lapsed with its worker, so it runs once.
-        current_app.send_task(job.task, args=job.args or [], kwargs=job.kwargs or {},
-                              task_id=str(job.id), queue=job.queue, retries=job.attempt - 1,
-                              headers={DEFERRALS_HEADER: job.deferrals + 1})
-        history.record({"id": str(job.id), "task": job.task, "queue": job.queue,
-                        "state": JobState.QUEUED, "attempt": job.attempt,
-                        "max_attempts": job.max_attempts, "deferrals": job.deferrals + 1,
-                        "seq": history.seq(job.attempt, job.deferrals + 1, 1)})
+        _republish(job)
         rescued.append(str(job.id))
-        logger.warning("rescued orphaned job", extra={"fields": {"job_id": str(job.id),
-                                                                   "task": job.task}})
+        logger.warning("rescued job", extra={"fields": {"job_id": str(job.id), "task": job.task,
+                                                         "was": job.state}})
     return rescued
+
+
+def _republish(job: Job) -> None:
+    """Same id and attempt: a dead holder's claim has lapsed, so the job runs once."""
+    deferrals = job.deferrals + 1
+    current_app.send_task(job.task, args=job.args or [], kwargs=job.kwargs or {},
+                          task_id=str(job.id), queue=job.queue, retries=job.attempt - 1,
+                          headers={DEFERRALS_HEADER: deferrals})
+    history.record({"id": str(job.id), "task": job.task, "queue": job.queue,
+                    "state": JobState.QUEUED, "attempt": job.attempt,
+                    "max_attempts": job.max_attempts, "deferrals": deferrals,
+                    "seq": history.seq(job.attempt, deferrals, 1)})
 
 
 def _live_workers() -> set[str] | None:

@@ -96,3 +96,23 @@ def test_rescue_requeues_jobs_stuck_in_started_whose_worker_is_gone(celery_worke
              timeout=20, message="rescued job completed")
     assert int(_redis().get("test:effect:orphan")) == 1
     assert Job.objects.get(pk=recent.pk).state == JobState.STARTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rescue_requeues_scheduled_jobs_that_redis_lost(celery_worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.services import jobs_rescue
+
+    kept = slow_effect_job.enqueue(key="kept", seconds=0, countdown=3600)
+    lost = slow_effect_job.enqueue(key="lost", seconds=0, countdown=3600)
+    _redis().zrem("jobs:scheduled", lost.job_id)  # as if Redis restarted without persistence
+    long_ago = timezone.now() - timedelta(hours=2)
+    Job.objects.filter(pk__in=[kept.job_id, lost.job_id]).update(scheduled_at=long_ago)
+
+    assert jobs_rescue() == [lost.job_id]
+    wait_for(lambda: Job.objects.filter(pk=lost.job_id, state=JobState.SUCCEEDED).exists(),
+             timeout=20, message="lost scheduled job ran")
+    assert Job.objects.get(pk=kept.job_id).state == JobState.SCHEDULED
