@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -109,6 +110,15 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+        # "Run a full sync now" needs no selection (there may be no run to select yet).
+        if (request.method == "POST" and request.POST.get("action") == "sync_all_now"
+                and not request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            post = request.POST.copy()
+            post.setlist(helpers.ACTION_CHECKBOX_NAME, ["0"])
+            request.POST = post
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description="Run a full sync now (the nightly job; once per hour)")
     def sync_all_now(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:

@@ -100,8 +100,7 @@ def test_manual_runs_during_the_nightly_one_join_it(celery_worker, make_particip
     manual = sync_all_task.enqueue(trigger="manual")
     out = StringIO()
     call_command("sync_all", stdout=out, stderr=io.StringIO())
-    response = admin_client.post("/admin/sync/syncrun/", {
-        "action": "sync_all_now", "_selected_action": ["0"]}, follow=True)
+    response = admin_client.post("/admin/sync/syncrun/", {"action": "sync_all_now"}, follow=True)
 
     assert manual.duplicate and manual.job_id == nightly.job_id
     assert f"already queued or ran within the hour: job {nightly.job_id}" in out.getvalue()
@@ -157,3 +156,32 @@ def test_declared_job_options():
     assert opts.backoff.delay(2) > 0 and opts.backoff.cap >= 60
     popts = sync_participant_task.job_options
     assert (popts.queue, popts.max_attempts, popts.unique_on) == ("sync", 3, ("participant_id",))
+
+
+def test_catch_up_job_runs_the_missed_day_through_the_worker(celery_worker, make_participant,
+                                                             fake_strava, settings):
+    """The service was down over midnight: today has no run. The catch-up job, on the worker,
+    starts today's sync once; its next ticks do nothing."""
+    from jobs.schedules import ensure_schedules
+    from sync.runs import sync_slot
+    from sync.tasks import sync_catch_up_task
+
+    settings.SYNC_CATCH_UP_GRACE = 0
+    ensure_schedules()
+    make_participant([activity(1)])
+
+    first = sync_catch_up_task.enqueue()
+    wait_for(lambda: Job.objects.filter(pk=first.job_id, state=JobState.SUCCEEDED).exists(),
+             timeout=20, message="catch-up job ran")
+    sync_job_id = Job.objects.get(pk=first.job_id).result
+    run = _finished_run(sync_job_id)
+    assert (run.trigger, run.local_date) == ("catch_up", sync_slot().local_date)
+    assert run.activities_created == 1
+
+    _window_passes()  # later ticks, after every unique window: still nothing to do
+    again = sync_catch_up_task.enqueue()
+    wait_for(lambda: Job.objects.filter(pk=again.job_id, state=JobState.SUCCEEDED).exists(),
+             timeout=20, message="second catch-up tick ran")
+    assert Job.objects.get(pk=again.job_id).result is None
+    assert SyncRun.objects.count() == 1
+    assert Job.objects.filter(task=sync_all_task.name).count() == 1
