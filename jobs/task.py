@@ -74,10 +74,12 @@ class JobTask(Task):
 
     def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None,
                     link_error=None, shadow=None, **options):  # noqa: ANN001 - Celery's signature
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
+        # What Flower, events and Celery's logs show instead of the arguments themselves.
+        options.update(_reprs(args, kwargs, self.job_options.sensitive))
         if options.get("retries"):  # Celery's own retry of a running job: already recorded
             return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow,
                                        **options)
-        args, kwargs = tuple(args or ()), dict(kwargs or {})
         if self.typing:
             self.type_check(args, kwargs)
         opts = self.job_options
@@ -231,7 +233,8 @@ class Execution:
         """Wait in the scheduled set (not in this worker) and run again later: not an attempt."""
         deferrals = self.deferrals + (1 if count else 0)
         options = {"queue": self.queue, "retries": self.attempt - 1,
-                   "headers": {DEFERRALS_HEADER: deferrals}}
+                   "headers": {DEFERRALS_HEADER: deferrals},
+                   **_reprs(self.args, self.kwargs, self.opts.sensitive)}
         if self.req.delivery_info and self.req.delivery_info.get("priority") is not None:
             options["priority"] = self.req.delivery_info["priority"]
         payload = _payload(self.task.name, self.job_id, self.args, self.kwargs, options)
@@ -271,8 +274,14 @@ def publish_scheduled(payload: dict) -> None:
 
 
 def _payload(name: str, job_id: str, args: tuple, kwargs: dict, options: dict) -> dict:
-    keep = {k: v for k, v in options.items() if k in ("queue", "priority", "retries", "headers")}
+    keep = {k: v for k, v in options.items()
+            if k in ("queue", "priority", "retries", "headers", "argsrepr", "kwargsrepr")}
     return {"task": name, "id": job_id, "args": list(args), "kwargs": kwargs, "options": keep}
+
+
+def _reprs(args: tuple, kwargs: dict, sensitive: tuple[str, ...]) -> dict[str, str]:
+    return {"argsrepr": repr(filter_args(list(args), sensitive)),
+            "kwargsrepr": repr(filter_args(kwargs, sensitive))}
 
 
 def _delay(countdown: float | None, eta: Any) -> float:

@@ -27,3 +27,31 @@ def test_200_enqueues_from_8_threads_run_once(celery_worker):
 def test_other_arguments_are_another_job(celery_worker):
     a, b = unique_job.enqueue(n=1), unique_job.enqueue(n=2)
     assert a.job_id != b.job_id and not a.duplicate and not b.duplicate
+
+
+def test_sensitive_arguments_are_hidden_from_history_and_monitoring(db):
+    import json
+
+    from jobs import job
+    from jobs.models import Job
+
+    @job(name="tests.secretive", queue="default", sensitive=("text",))
+    def secretive(text: str, api_token: str, channel: str) -> None: ...
+
+    sent = []
+    from celery.signals import before_task_publish
+
+    def grab(headers=None, **_kw):  # noqa: ANN001
+        sent.append(headers)
+
+    before_task_publish.connect(grab, weak=False)
+    try:
+        enq = secretive.enqueue(text="mail me at jan@example.com", api_token="xoxb-123",
+                                channel="C1")
+    finally:
+        before_task_publish.disconnect(grab)
+    row = Job.objects.get(pk=enq.job_id)
+    assert row.kwargs == {"text": "[filtered]", "api_token": "[filtered]", "channel": "C1"}
+    shown = json.dumps(sent)
+    assert "jan@example.com" not in shown and "xoxb-123" not in shown
+    assert "[filtered]" in sent[0]["kwargsrepr"] and "C1" in sent[0]["kwargsrepr"]
