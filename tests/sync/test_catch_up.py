@@ -190,3 +190,18 @@ def test_catch_up_job_enqueues_the_sync_once():
     job = Job.objects.get(pk=job_id)
     assert (job.task, job.queue, job.kwargs) == ("sync.tasks.sync_all_task", "sync",
                                                  {"trigger": "catch_up"})
+
+
+def test_beat_alone_skips_the_missed_midnight_at_8_but_loads_the_catch_up_entry():
+    """The premise of the catch-up: django-celery-beat (2.8+) leaves crontabs whose hour is far
+    from now out of its schedule, so after a restart at 08:00 the midnight entry is not even
+    considered; the catch-up entry (an interval) is."""
+    from jobs.beat import Scheduler
+    from project.celery import app
+
+    with time_machine.travel(local(2026, 6, 10, 8, 0), tick=False):
+        loaded = {m.name for m in Scheduler(app=app, lazy=True).enabled_models()}
+    assert "sync.catch_up" in loaded and "sync.nightly" not in loaded
+    with time_machine.travel(local(2026, 6, 10, 0, 30), tick=False):
+        loaded = {m.name for m in Scheduler(app=app, lazy=True).enabled_models()}
+    assert "sync.nightly" in loaded
