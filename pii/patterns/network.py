@@ -28,10 +28,12 @@ def _find_v4(text: str) -> list[Finding]:
     out = []
     for m in IPV4.finditer(text):
         s, e = m.start(), m.end()
-        if s and (text[s - 1].isalnum() or text[s - 1] in "._-"):
+        if s and ((text[s - 1].isalnum() and not context.spaceless(text[s - 1]))
+                  or text[s - 1] in "._-"):
             continue
-        if e < len(text) and (text[e].isalnum() or text[e] == "_"
-                              or (text[e] in ".-" and e + 1 < len(text) and text[e + 1].isalnum())):
+        if e < len(text) and ((text[e].isalnum() and not context.spaceless(text[e]))
+                              or text[e] == "_" or (text[e] in ".-" and e + 1 < len(text)
+                                                    and text[e + 1].isalnum())):
             continue
         try:
             ipaddress.IPv4Address(m.group(0))

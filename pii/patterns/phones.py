@@ -17,17 +17,16 @@ from pii.findings import Finding
 from pii.patterns import context
 
 REGIONS = ("US", "GB", "DE", "PL", "FR", "ES", "IT", "NL", "AT", "CH", "BE", "PT", "IE", "SE",
-           "DK", "NO", "FI", "CZ", "RU", "UA", "JP", "CN", "KR", "IN", "BR", "MX", "AU")
+           "FI", "CZ", "RU", "UA", "JP", "CN", "KR", "IN", "BR", "MX", "AU")
 CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d(?:\d|[ \u00a0\-./–()]{1,4}(?=\d))*")
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
+DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
 DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
 CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
-GENERIC_NUMBERING = re.compile(r"(?:#|№|\bno\.|\bnr\b\.?|\bnum\.|\bnumber\b|\bnummer\b)\s*:?\s*$",
-                               re.I)
-
 
 @lru_cache(maxsize=4096)
 def _international(raw: str) -> float:
@@ -42,9 +41,17 @@ def _international(raw: str) -> float:
     return 0.0
 
 
+# Written domestically with a leading trunk "0": without it, digits are not a number there
+# ("38 386 000" is a population, not a Frankfurt line).
+NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP",
+                         "KR", "AU"})
+
+
 @lru_cache(maxsize=4096)
 def _national(digits: str) -> bool:
     for region in REGIONS:
+        if region in NEEDS_TRUNK and digits[0] != "0":
+            continue
         try:
             num = phonenumbers.parse(digits, region)
         except phonenumbers.NumberParseException:
@@ -54,13 +61,19 @@ def _national(digits: str) -> bool:
     return False
 
 
+NON_DIGIT = re.compile(r"\D")
+SPACES = re.compile(r"[ \u00a0]+")
+SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
+GROUPS = re.compile(r"\D+")
+
+
 def find(text: str) -> list[Finding]:
     out: list[Finding] = []
     for m in CANDIDATE.finditer(text):
         s, e = m.start(), m.end()
         if text[s] == "(" and ")" not in text[s:e]:
             s += 1  # a parenthesis around the whole number is not part of it
-        if e - s < 7:
+        if e - s < 7 or len(NON_DIGIT.sub("", m.group(0))) < 7:
             continue
         hit = _judge(text, s, e)
         if hit:
@@ -76,28 +89,29 @@ def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
         return None
     if raw[0] == "(" and s and text[s - 1].isalnum():
         return None
-    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
+    digits = NON_DIGIT.sub("", raw.replace("(0)", ""))
     plus = raw.lstrip("(").startswith("+")
     if not 7 <= len(digits) <= 15 or _shape_rejected(raw, digits, plus):
         return None
+    formatted = any(not c.isdigit() for c in raw.lstrip("+("))
+    # Validity first (memoised), context only for what could be a number.
+    if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
+        score = _international(raw.lstrip("(") if plus else "+" + digits[2:])
+        if not score or (strict and score < 0.9):
+            return None
+    elif _national(digits):
+        score = 0.85
+    elif not strict and len(digits) in (10, 11) and (NANP.fullmatch(raw) or not formatted):
+        score = 0.7  # "(555) 123-4567", or ten digits right after "call me at"
+    else:
+        return None
     window = context.before(text, s, 32)
     phone_at = context.last_match_end(context.PHONE_WORDS, window)
+    if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
+        return None  # a bare digit run is a phone number only when someone says so
     if _context_rejected(text, s, e, window, phone_at):
         return None
-    formatted = any(not c.isdigit() for c in raw.lstrip("+("))
-    if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
-        intl = "+" + digits[2:] if not plus else raw.lstrip("(")
-        score = _international(intl if plus else intl)
-        if score and (not strict or score > 0.9):
-            return Finding("PHONE", s, e, score)
-        return None
-    if not formatted and phone_at < 0:
-        return None
-    if _national(digits):
-        return Finding("PHONE", s, e, 0.9 if phone_at >= 0 else 0.8)
-    if not strict and NANP.fullmatch(raw) and len(digits) in (10, 11):
-        return Finding("PHONE", s, e, 0.7)
-    return None
+    return Finding("PHONE", s, e, min(score + (0.05 if phone_at >= 0 else 0), 1.0))
 
 
 def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
@@ -106,11 +120,13 @@ def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
         return False
     if DOTTED.fullmatch(raw) or THOUSANDS.fullmatch(raw):
         return True
-    if any(_is_date(chunk) for chunk in re.split(r"[ \u00a0]+", raw)):
+    if any(_is_date(chunk) for chunk in SPACES.split(raw)):
         return True
-    if ZIP4.fullmatch(raw) or CARDLIKE.fullmatch(raw):
+    if DATE_PREFIX.match(raw):  # "2024-03-15-001": a lot or file number built on a date
         return True
-    groups = [g for g in re.split(r"\D+", raw.replace("(0)", "")) if g]
+    if ZIP4.fullmatch(raw) or CARDLIKE.fullmatch(raw) or SSN_SHAPE.fullmatch(raw):
+        return True
+    groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
     # "1 2 3 4 5 6 7" and OIDs: single digits only as a leading country/trunk code.
     return any(len(g) == 1 for g in groups[1:]) and len(groups) > 3
 
@@ -126,11 +142,9 @@ def _is_date(chunk: str) -> bool:
 
 
 def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
-    neg_at = context.last_match_end(context.NEGATIVE_WORDS, window)
-    if neg_at > phone_at:
-        generic = GENERIC_NUMBERING.search(window[:neg_at])
-        if not (generic and phone_at >= 0):
-            return True
+    neg_at, word = context.NEGATIVE_WORDS.last(window)
+    if neg_at > phone_at and not (word in context.GENERIC and phone_at >= 0):
+        return True
     if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e:e + 12]):
         return True
     return False
@@ -140,11 +154,13 @@ def _split(text: str, s: int, e: int) -> list[Finding]:
     """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
     "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
     chunks, pos = [], s
-    for part in re.split(r"([ \u00a0]+)", text[s:e]):
+    for part in SPACE_SPLIT.split(text[s:e]):
         if part and not part.isspace():
             chunks.append((pos, pos + len(part)))
         pos += len(part)
     out, i, n = [], 0, len(chunks)
+    if n > 10:
+        return out
     while i < n:
         for j in range(n, i, -1):
             if (i, j) == (0, n):
