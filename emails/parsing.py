@@ -86,6 +86,7 @@ class Event:
     destination: list[str] = field(default_factory=list)
     sent_at: datetime | None = None
     permanent_bounce: bool = False
+    payload_json: str = ""  # the SES JSON exactly as it came: stored without dumping it again
 
 
 def parse(body: str, *, max_bytes: int) -> Event | Ignored:
@@ -105,7 +106,10 @@ def parse(body: str, *, max_bytes: int) -> Event | Ignored:
         return _from_envelope(doc)
     if "eventType" in doc or "notificationType" in doc:
         key = "sha256:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
-        return _from_ses(doc, sns_message_id=key, delivery="raw", fallback_time=None)
+        event = _from_ses(doc, sns_message_id=key, delivery="raw", fallback_time=None)
+        if isinstance(event, Event):
+            event.payload_json = body
+        return event
     raise Invalid("neither an SNS envelope nor an SES event "
                   "(no Type, eventType or notificationType)")
 
@@ -136,7 +140,10 @@ def _from_envelope(doc: dict[str, Any]) -> Event | Ignored:
     if not isinstance(inner, dict):
         raise Invalid("SNS Message is not a JSON object")
     fallback = _time(doc.get("Timestamp")) if isinstance(doc.get("Timestamp"), str) else None
-    return _from_ses(inner, sns_message_id=message_id, delivery="sns", fallback_time=fallback)
+    event = _from_ses(inner, sns_message_id=message_id, delivery="sns", fallback_time=fallback)
+    if isinstance(event, Event):
+        event.payload_json = message
+    return event
 
 
 def _from_ses(doc: dict[str, Any], *, sns_message_id: str, delivery: str,

@@ -11,6 +11,7 @@ The caller deletes SQS messages only after this returns, i.e. after the commit.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -168,6 +169,8 @@ def _event_fields(m: SqsMessage, e: Event) -> dict[str, Any]:
 
 def _insert_events(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the keys that were new (not duplicates)."""
+    if connection.vendor == "postgresql":
+        return _insert_events_pg(rows)
     fields = [EmailEvent._meta.get_field(n) for n in (
         "sns_message_id", "sqs_message_id", "ses_message_id", "event_type", "sub_type",
         "recipient", "recipients", "occurred_at", "format", "delivery", "payload", "received_at")]
@@ -188,6 +191,42 @@ def _insert_events(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
             cur.execute(sql, params)
             inserted.update(r[0] for r in cur.fetchall())
     return inserted
+
+
+_EVENT_PG = """
+INSERT INTO emails_emailevent (sns_message_id, sqs_message_id, ses_message_id, event_type,
+    sub_type, recipient, recipients, occurred_at, format, delivery, payload, received_at)
+SELECT k, q, m, t, st, r, rs::jsonb, o::timestamptz, f, d, pl::jsonb, now()
+FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
+            %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
+     AS u(k, q, m, t, st, r, rs, o, f, d, pl)
+ON CONFLICT (sns_message_id) DO NOTHING RETURNING sns_message_id
+"""
+
+
+def _insert_events_pg(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
+    """PostgreSQL: eleven array parameters instead of thousands of placeholders, and the
+    payload passed as the JSON text it arrived as (2-3x less time in the driver)."""
+    cols: list[list[Any]] = [[] for _ in range(11)]
+    for m, e in rows:
+        values = (e.sns_message_id, m.message_id[:100], e.ses_message_id, e.event_type,
+                  e.sub_type, e.recipients[0] if e.recipients else "", json.dumps(e.recipients),
+                  e.occurred_at.isoformat(), e.format, e.delivery,
+                  e.payload_json or json.dumps(e.payload))
+        for col, v in zip(cols, values, strict=True):
+            col.append(v)
+    return {r[0] for r in _pg_execute(_EVENT_PG, cols, returning=True)}
+
+
+def _pg_execute(sql: str, params: list[Any], *, returning: bool = False) -> list[tuple]:
+    """Run on the psycopg connection with server-side binding and binary (%b) parameters:
+    Django's default client-side binding quotes and escapes every array element in Python."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if returning else []
 
 
 # -- the e-mail log ------------------------------------------------------------------------
@@ -259,8 +298,11 @@ def _upsert_logs(events: Iterable[Event]) -> None:
         f"source = CASE WHEN {t}.source = '' THEN EXCLUDED.source ELSE {t}.source END",
         "updated_at = EXCLUDED.updated_at",
     ]
-    now = timezone.now()
     items = sorted(merged.items())  # one lock order for every writer
+    if pg:
+        _upsert_logs_pg(items, sets)
+        return
+    now = timezone.now()
     for start in range(0, len(items), CHUNK):
         chunk = items[start:start + CHUNK]
         params: list[Any] = []
@@ -273,6 +315,28 @@ def _upsert_logs(events: Iterable[Event]) -> None:
                + ", ".join(sets))
         with connection.cursor() as cur:
             cur.execute(sql, params)
+
+
+def _upsert_logs_pg(items: list[tuple[str, dict[str, Any]]], sets: list[str]) -> None:
+    """PostgreSQL: the same upsert from arrays (see _insert_events_pg)."""
+    text_cols = ["ses_message_id", "status", "source", "destination", *MIN_COLS, "last_event_at"]
+    int_cols = ["status_rank", "open_count", "click_count"]
+    cols: dict[str, list[Any]] = {c: [] for c in text_cols + int_cols}
+    for ses_id, d in items:
+        row = {**d, "ses_message_id": ses_id, "destination": json.dumps(d["destination"])}
+        for c in text_cols:
+            v = row[c]
+            cols[c].append(v.isoformat() if isinstance(v, datetime) else v)
+        for c in int_cols:
+            cols[c].append(int(row[c]))
+    casts = {"destination": "::jsonb", **{c: "::timestamptz" for c in (*MIN_COLS, "last_event_at")}}
+    names = text_cols + int_cols
+    select = ", ".join(f"u.{c}{casts.get(c, '')}" for c in names)
+    arrays = ", ".join(["%b::text[]"] * len(text_cols) + ["%b::int[]"] * len(int_cols))
+    sql = (f"INSERT INTO emails_emaillog ({', '.join(names)}, created_at, updated_at) "
+           f"SELECT {select}, now(), now() FROM unnest({arrays}) AS u({', '.join(names)}) "
+           "ON CONFLICT (ses_message_id) DO UPDATE SET " + ", ".join(sets))
+    _pg_execute(sql, [cols[c] for c in names])
 
 
 # -- suppression and quarantine --------------------------------------------------------------
