@@ -121,10 +121,10 @@ def worker_process(transactional_db) -> Iterator[Callable[..., WorkerProcess]]: 
         w.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _drop_stray_connections(django_db_setup, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
-    """Worker threads and subprocesses leave sessions open on the test database; end them so
-    pytest-django can drop it."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+    """pytest-django's set-up, then: worker threads and subprocesses leave sessions open on the
+    test database; end them so pytest-django can drop it."""
     yield
     if connection.vendor != "postgresql":
         return
