@@ -6,7 +6,7 @@ Figures (medians of 3 runs):
   PostgreSQL through `ses_messages_process`, in batches of 500, no SQS.
 - ses.processor_ratio_vs_row_at_a_time: the same against `ses_message_record` per message.
 - ses.pipeline_events_per_s: poll time (receive + record + delete) through a moto SQS queue, fed
-  200 messages at a time so moto's queue stays shallow (moto slows sharply as it deepens); this
+  50 messages at a time so moto's queue stays shallow (moto slows sharply as it deepens); this
   figure is moto-bound and for the record.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ EVENTS = 5_000
 ROW_EVENTS = 1_000  # the slow baseline measures fewer, as a rate
 BATCH = 500
 PIPELINE_EVENTS = 1_000
-FEED = 200
+FEED = 50
 
 
 def _clean() -> None:
