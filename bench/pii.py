@@ -24,6 +24,18 @@ CHAT = [
     "Retro at 4pm. Bring ideas 🎉", "Jira PROJ-4521 is blocked on the API change",
     "Spotkanie przeniesione na czwartek o 14:00.", "Bitte bis Freitag Feedback geben, danke!",
     "明日の会議は10時からです。", "Привет, посмотри, пожалуйста, задачу 4521",
+    "Quick update on the migration: the first two batches went through overnight without "
+    "errors, the third one is running now and should finish around 11. I'll post numbers in "
+    "the thread once it's done. If anything looks off in the dashboards, ping me here.",
+    "Incident recap: between 14:02 and 14:37 UTC the checkout service returned 502s for about "
+    "8% of requests. Root cause was a bad config push (connection pool size set to 5). Rolled "
+    "back at 14:35, postmortem doc to follow by Thursday.",
+    "Hey folks, reminder that the office is closed on Monday for the holiday. Deploy freeze "
+    "starts Friday at 16:00, so please get your changes merged before then 🙏",
+    "Ich habe die Präsentation überarbeitet und die Zahlen aus Q3 ergänzt. Könnt ihr bitte bis "
+    "morgen Mittag drüberschauen? Danke!",
+    "Przypominam o jutrzejszym demo o 15:30. Proszę przygotować krótkie podsumowanie postępów "
+    "z ostatniego sprintu.",
 ]
 
 

@@ -18,7 +18,7 @@ from pii.patterns import context
 
 REGIONS = ("US", "GB", "DE", "PL", "FR", "ES", "IT", "NL", "AT", "CH", "BE", "PT", "IE", "SE",
            "FI", "CZ", "RU", "UA", "JP", "CN", "KR", "IN", "BR", "MX", "AU")
-CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d(?:\d|[ \u00a0\-./–()]{1,4}(?=\d))*")
+CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
 DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
@@ -73,12 +73,14 @@ def find(text: str) -> list[Finding]:
         s, e = m.start(), m.end()
         if text[s] == "(" and ")" not in text[s:e]:
             s += 1  # a parenthesis around the whole number is not part of it
-        if e - s < 7 or len(NON_DIGIT.sub("", m.group(0))) < 7:
+        ndigits = len(NON_DIGIT.sub("", m.group(0)))
+        if e - s < 7 or ndigits < 7:
             continue
         hit = _judge(text, s, e)
         if hit:
             out.append(hit)
-        elif (" " in text[s:e] or "\u00a0" in text[s:e]) and not CARDLIKE.fullmatch(text[s:e]):
+        elif ndigits > 12 and (" " in text[s:e] or "\u00a0" in text[s:e]) \
+                and context.boundary_ok(text, s, e) and not CARDLIKE.fullmatch(text[s:e]):
             out.extend(_split(text, s, e))
     return out
 
