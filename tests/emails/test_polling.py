@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import warnings
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -227,3 +228,18 @@ def test_setup_ses_queue_creates_queue_and_dlq_idempotently(aws, db):
     assert int(redrive["maxReceiveCount"]) == 5
     assert redrive["deadLetterTargetArn"].endswith(":ses-setup-test-dlq")
     assert config.get_sqs_queue_url() == url
+
+
+def test_health_fails_only_when_polling_is_on_and_polls_have_stopped(queue_url):
+    import time_machine
+
+    from emails.apps import ses_polling_health
+
+    assert ses_polling_health()["ok"]  # off: nothing expected
+    polling.enable_polling(first_poll=False)
+    assert not ses_polling_health()["ok"]  # on, never polled
+    polling.poll_sync()
+    assert ses_polling_health()["ok"]
+    with time_machine.travel(polling.status()["last_run"] + timedelta(minutes=10)):
+        report = ses_polling_health()
+    assert not report["ok"] and report["age_s"] >= 600
