@@ -12,6 +12,7 @@ from pii.findings import Finding
 from pii.patterns import context
 
 IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+RANGE_START = re.compile(r"(?:^|[^\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}-$")
 IPV6_RUN = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 
 
@@ -29,11 +30,13 @@ def _find_v4(text: str) -> list[Finding]:
     for m in IPV4.finditer(text):
         s, e = m.start(), m.end()
         if s and ((text[s - 1].isalnum() and not context.spaceless(text[s - 1]))
-                  or text[s - 1] in "._-"):
+                  or text[s - 1] in "._" or (text[s - 1] == "-" and not _range_end(text, s))):
             continue
         if e < len(text) and ((text[e].isalnum() and not context.spaceless(text[e]))
-                              or text[e] == "_" or (text[e] in ".-" and e + 1 < len(text)
-                                                    and text[e + 1].isalnum())):
+                              or text[e] == "_" or (text[e] == "." and e + 1 < len(text)
+                                                    and text[e + 1].isalnum())
+                              or (text[e] == "-" and e + 1 < len(text) and text[e + 1].isalnum()
+                                  and not IPV4.match(text, e + 1))):
             continue
         try:
             ipaddress.IPv4Address(m.group(0))
@@ -43,6 +46,11 @@ def _find_v4(text: str) -> list[Finding]:
             continue
         out.append(Finding("IP_ADDRESS", s, e, 0.9))
     return out
+
+
+def _range_end(text: str, s: int) -> bool:
+    """"10.0.0.0-10.255.255.255": the second address of a range is still an address."""
+    return bool(RANGE_START.search(text, 0, s))
 
 
 def _find_v6(text: str) -> list[Finding]:
