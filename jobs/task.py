@@ -96,15 +96,24 @@ class JobTask(Task):
         if opts.priority is not None:
             options.setdefault("priority", opts.priority)
         state = JobState.SCHEDULED if delay > 0 else JobState.QUEUED
+        try:
+            if delay > 0:
+                payload = _payload(self.name, job_id, args, kwargs, options)
+                coordinator().schedule(job_id, delay, payload)
+            else:
+                super().apply_async(args, kwargs, job_id, producer, link, link_error, shadow,
+                                    **options)
+        except Exception:
+            # Nothing was queued: no history row, and the unique window is free again.
+            if unique_key:
+                coordinator().unique_release(key("unique", unique_key), job_id)
+            raise
         now = timezone.now()
         self._record(job_id, state, 1, 0, args=filter_args(list(args), opts.sensitive),
                      kwargs=filter_args(kwargs, opts.sensitive), enqueued_at=now,
                      scheduled_at=now + timezone.timedelta(seconds=delay) if delay else None,
-                     unique_key=unique_key, priority=options.get("priority"), queue=options["queue"])
-        if delay > 0:
-            coordinator().schedule(job_id, delay, _payload(self.name, job_id, args, kwargs, options))
-        else:
-            super().apply_async(args, kwargs, job_id, producer, link, link_error, shadow, **options)
+                     unique_key=unique_key, priority=options.get("priority"),
+                     queue=options["queue"])
         return _result(job_id, state)
 
     def type_check(self, args: tuple, kwargs: dict) -> None:
@@ -214,7 +223,9 @@ class Execution:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         retryable = isinstance(exc, self.opts.retry_on)
         if retryable and self.attempt < self.opts.max_attempts and not self.req.is_eager:
-            countdown = self.opts.backoff.delay(self.attempt)
+            # A provider may say when to come back (Slack's Retry-After): honour it.
+            retry_after = getattr(exc, "retry_after", None)
+            countdown = float(retry_after) if retry_after else self.opts.backoff.delay(self.attempt)
             self._record(JobState.RETRYING, last_error=error)
             coordinator().claim_done(self.job_id, self.delivery)
             telemetry.log_event("retry", self.task.name, self.job_id, queue=self.queue,
