@@ -26,7 +26,7 @@ def job_retry(*, job: Job) -> str:
     """Run a failed job again as a new job; returns the new job's id."""
     if job.state != JobState.FAILED:
         raise JobActionError(f"job {job.id} is {job.state}, only failed jobs can be retried")
-    if "[filtered]" in str(job.args) + str(job.kwargs):
+    if _filtered(job):
         raise JobActionError(f"job {job.id} has filtered arguments and cannot be re-run")
     task = current_app.tasks[job.task]
     result = task.apply_async(job.args or [], job.kwargs or {}, queue=job.queue)
@@ -105,11 +105,23 @@ def jobs_rescue(*, now=None) -> list[str]:  # noqa: ANN001
             continue
         if job.task not in current_app.tasks:
             continue
+        if _filtered(job):
+            # Its real arguments were never stored; a started one still comes back through the
+            # broker's redelivery, a lost scheduled one cannot be re-created.
+            if job.state == JobState.SCHEDULED:
+                Job.objects.filter(pk=job.pk).update(
+                    state=JobState.FAILED, finished_at=now, seq=history.CANCELLED_SEQ,
+                    last_error="lost from the scheduled set; arguments filtered, cannot re-run")
+            continue
         _republish(job)
         rescued.append(str(job.id))
         logger.warning("rescued job", extra={"fields": {"job_id": str(job.id), "task": job.task,
                                                          "was": job.state}})
     return rescued
+
+
+def _filtered(job: Job) -> bool:
+    return "[filtered]" in str(job.args) + str(job.kwargs)
 
 
 def _republish(job: Job) -> None:

@@ -15,6 +15,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 
+from jobs.runtime import runtime
 from project.celery import QUEUES, app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,13 @@ def celery_worker(transactional_db) -> Iterator[object]:  # noqa: ANN001
         loglevel="WARNING",
         shutdown_timeout=10,
     ) as worker:
+        # `celery worker` sends worker_ready (which starts the scheduled-set mover); the
+        # in-process test worker does not, so start it here.
+        rt = runtime()
+        rt.mover = True
+        rt.ensure_started()
         yield worker
+        rt.mover = False
 
 
 def worker_env(**extra: str) -> dict[str, str]:
