@@ -4,7 +4,7 @@ import redis
 from django.conf import settings
 
 from jobs.models import Job, JobState
-from tests.helpers import wait_for
+from tests.helpers import max_in_window, wait_for
 from tests.jobs.tasks import limited_job, single_job
 
 pytestmark = pytest.mark.integration
@@ -12,16 +12,6 @@ pytestmark = pytest.mark.integration
 
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
-
-
-def _max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def test_rate_limit_holds_across_two_worker_processes(worker_process):
@@ -36,7 +26,7 @@ def test_rate_limit_holds_across_two_worker_processes(worker_process):
     wait_for(lambda: r.llen("test:limited_starts") >= 50, timeout=60, message="50 starts")
     starts = [float(t) for t in r.lrange("test:limited_starts", 0, -1)]
     assert len(starts) == 50
-    assert _max_in_window(starts, 2.0) <= 10
+    assert max_in_window(starts, 2.0) <= 10
     wait_for(lambda: Job.objects.filter(state=JobState.SUCCEEDED).count() == 50, timeout=10,
              message="50 succeeded records")
     assert not Job.objects.filter(state=JobState.FAILED).exists()

@@ -6,21 +6,11 @@ import pytest
 from jobs.models import Job, JobState
 from queue_handlers.monitoring import get_processing_stats
 from queue_handlers.services import enqueue_email
-from tests.helpers import wait_for
+from tests.helpers import max_in_window, wait_for
 
 pytestmark = pytest.mark.integration
 
 N, PERIOD, JOBS = 5, 2.0, 20
-
-
-def _max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def test_email_limit_holds_across_two_workers_and_every_job_completes(worker_process):
@@ -42,7 +32,7 @@ def test_email_limit_holds_across_two_workers_and_every_job_completes(worker_pro
     starts = [j.started_at.timestamp() for j in jobs]
     # The limiter counts starts on Redis's clock; started_at is written a few ms later, so the
     # window is shortened by 0.1 s to keep that skew from counting a slot twice.
-    assert _max_in_window(starts, PERIOD - 0.1) <= N
+    assert max_in_window(starts, PERIOD - 0.1) <= N
     # 20 jobs at 5 per 2 s cannot all start in less than 3 full periods.
     assert max(starts) - min(starts) >= 3 * PERIOD - 0.2
     workers = {j.worker.split("@")[0] for j in jobs}
