@@ -6,8 +6,7 @@ class InvoicesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from jobs.health import register_check
-
         from invoices.health import invoice_queues_health
+        from jobs.health import register_check
 
         register_check("invoice_queues", invoice_queues_health)

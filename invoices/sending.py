@@ -56,7 +56,8 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
     if outcome is not None:
         logger.info("invoice email skipped attempt=%s outcome=%s", attempt_id, outcome)
         return outcome
-    attempt = EmailAttempt.objects.select_related("invoice").get(pk=attempt_id)
+    attempt = (EmailAttempt.objects.select_related("invoice")
+               .prefetch_related("invoice__lines").get(pk=attempt_id))
     try:
         ensure_not_suppressed([attempt.recipient])
         message = email_message_build(attempt=attempt)

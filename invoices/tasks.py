@@ -1,11 +1,10 @@
 """Thin tasks: unpack ids, call a service."""
 from __future__ import annotations
 
-from jobs import job
-
 from invoices.consumer import invoice_queues_poll, queue_message_handle
 from invoices.exceptions import TransientSendError
 from invoices.sending import email_attempt_send
+from jobs import job
 
 
 @job(queue="sqs_polling", single_flight=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 
 from invoices import ses
-from invoices.exceptions import TransientSendError
 from invoices.consumer import invoice_queues_poll
+from invoices.exceptions import TransientSendError
 from invoices.models import AttemptStatus
 from invoices.queues import invoice_email_queue
 from tests.invoices.factories import invoice_with_lines
-
 
 
 @pytest.fixture
