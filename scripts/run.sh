@@ -22,8 +22,6 @@ fi
 if [ -z "${AWS_ENDPOINT_URL:-}" ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
   export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  export SQS_PRIORITY_QUEUE_URL="${SQS_PRIORITY_QUEUE_URL:-$AWS_ENDPOINT_URL/123456789012/invoices-priority}"
-  export SQS_REGULAR_QUEUE_URL="${SQS_REGULAR_QUEUE_URL:-$AWS_ENDPOINT_URL/123456789012/invoices-regular}"
   echo "run: local AWS (moto) at $AWS_ENDPOINT_URL"
 fi
 
