@@ -17,6 +17,7 @@ from django.db import connection
 
 from jobs.runtime import runtime
 from project.celery import QUEUES, app
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,3 +141,16 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:  # no
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on loopback standing in for AWS (SQS, SES), shared by the session: worker
+    threads and subprocesses reach it by AWS_ENDPOINT_URL like a real endpoint."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

@@ -1,6 +1,7 @@
 """Small helpers for tests."""
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -26,3 +27,10 @@ def max_in_window(times: list[float], window: float) -> int:
             lo += 1
         best = max(best, hi - lo + 1)
     return best
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -2,34 +2,12 @@
 record pointed at it."""
 from __future__ import annotations
 
-import os
-import socket
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from emails import sqs
 from emails.sqs import SqsMessage
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIATESTTESTTEST1234")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ real aiosmtpd server; each test gets queues of its own."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,28 +15,10 @@ from aiosmtpd.controller import Controller
 from invoices import sqs
 from invoices.queues import queues_setup
 from project.celery import app
+from tests.helpers import free_port
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's request log
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's connection log
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @dataclass
@@ -55,8 +35,8 @@ class Queues:
 
 
 @pytest.fixture
-def aws(settings, moto_url: str) -> Iterator[None]:  # noqa: ANN001
-    settings.AWS_ENDPOINT_URL = moto_url
+def aws(settings, moto_server: str) -> Iterator[None]:  # noqa: ANN001
+    settings.AWS_ENDPOINT_URL = moto_server
     settings.AWS_REGION = "us-east-1"
     settings.QUEUE_PROVIDER = "sqs"
     yield

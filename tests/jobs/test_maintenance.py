@@ -1,7 +1,6 @@
 """Pruning, cancel, health and the doors that need a login."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from jobs.beat import Scheduler
 from jobs.models import Job, JobState
 from jobs.services import job_cancel, jobs_prune
 from project.celery import app
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.jobs.tasks import noop_job
 
 
@@ -83,7 +82,7 @@ def test_healthz_200_when_everything_is_up(client, celery_worker, settings):
 
 @pytest.mark.django_db
 def test_healthz_503_names_the_broker_when_redis_is_unreachable(client, settings):
-    port = _free_port()  # nothing listens there: Redis is unreachable
+    port = free_port()  # nothing listens there: Redis is unreachable
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
     Scheduler(app=app, lazy=True).heartbeat()
     response = client.get("/healthz")
@@ -97,7 +96,7 @@ def test_healthz_503_names_the_broker_when_redis_is_unreachable(client, settings
 def test_health_command_prints_the_report_and_fails_on_a_failing_check(settings, capsys):
     from django.core.management import CommandError, call_command
 
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     with pytest.raises(CommandError, match="broker"):
         call_command("health", "--only", "database", "broker")
     report = json.loads(capsys.readouterr().out)
@@ -112,7 +111,7 @@ def test_admin_requires_login(client):
 
 
 def test_flower_answers_401_without_credentials():
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, FLOWER_BASIC_AUTH="ops:s3cret-pass", FLOWER_UNAUTHENTICATED_API="")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "flower", f"--port={port}",
@@ -138,8 +137,3 @@ def test_flower_answers_401_without_credentials():
         proc.terminate()
         proc.wait(10)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -11,7 +11,7 @@ import time_machine
 from jobs.models import Job
 from pii.models import SlackEvent
 from pii.views import signature_valid
-from tests.pii.conftest import SECRET, message_event, sign
+from tests.pii.conftest import message_event, sign
 
 # Slack's published example ("Verifying requests from Slack").
 VECTOR_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -103,7 +103,7 @@ def test_auth_error_fails_with_a_clear_reason_and_no_retry(celery_worker, post_e
 
 def test_message_not_found_is_done(celery_worker, post_event, slack_api):
     slack_api.reply("chat.delete", {"ok": False, "error": "message_not_found"})
-    post_event(message_event(f"ssn 123-45-6789"))
+    post_event(message_event("ssn 123-45-6789"))
     job = _done()
     assert job.state == "succeeded"
     det = Detection.objects.get()
@@ -113,7 +113,7 @@ def test_message_not_found_is_done(celery_worker, post_event, slack_api):
 
 def test_server_errors_are_retried_then_succeed(celery_worker, post_event, slack_api, settings):
     slack_api.reply("chat.delete", Response("upstream down", status=503))
-    post_event(message_event(f"ip 10.20.30.40"))
+    post_event(message_event("ip 10.20.30.40"))
     wait_for(lambda: Detection.objects.filter(status=DetectionStatus.ACTIONED).exists(),
              timeout=30, message="actioned after a 503")
     assert slack_api.methods().count("chat.delete") == 2
@@ -123,7 +123,7 @@ def test_server_errors_are_retried_then_succeed(celery_worker, post_event, slack
 
 def test_ephemeral_refused_falls_back_to_a_dm(celery_worker, post_event, slack_api):
     slack_api.reply("chat.postEphemeral", {"ok": False, "error": "user_not_in_channel"})
-    post_event(message_event(f"call me +44 20 7946 0958"))
+    post_event(message_event("call me +44 20 7946 0958"))
     _done()
     det = Detection.objects.get()
     assert det.actions == {"delete": "deleted", "notify": "notified_dm"}
