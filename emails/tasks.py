@@ -9,21 +9,11 @@ from emails.sqs import SqsUnavailable
 from jobs import job
 
 
-@job(queue="sqs_polling", single_flight=True, unique_for=60, max_attempts=3, backoff=(2, 60),
-     retry_on=(SqsUnavailable, OperationalError, InterfaceError))
+@job(queue="sqs_polling", single_flight=True, unique_for=60, unique_until_done=True,
+     max_attempts=3, backoff=(2, 60), retry_on=(SqsUnavailable, OperationalError, InterfaceError))
 def sqs_poll_task() -> dict[str, Any]:
     """Beat's and poll_now()'s poll. Unique for 60 s while waiting or running; the key is let
     go when the poll ends so the next tick at the configured interval is not a duplicate."""
     from emails.poller import sqs_poll
 
-    result = sqs_poll()
-    _release_uniqueness()
-    return result
-
-
-def _release_uniqueness() -> None:
-    from jobs.coordination import coordinator, key
-
-    job_id = sqs_poll_task.request.id
-    if job_id:
-        coordinator().unique_release(key("unique", sqs_poll_task.unique_key((), {})), job_id)
+    return sqs_poll()

@@ -17,6 +17,7 @@ def job(
     retry_on: Iterable[type[BaseException]] = (Exception,),
     unique_for: float | None = None,
     unique_on: Iterable[str] | None = None,
+    unique_until_done: bool = False,
     rate_limit: str | Callable[..., tuple[str, str] | None] | None = None,
     rate_key: str | None = None,
     single_flight: bool = False,
@@ -28,7 +29,8 @@ def job(
     """Make a task that records its history and honours the options cluster-wide.
 
     - max_attempts / backoff / retry_on: retries only what is named, exponential with jitter.
-    - unique_for (s) / unique_on (kwarg names): a second enqueue returns the first job.
+    - unique_for (s) / unique_on (kwarg names): a second enqueue returns the first job;
+      unique_until_done frees the key as soon as the job has ended.
     - rate_limit "100/60s": starts per window across every worker; extra jobs wait their turn.
       rate_key shares one limit between several tasks.
     - single_flight: at most one running in the cluster; the others wait.
@@ -48,6 +50,7 @@ def job(
         retry_on=tuple(retry_on),
         unique_for=unique_for,
         unique_on=tuple(unique_on) if unique_on is not None else None,
+        unique_until_done=unique_until_done,
         rate_limit=RateLimit.parse(rate_limit) if isinstance(rate_limit, str) else rate_limit,
         rate_key=rate_key,
         single_flight=single_flight,

@@ -54,6 +54,9 @@ class JobOptions:
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     unique_for: float | None = None
     unique_on: tuple[str, ...] | None = None
+    # Let the key go when the job ends (succeeded or failed for good), not only when unique_for
+    # runs out: "at most one waiting or running", like Oban's unique states.
+    unique_until_done: bool = False
     # A RateLimit, or a callable(*args, **kwargs) -> (key, "100/60s") | None for limits that
     # depend on the job (queue_handlers: one limit per job type, from settings).
     rate_limit: RateLimit | Callable[..., tuple[str, str] | None] | None = None

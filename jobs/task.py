@@ -197,9 +197,15 @@ class Execution:
                     self._defer(wait + 0.05 + random.uniform(0, rl.period / rl.limit))
             result = self._body()
             coord.claim_done(self.job_id, self.delivery)
+            self._release_unique()
             return result
         finally:
             self._release_all()
+
+    def _release_unique(self) -> None:
+        if self.opts.unique_for and self.opts.unique_until_done:
+            k = key("unique", self.task.unique_key(self.args, self.kwargs))
+            coordinator().unique_release(k, self.job_id)
 
     def _body(self) -> Any:
         self._record(JobState.STARTED, started_at=timezone.now(), worker=self.req.hostname or "")
@@ -236,6 +242,7 @@ class Execution:
         self._record(JobState.FAILED, last_error=error, finished_at=timezone.now())
         if not self.req.is_eager:
             coordinator().claim_done(self.job_id, self.delivery)
+            self._release_unique()
         telemetry.log_event("failure", self.task.name, self.job_id, queue=self.queue,
                             attempt=self.attempt, duration=duration, outcome="failed",
                             error=type(exc).__name__)

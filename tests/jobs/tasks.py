@@ -53,3 +53,9 @@ def slow_effect_job(key: str, seconds: float) -> None:
 @job(queue="default")
 def noop_job() -> None:
     return None
+
+
+@job(queue="default", unique_for=60, unique_until_done=True)
+def unique_until_done_job(n: int) -> int:
+    _redis().rpush("test:until_done_runs", n)
+    return n

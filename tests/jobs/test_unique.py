@@ -55,3 +55,15 @@ def test_sensitive_arguments_are_hidden_from_history_and_monitoring(db):
     shown = json.dumps(sent)
     assert "jan@example.com" not in shown and "xoxb-123" not in shown
     assert "[filtered]" in sent[0]["kwargsrepr"] and "C1" in sent[0]["kwargsrepr"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unique_until_done_frees_the_key_when_the_job_ends(celery_worker):
+    from tests.jobs.tasks import unique_until_done_job
+
+    first = unique_until_done_job.enqueue(n=1)
+    assert unique_until_done_job.enqueue(n=1).duplicate  # still waiting or running
+    wait_for(lambda: Job.objects.filter(pk=first.job_id, state=JobState.SUCCEEDED).exists(), 20,
+             message="first run")
+    second = unique_until_done_job.enqueue(n=1)
+    assert not second.duplicate and second.job_id != first.job_id
