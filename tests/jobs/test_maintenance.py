@@ -6,6 +6,7 @@ import sys
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,6 +20,8 @@ from jobs.services import job_cancel, jobs_prune
 from project.celery import app
 from tests.helpers import free_port, wait_for
 from tests.jobs.tasks import noop_job
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _job(state: str, queue: str = "default", age_days: float = 0) -> Job:
@@ -110,13 +113,23 @@ def test_admin_requires_login(client):
     assert "/admin/login/" in response["Location"]
 
 
+def test_flower_refuses_to_start_without_a_login():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "project", "flower", f"--port={free_port()}",
+         "--address=127.0.0.1"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert done.returncode != 0
+    assert "FLOWER_BASIC_AUTH" in done.stdout + done.stderr
+
+
 def test_flower_answers_401_without_credentials():
     port = free_port()
-    env = dict(os.environ, FLOWER_BASIC_AUTH="ops:s3cret-pass", FLOWER_UNAUTHENTICATED_API="")
+    env = dict(os.environ, FLOWER_BASIC_AUTH="ops:s3cret-pass")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "project", "flower", f"--port={port}",
-         "--address=127.0.0.1", "--basic-auth=ops:s3cret-pass"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--address=127.0.0.1"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}/"
