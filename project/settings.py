@@ -304,10 +304,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"kv": {"()": "jobs.telemetry.KeyValueFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "filters": {"redact_paths": {"()": "jobs.telemetry.RedactPathsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "kv",
+                    "filters": ["redact_paths"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # runserver's request lines, through our handler so tokens in URLs are masked
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Celery's "Task succeeded in Xs: <return value>" could carry data; jobs.telemetry logs
         # the outcome instead.
         "celery.app.trace": {"level": "WARNING"},

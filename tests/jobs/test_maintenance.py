@@ -150,3 +150,15 @@ def test_flower_answers_401_without_credentials():
         proc.terminate()
         proc.wait(10)
 
+
+
+def test_request_logs_never_show_a_payment_token():
+    import logging
+
+    from jobs.telemetry import RedactPathsFilter
+
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
+                               ("GET /pay/Zx9-secretToken_abc HTTP/1.1", "200", "512"), None)
+    RedactPathsFilter().filter(record)
+    assert "secretToken" not in record.getMessage()
+    assert "/pay/[token]" in record.getMessage()
