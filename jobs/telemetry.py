@@ -41,10 +41,10 @@ class RedactPathsFilter(logging.Filter):
     PATTERN = re.compile(r"(/pay/)[^\s/\"?]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, tuple):  # a mapping (%(name)s style) is left as it is
             record.args = tuple(
                 self.PATTERN.sub(r"\1[token]", a) if isinstance(a, str) else a
-                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+                for a in record.args
             )
         if isinstance(record.msg, str):
             record.msg = self.PATTERN.sub(r"\1[token]", record.msg)

@@ -26,7 +26,7 @@ __all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_det
 
 PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 4, "PHONE": 5}
 _DIGITS7 = re.compile(r"\d(?:[^\n\d]{0,4}\d){6}")  # seven digits close together
-_DIGIT = re.compile(r"\d")
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # fullwidth, Arabic-Indic, Devanagari … digits
 
 
 @runtime_checkable
@@ -45,15 +45,21 @@ class BuiltinDetector:
         if not text:
             return []
         found: list[Finding] = []
-        has_at = "@" in text
-        if has_at:
+        if "@" in text:
             found.extend(emails.find(text))
-        if _DIGIT.search(text) is None:
-            return found
-        has_colon = ":" in text
-        if "." in text or has_colon:
+        # Necessary conditions checked with str methods (C speed) before any regex scans the
+        # text: an IPv4 needs 4 digits and 3 dots, an IPv6 two colons, the numeric types seven
+        # digits. Text with other scripts' digits (fullwidth, Arabic-Indic …) skips the counting.
+        raw = text.encode()
+        digits = len(raw) - len(raw.translate(None, b"0123456789"))
+        if text.isascii() or _OTHER_DIGIT.search(text) is None:
+            maybe_v4 = digits >= 4 and text.count(".") >= 3
+            maybe_number = digits >= 7
+        else:
+            maybe_v4 = maybe_number = True
+        if (maybe_v4 and network.IPV4.search(text)) or text.count(":") >= 2:
             found.extend(network.find(text))
-        if _DIGITS7.search(text):
+        if maybe_number and _DIGITS7.search(text):
             found.extend(numbers.find_ibans(text))
             found.extend(numbers.find_cards(text))
             found.extend(numbers.find_ssns(text))

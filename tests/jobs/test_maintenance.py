@@ -162,3 +162,14 @@ def test_request_logs_never_show_a_payment_token():
     RedactPathsFilter().filter(record)
     assert "secretToken" not in record.getMessage()
     assert "/pay/[token]" in record.getMessage()
+
+
+def test_redaction_leaves_mapping_style_log_arguments_alone():
+    import logging
+
+    from jobs.telemetry import RedactPathsFilter
+
+    record = logging.LogRecord("celery", logging.INFO, __file__, 1, "%(name)s done",
+                               ({"name": "worker"},), None)
+    RedactPathsFilter().filter(record)
+    assert record.getMessage() == "worker done"

@@ -90,3 +90,9 @@ def test_corpus_is_built_from_its_source():
     from tests.pii.corpus.build import build
 
     assert build() == load(CORPUS)
+
+
+def test_fullwidth_digits_still_take_the_full_path():
+    # The fast pre-checks count ASCII digits; other scripts' digits must not slip past them.
+    found = detect("電話 ＋４８ ６０１ ２３４ ５６７ まで")
+    assert [(f.type, f.start, f.end) for f in found] == [("PHONE", 4, 18)]
