@@ -24,7 +24,7 @@ def test_jobs_layer_defaults_match_the_seed():
 
 def test_pii_jobs_are_pruned_after_seven_days():
     now = timezone.now()
-    for i, age in enumerate((8, 6)):
+    for age in (8, 6):
         Job.objects.create(task="pii.tasks.slack_message_scan_task", queue="events",
                            state="succeeded", finished_at=now - timedelta(days=age),
                            enqueued_at=now - timedelta(days=age))
