@@ -26,6 +26,9 @@ __all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_det
 
 PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 4, "PHONE": 5}
 _DIGITS7 = re.compile(r"\d(?:[^\n\d]{0,4}\d){6}")  # seven digits close together
+# The same test on ASCII text, ~4x faster: bytes with digits as "0", newlines kept, the rest " ".
+_DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 10 if i == 10 else 32 for i in range(256))
+_DIGITS7_ASCII = re.compile(rb"0(?: {0,4}0){6}")
 _OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # fullwidth, Arabic-Indic, Devanagari … digits
 
 
@@ -59,7 +62,8 @@ class BuiltinDetector:
             maybe_v4 = maybe_number = True
         if (maybe_v4 and network.IPV4.search(text)) or text.count(":") >= 2:
             found.extend(network.find(text))
-        if maybe_number and _DIGITS7.search(text):
+        if maybe_number and (_DIGITS7_ASCII.search(raw.translate(_DIGIT_MAP)) if text.isascii()
+                             else _DIGITS7.search(text)):
             found.extend(numbers.find_ibans(text))
             found.extend(numbers.find_cards(text))
             found.extend(numbers.find_ssns(text))

@@ -96,3 +96,15 @@ def test_fullwidth_digits_still_take_the_full_path():
     # The fast pre-checks count ASCII digits; other scripts' digits must not slip past them.
     found = detect("電話 ＋４８ ６０１ ２３４ ５６７ まで")
     assert [(f.type, f.start, f.end) for f in found] == [("PHONE", 4, 18)]
+
+
+def test_the_fast_ascii_seven_digit_check_agrees_with_the_regex():
+    import random
+
+    from pii.detector import _DIGIT_MAP, _DIGITS7, _DIGITS7_ASCII
+
+    rnd, alphabet = random.Random(7), "0123456789 -.\n\t/()ab:+"
+    for _ in range(20_000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        fast = _DIGITS7_ASCII.search(t.encode().translate(_DIGIT_MAP))
+        assert bool(fast) == bool(_DIGITS7.search(t)), repr(t)
