@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from jobs.models import Job
+from jobs.models import Job, JobState
 
 logger = logging.getLogger("jobs.history")
 
@@ -28,9 +28,28 @@ _buffer: deque[dict[str, Any]] = deque()
 _flush_lock = threading.Lock()
 
 
+PHASE = {
+    JobState.QUEUED: 1,
+    JobState.SCHEDULED: 1,
+    JobState.STARTED: 2,
+    JobState.RETRYING: 3,
+    JobState.SUCCEEDED: 9,
+    JobState.FAILED: 9,
+    JobState.CANCELLED: 9,
+}
+
+
 def seq(attempt: int, deferrals: int, phase: int) -> int:
     """Order of an event: later attempts, then later deferrals, then the phase within one."""
     return attempt * 1_000_000 + deferrals * 10 + phase
+
+
+def record_state(*, job_id: str, task: str, queue: str, state: str, attempt: int,
+                 max_attempts: int, deferrals: int, **fields: Any) -> None:
+    """Buffer one state change of a job (the one way every writer describes an event)."""
+    record({"id": job_id, "task": task, "queue": queue, "state": state, "attempt": attempt,
+            "max_attempts": max_attempts, "deferrals": deferrals,
+            "seq": seq(attempt, deferrals, PHASE[state]), **fields})
 
 
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,11 @@ class Runtime:
         with self._lock:
             self.held.pop(key, None)
 
+    def start_mover(self) -> None:
+        """Move due scheduled jobs onto their queues from this process (worker main processes)."""
+        self.mover = True
+        self.ensure_started()
+
     def ensure_started(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             with self._lock:

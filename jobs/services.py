@@ -29,12 +29,8 @@ def job_retry(*, job: Job) -> str:
     if _filtered(job):
         raise JobActionError(f"job {job.id} has filtered arguments and cannot be re-run")
     task = current_app.tasks[job.task]
-    result = task.apply_async(job.args or [], job.kwargs or {}, queue=job.queue)
-    new_id = result.id
-    history.record({"id": new_id, "task": job.task, "queue": job.queue, "state": JobState.QUEUED,
-                    "attempt": 1, "max_attempts": job.max_attempts, "deferrals": 0,
-                    "seq": history.seq(1, 0, 1), "retry_of": str(job.id)})
-    return new_id
+    return task.apply_async(job.args or [], job.kwargs or {}, queue=job.queue,
+                            retry_of=str(job.id)).id
 
 
 def job_cancel(*, job: Job) -> Job:
@@ -130,10 +126,9 @@ def _republish(job: Job) -> None:
     current_app.send_task(job.task, args=job.args or [], kwargs=job.kwargs or {},
                           task_id=str(job.id), queue=job.queue, retries=job.attempt - 1,
                           headers={DEFERRALS_HEADER: deferrals})
-    history.record({"id": str(job.id), "task": job.task, "queue": job.queue,
-                    "state": JobState.QUEUED, "attempt": job.attempt,
-                    "max_attempts": job.max_attempts, "deferrals": deferrals,
-                    "seq": history.seq(job.attempt, deferrals, 1)})
+    history.record_state(job_id=str(job.id), task=job.task, queue=job.queue,
+                         state=JobState.QUEUED, attempt=job.attempt,
+                         max_attempts=job.max_attempts, deferrals=deferrals)
 
 
 def _live_workers() -> set[str] | None:

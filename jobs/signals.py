@@ -17,9 +17,7 @@ logger = logging.getLogger("jobs")
 def _start_mover(sender=None, **_kw) -> None:  # noqa: ANN001
     """Each worker node moves due scheduled jobs onto their queues (any node may; pops are
     atomic)."""
-    rt = runtime()
-    rt.mover = True
-    rt.ensure_started()
+    runtime().start_mover()
     if settings.EMBEDDED_MODE:
         logger.warning("single-machine mode: filesystem broker under var/, locks in the database")
 

@@ -12,11 +12,13 @@ import json
 import logging
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from celery import Task, current_app
 from celery.exceptions import Ignore, Retry
+from django.conf import settings
 from django.utils import timezone
 
 from jobs import history, telemetry
@@ -28,15 +30,6 @@ from jobs.runtime import runtime
 logger = logging.getLogger("jobs")
 SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey", "authorization")
 DEFERRALS_HEADER = "jobs_deferrals"
-PHASE = {
-    JobState.QUEUED: 1,
-    JobState.SCHEDULED: 1,
-    JobState.STARTED: 2,
-    JobState.RETRYING: 3,
-    JobState.SUCCEEDED: 9,
-    JobState.FAILED: 9,
-    JobState.CANCELLED: 9,
-}
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ def filter_args(value: Any, sensitive: tuple[str, ...] = ()) -> Any:
 class JobTask(Task):
     job_options: JobOptions = JobOptions()
     ignore_result = True  # the job history holds outcomes; no django-celery-results row per job
-    typing = True
+    typing = False  # Celery's own argument check; ours runs in apply_async before anything else
 
     # -- enqueue ---------------------------------------------------------------------------
     def enqueue(self, *args: Any, countdown: float | None = None, **kwargs: Any) -> Enqueued:
@@ -80,10 +73,10 @@ class JobTask(Task):
         if options.get("retries"):  # Celery's own retry of a running job: already recorded
             return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow,
                                        **options)
-        if self.typing:
-            self.type_check(args, kwargs)
+        self.type_check(args, kwargs)
+        retry_of = options.pop("retry_of", None)
         opts = self.job_options
-        job_id = task_id or _uuid()
+        job_id = task_id or str(uuid.uuid4())
         unique_key = None
         if opts.unique_for:
             unique_key = self.unique_key(args, kwargs)
@@ -113,7 +106,7 @@ class JobTask(Task):
                      kwargs=filter_args(kwargs, opts.sensitive), enqueued_at=now,
                      scheduled_at=now + timezone.timedelta(seconds=delay) if delay else None,
                      unique_key=unique_key, priority=options.get("priority"),
-                     queue=options["queue"])
+                     queue=options["queue"], retry_of=retry_of)
         return _result(job_id, state)
 
     def type_check(self, args: tuple, kwargs: dict) -> None:
@@ -142,11 +135,9 @@ class JobTask(Task):
 
     def _record(self, job_id: str, state: str, attempt: int, deferrals: int, **fields: Any) -> None:
         fields.setdefault("queue", self.job_options.queue)
-        history.record({
-            "id": job_id, "task": self.name, "state": state, "attempt": attempt,
-            "max_attempts": self.job_options.max_attempts, "deferrals": deferrals,
-            "seq": history.seq(attempt, deferrals, PHASE[state]), **fields,
-        })
+        history.record_state(job_id=job_id, task=self.name, state=state, attempt=attempt,
+                             max_attempts=self.job_options.max_attempts, deferrals=deferrals,
+                             **fields)
 
     @property
     def queue_name(self) -> str:
@@ -170,7 +161,7 @@ class Execution:
     def run(self) -> Any:
         if self.req.is_eager:
             return self._body()
-        coord, ttl = coordinator(), _lease_ttl()
+        coord, ttl = coordinator(), float(settings.JOBS_LEASE_TTL)
         verdict = coord.claim(self.job_id, self.delivery, self.rt.token, ttl)
         if verdict == CLAIM_CANCELLED:
             self._record(JobState.CANCELLED, finished_at=timezone.now())
@@ -308,24 +299,12 @@ def _delay(countdown: float | None, eta: Any) -> float:
     return max(float(countdown or 0), 0.0)
 
 
-def _lease_ttl() -> float:
-    from django.conf import settings
-
-    return float(settings.JOBS_LEASE_TTL)
-
-
 def _jsonable(value: Any) -> Any:
     try:
         text = json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)[:200]
     return value if len(text) <= 10_000 else None
-
-
-def _uuid() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
 
 
 def _result(job_id: str, state: str, duplicate: bool = False):  # noqa: ANN202

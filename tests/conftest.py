@@ -48,11 +48,9 @@ def celery_worker(transactional_db) -> Iterator[object]:  # noqa: ANN001
     ) as worker:
         # `celery worker` sends worker_ready (which starts the scheduled-set mover); the
         # in-process test worker does not, so start it here.
-        rt = runtime()
-        rt.mover = True
-        rt.ensure_started()
+        runtime().start_mover()
         yield worker
-        rt.mover = False
+        runtime().mover = False
 
 
 def worker_env(**extra: str) -> dict[str, str]:
