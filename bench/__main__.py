@@ -1,4 +1,5 @@
 """Run the benchmarks and print one JSON object per figure."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ def main() -> int:
         try:
             for figure in module.run():
                 print(json.dumps(figure), flush=True)
-        except Exception:  # noqa: BLE001 - one failing part must not hide the others
+        except Exception:
             failed += 1
             traceback.print_exc()
     return 1 if failed else 0

@@ -1,4 +1,5 @@
 """Helpers shared by benchmark parts: an isolated environment and medians."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ Figures (medians of 3 runs):
   50 messages at a time so moto's queue stays shallow (moto slows sharply as it deepens); this
   figure is moto-bound and for the record.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def _clean() -> None:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE emails_emailevent, emails_emaillog, emails_suppression, "
-                    "emails_quarantinedmessage")
+        cur.execute(
+            "TRUNCATE emails_emailevent, emails_emaillog, emails_suppression, emails_quarantinedmessage"
+        )
 
 
 def _messages(n: int, seed: int) -> list:
@@ -48,7 +50,7 @@ def _bulk_rate(seed: int) -> float:
     started = time.perf_counter()
     recorded = 0
     for i in range(0, len(messages), BATCH):
-        recorded += ses_messages_process(messages=messages[i:i + BATCH]).recorded
+        recorded += ses_messages_process(messages=messages[i : i + BATCH]).recorded
     elapsed = time.perf_counter() - started
     assert recorded == EVENTS, recorded
     return EVENTS / elapsed
@@ -73,12 +75,17 @@ def _pipeline_rate(endpoint: str, seed: int) -> float:
 
     _clean()
     url = sqs.client("us-east-1").create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    email_settings_update(queue_url=url, aws_region="us-east-1", sqs_polling_enabled=True,
-                          wait_time_seconds=0, max_messages_per_poll=10)
+    email_settings_update(
+        queue_url=url,
+        aws_region="us-east-1",
+        sqs_polling_enabled=True,
+        wait_time_seconds=0,
+        max_messages_per_poll=10,
+    )
     bodies = mixed(PIPELINE_EVENTS, seed=seed)
     polled, recorded = 0.0, 0
     for i in range(0, len(bodies), FEED):
-        sqs.send(queue_url=url, region="us-east-1", bodies=bodies[i:i + FEED])
+        sqs.send(queue_url=url, region="us-east-1", bodies=bodies[i : i + FEED])
         started = time.perf_counter()
         recorded += polling.poll_sync()["recorded"]
         polled += time.perf_counter() - started

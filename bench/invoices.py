@@ -4,6 +4,7 @@ End to end = the Email action's service (attempt row + SQS message on a moto ser
 beat-driven poll job → send jobs on a real in-process Celery worker (threads, 4) → rendering the
 PDF → SMTP to a local aiosmtpd server, until all 500 have been received. Medians of 3 runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,7 +40,7 @@ class _Counter:
     def __init__(self) -> None:
         self.received = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.received += 1
         return "250 OK"
 
@@ -48,15 +49,26 @@ def _invoices(tag: str) -> list:
     from invoices.models import Invoice, InvoiceLine
 
     invoices = Invoice.objects.bulk_create(
-        Invoice(number=f"B-{tag}-{i:04d}", customer_name=f"Customer {i}",
-                customer_email=f"bench{i}@example.org", issue_date=date(2025, 3, 1),
-                due_date=date(2025, 3, 31))
+        Invoice(
+            number=f"B-{tag}-{i:04d}",
+            customer_name=f"Customer {i}",
+            customer_email=f"bench{i}@example.org",
+            issue_date=date(2025, 3, 1),
+            due_date=date(2025, 3, 31),
+        )
         for i in range(N)
     )
     InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=inv, position=j, description=f"Service {j}", quantity=Decimal(j + 1),
-                    unit_price=Decimal("19.99"), tax_rate=Decimal("23"))
-        for inv in invoices for j in range(5)
+        InvoiceLine(
+            invoice=inv,
+            position=j,
+            description=f"Service {j}",
+            quantity=Decimal(j + 1),
+            unit_price=Decimal("19.99"),
+            tax_rate=Decimal("23"),
+        )
+        for inv in invoices
+        for j in range(5)
     )
     return list(Invoice.objects.filter(number__startswith=f"B-{tag}-").prefetch_related("lines"))
 
@@ -111,8 +123,11 @@ def run() -> list[dict]:
         logging.getLogger(name).setLevel(logging.WARNING)
     moto_port, smtp_port = _free_port(), _free_port()
     # moto in its own process: in this one it would share the GIL with the worker it serves.
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_port(moto_port)
     inbox = _Counter()
     smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
@@ -130,13 +145,25 @@ def run() -> list[dict]:
     try:
         invoices = _invoices(tag)
         pdf = median_of(RUNS, lambda: _pdf_rate(invoices))
-        with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
-                          queues=list(QUEUES), loglevel="WARNING", shutdown_timeout=30):
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=4,
+            perform_ping_check=False,
+            queues=list(QUEUES),
+            loglevel="WARNING",
+            shutdown_timeout=30,
+        ):
             email = median_of(RUNS, lambda: _email_rate(invoices, inbox))
     finally:
         smtp.stop()
         moto.terminate()
         moto.wait(10)
-    return [figure("invoices.pdf_per_s", pdf, "PDFs/s (5-line invoice, reportlab)"),
-            figure("invoices.email_per_s", email,
-                   f"e-mails/s end to end for {N} ({RUNS}-run median, moto SQS + aiosmtpd)")]
+    return [
+        figure("invoices.pdf_per_s", pdf, "PDFs/s (5-line invoice, reportlab)"),
+        figure(
+            "invoices.email_per_s",
+            email,
+            f"e-mails/s end to end for {N} ({RUNS}-run median, moto SQS + aiosmtpd)",
+        ),
+    ]

@@ -5,6 +5,7 @@ PostgreSQL; (c) jobs.job with history on PostgreSQL. Same broker, same worker (p
 prefetch 4, persistent DB connections). Every run checks that each job reached its final
 record; a run that loses any is an error, not a figure.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,7 +99,7 @@ class _Worker:
             self.proc.kill()
 
 
-def _start_worker(settings) -> _Worker:  # noqa: ANN001
+def _start_worker(settings) -> _Worker:
     name = f"bench-{os.getpid()}@localhost"
     db = settings.DATABASES["default"]
     env = dict(
@@ -113,19 +114,39 @@ def _start_worker(settings) -> _Worker:  # noqa: ANN001
     )
     # Starts consuming nothing: each measured drain begins when the queue is added.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "project", "worker", "-n", name, "-c", "2",
-         "-P", "prefork", "-Q", "bench_idle", "-l", "WARNING", "--without-gossip",
-         "--without-mingle"],
-        cwd=ROOT, env=env, stdout=open("/tmp/bench-worker.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "worker",
+            "-n",
+            name,
+            "-c",
+            "2",
+            "-P",
+            "prefork",
+            "-Q",
+            "bench_idle",
+            "-l",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open("/tmp/bench-worker.log", "w"),
+        stderr=subprocess.STDOUT,
     )
     return _Worker(proc, name)
 
 
-def _wait_worker(app) -> None:  # noqa: ANN001
+def _wait_worker(app) -> None:
     _wait(lambda: bool(app.control.ping(timeout=0.5)), 180)
 
 
-def _reset(r, connection) -> None:  # noqa: ANN001
+def _reset(r, connection) -> None:
     r.delete(QUEUE)
     for k in r.scan_iter("jobs:*"):
         r.delete(k)
@@ -133,7 +154,7 @@ def _reset(r, connection) -> None:  # noqa: ANN001
         cur.execute("TRUNCATE jobs_job, django_celery_results_taskresult")
 
 
-def _wait(predicate, timeout: float) -> None:  # noqa: ANN001
+def _wait(predicate, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

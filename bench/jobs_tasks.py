@@ -1,4 +1,5 @@
 """The three no-op tasks the jobs benchmark compares (loaded by the bench worker)."""
+
 from celery import shared_task
 
 from jobs import job

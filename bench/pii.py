@@ -5,6 +5,7 @@ with times, versions, links and mentions, 10% drawn from the PII corpus and its 
 pii.f1_min (the lowest per-type exact-span F1) and pii.<type>.{precision,recall,f1}.
 The detector needs no Django, database or network, so nothing is set up.
 """
+
 from __future__ import annotations
 
 import random
@@ -15,15 +16,24 @@ from bench.common import figure, median_of
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "pii" / "corpus" / "corpus.jsonl"
 CHAT = [
-    "ok, sounds good 👍", "Can you take a look at the PR when you have a minute?",
-    "Standup moved to 10:30 tomorrow, same room.", "lol", "Deployed 2.14.1 to staging, smoke "
-    "tests pass", "<@U024BE7LH> can you review <#C0123|eng-backend>?", "Thanks!! 🙏",
-    "The build is red again, looks like the flaky test in test_payments.py", "brb lunch",
-    "We hit 1,234 signups this week, up 12% from last week.", "Who owns the billing dashboard?",
+    "ok, sounds good 👍",
+    "Can you take a look at the PR when you have a minute?",
+    "Standup moved to 10:30 tomorrow, same room.",
+    "lol",
+    "Deployed 2.14.1 to staging, smoke tests pass",
+    "<@U024BE7LH> can you review <#C0123|eng-backend>?",
+    "Thanks!! 🙏",
+    "The build is red again, looks like the flaky test in test_payments.py",
+    "brb lunch",
+    "We hit 1,234 signups this week, up 12% from last week.",
+    "Who owns the billing dashboard?",
     "Meeting notes are in the doc: https://docs.example.com/d/abc123/edit?usp=sharing",
-    "Retro at 4pm. Bring ideas 🎉", "Jira PROJ-4521 is blocked on the API change",
-    "Spotkanie przeniesione na czwartek o 14:00.", "Bitte bis Freitag Feedback geben, danke!",
-    "明日の会議は10時からです。", "Привет, посмотри, пожалуйста, задачу 4521",
+    "Retro at 4pm. Bring ideas 🎉",
+    "Jira PROJ-4521 is blocked on the API change",
+    "Spotkanie przeniesione na czwartek o 14:00.",
+    "Bitte bis Freitag Feedback geben, danke!",
+    "明日の会議は10時からです。",
+    "Привет, посмотри, пожалуйста, задачу 4521",
     "Quick update on the migration: the first two batches went through overnight without "
     "errors, the third one is running now and should finish around 11. I'll post numbers in "
     "the thread once it's done. If anything looks off in the dashboards, ping me here.",

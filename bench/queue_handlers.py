@@ -4,6 +4,7 @@
 compared with `handler_job_task.apply_async` alone (the jobs layer's own enqueue) and with bare
 Celery `send_task`, all against the same Redis and PostgreSQL. No worker: enqueue cost only.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ def _clean() -> None:
     HandlerJob.objects.all().delete()
 
 
-def _rate(fn) -> float:  # noqa: ANN001
+def _rate(fn) -> float:
     _clean()
     started = time.perf_counter()
     for i in range(N):

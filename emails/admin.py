@@ -1,5 +1,6 @@
 """Admin: the settings record (one page), the suppression list (editable), and read-only views
 of the e-mail log, events and quarantined messages. List views show masked addresses only."""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -25,11 +26,25 @@ class EmailSettingsAdmin(admin.ModelAdmin):
 
     fieldsets = [
         ("Switches", {"fields": ["system_enabled", "ses_events_enabled", "sqs_polling_enabled"]}),
-        ("Polling", {"fields": ["polling_interval_ms", "max_messages_per_poll",
-                                "wait_time_seconds", "poll_budget_seconds"]}),
-        ("Queue", {"fields": ["queue_url", "aws_region"],
-                   "description": "AWS credentials come from the environment or boto3's "
-                                  "default chain; they are never stored here."}),
+        (
+            "Polling",
+            {
+                "fields": [
+                    "polling_interval_ms",
+                    "max_messages_per_poll",
+                    "wait_time_seconds",
+                    "poll_budget_seconds",
+                ]
+            },
+        ),
+        (
+            "Queue",
+            {
+                "fields": ["queue_url", "aws_region"],
+                "description": "AWS credentials come from the environment or boto3's "
+                "default chain; they are never stored here.",
+            },
+        ),
         ("State", {"fields": ["beat_row", "last_poll"]}),
     ]
     readonly_fields = ["beat_row", "last_poll"]
@@ -37,14 +52,14 @@ class EmailSettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not EmailSettings.objects.exists()
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context=None):  # noqa: ANN001, ANN201
+    def changelist_view(self, request: HttpRequest, extra_context=None):
         obj = email_settings_get()
         return HttpResponseRedirect(reverse("admin:emails_emailsettings_change", args=[obj.pk]))
 
-    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+    def save_model(self, request, obj, form, change) -> None:
         email_settings_save(obj=obj)
 
     @admin.display(description="Beat row")
@@ -80,14 +95,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 
 @admin.register(EmailLog)
 class EmailLogAdmin(ReadOnlyAdmin):
-    list_display = ["ses_message_id", "status", "sent_at", "delivered_at", "bounced_at",
-                    "open_count", "click_count", "last_event_at"]
+    list_display = [
+        "ses_message_id",
+        "status",
+        "sent_at",
+        "delivered_at",
+        "bounced_at",
+        "open_count",
+        "click_count",
+        "last_event_at",
+    ]
     list_filter = ["status"]
     search_fields = ["=ses_message_id"]
     date_hierarchy = "created_at"
@@ -95,8 +118,15 @@ class EmailLogAdmin(ReadOnlyAdmin):
 
 @admin.register(EmailEvent)
 class EmailEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_type", "sub_type", "ses_message_id", "masked_recipient",
-                    "occurred_at", "format", "delivery"]
+    list_display = [
+        "event_type",
+        "sub_type",
+        "ses_message_id",
+        "masked_recipient",
+        "occurred_at",
+        "format",
+        "delivery",
+    ]
     list_filter = ["event_type", "format", "delivery"]
     search_fields = ["=ses_message_id", "=sns_message_id"]
 
@@ -110,14 +140,13 @@ class QuarantinedMessageAdmin(admin.ModelAdmin):
     list_display = ["sqs_message_id", "reason", "body_bytes", "reviewed", "received_at"]
     list_filter = ["reviewed"]
     search_fields = ["=sqs_message_id"]
-    readonly_fields = ["sqs_message_id", "reason", "body", "body_bytes", "body_truncated",
-                       "received_at"]
+    readonly_fields = ["sqs_message_id", "reason", "body", "body_bytes", "body_truncated", "received_at"]
     actions = ["mark_reviewed"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Mark reviewed (no longer counted in status)")
-    def mark_reviewed(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def mark_reviewed(self, request: HttpRequest, queryset) -> None:
         n = queryset.update(reviewed=True)
         self.message_user(request, f"{n} message(s) marked reviewed", messages.SUCCESS)

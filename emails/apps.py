@@ -22,9 +22,11 @@ def ses_polling_health() -> dict:
     cfg = email_settings_get()
     state = PollState.objects.filter(pk=1).first()
     last = state.last_run_at if state else None
-    report = {"active": cfg.polling_active,
-              "quarantined": QuarantinedMessage.objects.filter(reviewed=False).count(),
-              "last_run": last.isoformat() if last else None}
+    report = {
+        "active": cfg.polling_active,
+        "quarantined": QuarantinedMessage.objects.filter(reviewed=False).count(),
+        "last_run": last.isoformat() if last else None,
+    }
     if not cfg.polling_active:
         return {"ok": True, **report}
     limit = 3 * cfg.interval_seconds + 60 + cfg.poll_budget_seconds

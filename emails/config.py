@@ -5,6 +5,7 @@ Every change goes through `email_settings_save`: it validates, saves and updates
 django-celery-beat row in one transaction, so beat sees the change (its PeriodicTasks marker
 moves) without a restart, and a rejected change leaves both untouched.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from emails.models import EmailSettings
 POLL_TASK = "emails.tasks.sqs_poll_task"
 PERIODIC_TASK_NAME = "emails.sqs_poll"
 EDITABLE = {
-    "system_enabled", "ses_events_enabled", "sqs_polling_enabled", "polling_interval_ms",
-    "max_messages_per_poll", "wait_time_seconds", "poll_budget_seconds", "queue_url",
+    "system_enabled",
+    "ses_events_enabled",
+    "sqs_polling_enabled",
+    "polling_interval_ms",
+    "max_messages_per_poll",
+    "wait_time_seconds",
+    "poll_budget_seconds",
+    "queue_url",
     "aws_region",
 }
 
@@ -38,8 +45,9 @@ def email_settings_get() -> EmailSettings:
     """The record, made from the environment's defaults the first time it is needed."""
     obj = EmailSettings.objects.filter(pk=1).first()
     if obj is None:
-        obj, _ = EmailSettings.objects.get_or_create(pk=1, defaults={
-            "queue_url": settings.SES_EVENTS_QUEUE_URL, "aws_region": settings.AWS_REGION})
+        obj, _ = EmailSettings.objects.get_or_create(
+            pk=1, defaults={"queue_url": settings.SES_EVENTS_QUEUE_URL, "aws_region": settings.AWS_REGION}
+        )
     return obj
 
 
@@ -74,13 +82,22 @@ def poll_schedule_sync(*, obj: EmailSettings) -> Any:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     interval, _ = IntervalSchedule.objects.get_or_create(
-        every=obj.interval_seconds, period=IntervalSchedule.SECONDS)
+        every=obj.interval_seconds, period=IntervalSchedule.SECONDS
+    )
     task = PeriodicTask.objects.select_for_update().filter(name=PERIODIC_TASK_NAME).first()
     if task is None:
-        task = PeriodicTask(name=PERIODIC_TASK_NAME, task=POLL_TASK, kwargs=json.dumps({}),
-                            description="Poll SQS for SES events (emails.polling)")
-    changed = (task.pk is None or task.enabled != obj.polling_active
-               or task.interval_id != interval.pk or task.queue != "sqs_polling")
+        task = PeriodicTask(
+            name=PERIODIC_TASK_NAME,
+            task=POLL_TASK,
+            kwargs=json.dumps({}),
+            description="Poll SQS for SES events (emails.polling)",
+        )
+    changed = (
+        task.pk is None
+        or task.enabled != obj.polling_active
+        or task.interval_id != interval.pk
+        or task.queue != "sqs_polling"
+    )
     if changed:
         task.task, task.interval, task.crontab = POLL_TASK, interval, None
         task.enabled, task.queue = obj.polling_active, "sqs_polling"
@@ -139,5 +156,5 @@ def _credentials() -> Any:
 
     try:
         return boto3.session.Session().get_credentials()
-    except Exception:  # noqa: BLE001 - a broken profile means "not configured"
+    except Exception:
         return None

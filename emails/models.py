@@ -1,4 +1,5 @@
 """E-mail log, SES events, quarantined messages, the suppression list and the polling settings."""
+
 from __future__ import annotations
 
 from django.conf import settings as django_settings
@@ -172,19 +173,25 @@ class EmailSettings(models.Model):
         "the value is rounded to the nearest second.",
     )
     max_messages_per_poll = models.PositiveSmallIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="Messages per SQS receive, 1-10 (SQS's own cap).",
     )
     wait_time_seconds = models.PositiveSmallIntegerField(
-        default=5, validators=[MaxValueValidator(20)],
+        default=5,
+        validators=[MaxValueValidator(20)],
         help_text="SQS long-poll wait per receive, 0-20 seconds.",
     )
     poll_budget_seconds = models.PositiveSmallIntegerField(
-        default=25, validators=[MinValueValidator(1), MaxValueValidator(600)],
+        default=25,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
         help_text="A poll keeps receiving while messages come, for at most this long.",
     )
     queue_url = models.CharField(
-        "SQS queue URL", max_length=500, blank=True, default="",
+        "SQS queue URL",
+        max_length=500,
+        blank=True,
+        default="",
         validators=[URLValidator(schemes=["http", "https"])],
     )
     aws_region = models.CharField("AWS region", max_length=32, validators=[_REGION])

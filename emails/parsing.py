@@ -14,6 +14,7 @@ Deduplication key: SNS's MessageId when there is an envelope; with raw delivery 
 so "sha256:" + the hash of the body. SNS re-sending the same event produces a new SQS message
 id but the same body, so the hash catches it where the SQS MessageId would not.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,8 +111,7 @@ def parse(body: str, *, max_bytes: int) -> Event | Ignored:
         if isinstance(event, Event):
             event.payload_json = body
         return event
-    raise Invalid("neither an SNS envelope nor an SES event "
-                  "(no Type, eventType or notificationType)")
+    raise Invalid("neither an SNS envelope nor an SES event (no Type, eventType or notificationType)")
 
 
 def _is_control_text(text: str) -> bool:
@@ -146,8 +146,9 @@ def _from_envelope(doc: dict[str, Any]) -> Event | Ignored:
     return event
 
 
-def _from_ses(doc: dict[str, Any], *, sns_message_id: str, delivery: str,
-              fallback_time: datetime | None) -> Event | Ignored:
+def _from_ses(
+    doc: dict[str, Any], *, sns_message_id: str, delivery: str, fallback_time: datetime | None
+) -> Event | Ignored:
     if "eventType" in doc:
         fmt, raw_type = "event", doc["eventType"]
         if not isinstance(raw_type, str) or raw_type not in SES_TYPES:
@@ -208,10 +209,18 @@ def _from_ses(doc: dict[str, Any], *, sns_message_id: str, delivery: str,
         raise Invalid(f"{sub_name}.timestamp must be a string")
     occurred = _time(when, f"{sub_name}.timestamp") if when else (sent_at or fallback_time)
     return Event(
-        sns_message_id=sns_message_id, ses_message_id=ses_id, event_type=event_type,
-        sub_type=sub_type[:64], recipients=[r.strip().lower()[:320] for r in recipients],
-        occurred_at=occurred, format=fmt, delivery=delivery, payload=doc,
-        source=source[:320], destination=destination, sent_at=sent_at,
+        sns_message_id=sns_message_id,
+        ses_message_id=ses_id,
+        event_type=event_type,
+        sub_type=sub_type[:64],
+        recipients=[r.strip().lower()[:320] for r in recipients],
+        occurred_at=occurred,
+        format=fmt,
+        delivery=delivery,
+        payload=doc,
+        source=source[:320],
+        destination=destination,
+        sent_at=sent_at,
         permanent_bounce=permanent,
     )
 

@@ -1,5 +1,6 @@
 """One poll: long-poll SQS, record what arrives, delete only what is committed, repeat while
 messages keep coming and the time budget lasts."""
+
 from __future__ import annotations
 
 import logging
@@ -32,14 +33,16 @@ def sqs_poll(*, ignore_switches: bool = False) -> dict[str, Any]:
         while True:
             wait = min(cfg.wait_time_seconds, max(int(deadline - time.monotonic()), 0))
             messages = sqs.receive(
-                queue_url=cfg.queue_url, region=cfg.aws_region,
-                max_messages=cfg.max_messages_per_poll, wait_seconds=wait,
-                visibility_timeout=settings.SES_EVENTS_VISIBILITY_TIMEOUT)
+                queue_url=cfg.queue_url,
+                region=cfg.aws_region,
+                max_messages=cfg.max_messages_per_poll,
+                wait_seconds=wait,
+                visibility_timeout=settings.SES_EVENTS_VISIBILITY_TIMEOUT,
+            )
             if not messages:
                 break
             batch = ses_messages_process(messages=messages)  # committed when it returns
-            failed = sqs.delete(queue_url=cfg.queue_url, region=cfg.aws_region,
-                                messages=batch.done)
+            failed = sqs.delete(queue_url=cfg.queue_url, region=cfg.aws_region, messages=batch.done)
             if failed:  # they come back and are counted as duplicates then
                 logger.warning("sqs delete failed", extra={"fields": {"count": len(failed)}})
             total.add(batch)
@@ -70,6 +73,8 @@ def _remember(total: BatchResult) -> None:
     counts = total.counts()
     PollState.objects.get_or_create(pk=1)
     PollState.objects.filter(pk=1).update(
-        last_run_at=timezone.now(), last_result=counts, total_polls=F("total_polls") + 1,
+        last_run_at=timezone.now(),
+        last_result=counts,
+        total_polls=F("total_polls") + 1,
         **{f"total_{k}": F(f"total_{k}") + v for k, v in counts.items()},
     )

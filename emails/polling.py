@@ -7,6 +7,7 @@
 Changes take effect at the next poll without a restart: the beat row is updated in the same
 transaction as the settings record, and every poll reads the settings afresh.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,16 @@ from emails.models import EmailSettings, PollState, QuarantinedMessage
 from jobs.models import PENDING_STATES, Job, JobState
 
 __all__ = [
-    "EmailSettingsError", "PollBusyError", "configure", "disable_polling", "enable_polling",
-    "poll_now", "poll_sync", "set_max_messages", "set_polling_interval", "status",
+    "EmailSettingsError",
+    "PollBusyError",
+    "configure",
+    "disable_polling",
+    "enable_polling",
+    "poll_now",
+    "poll_sync",
+    "set_max_messages",
+    "set_polling_interval",
+    "status",
 ]
 
 
@@ -119,9 +128,15 @@ def status() -> dict[str, Any]:
         "system_enabled": s.system_enabled,
         "ses_events_enabled": s.ses_events_enabled,
         "quarantined": QuarantinedMessage.objects.filter(reviewed=False).count(),
-        "totals": {k: getattr(state, f"total_{k}", 0) for k in (
-            "polls", "received", "recorded", "duplicates", "quarantined", "ignored")},
-        "beat": {"enabled": beat.enabled, "every_seconds": beat.interval.every
-                 if beat and beat.interval else None} if beat else None,
+        "totals": {
+            k: getattr(state, f"total_{k}", 0)
+            for k in ("polls", "received", "recorded", "duplicates", "quarantined", "ignored")
+        },
+        "beat": {
+            "enabled": beat.enabled,
+            "every_seconds": beat.interval.every if beat and beat.interval else None,
+        }
+        if beat
+        else None,
         "aws_configured": aws_configured(),
     }

@@ -9,6 +9,7 @@ benchmark's baseline.
 
 The caller deletes SQS messages only after this returns, i.e. after the commit.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,7 @@ FIRST_AT = {  # event type -> the log column holding its first occurrence
     EventType.OPEN: "first_opened_at",
     EventType.CLICK: "first_clicked_at",
 }
-MIN_COLS = ("sent_at", "delivered_at", "bounced_at", "complained_at", "first_opened_at",
-            "first_clicked_at")
+MIN_COLS = ("sent_at", "delivered_at", "bounced_at", "complained_at", "first_opened_at", "first_clicked_at")
 
 
 @dataclass
@@ -71,9 +71,13 @@ class BatchResult:
     done: list[SqsMessage] = field(default_factory=list)  # safe to delete from SQS now
 
     def counts(self) -> dict[str, int]:
-        return {"received": self.received, "recorded": self.recorded,
-                "duplicates": self.duplicates, "quarantined": self.quarantined,
-                "ignored": self.ignored}
+        return {
+            "received": self.received,
+            "recorded": self.recorded,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "ignored": self.ignored,
+        }
 
     def add(self, other: BatchResult) -> None:
         for k, v in other.counts().items():
@@ -111,8 +115,10 @@ def ses_messages_process(*, messages: Sequence[SqsMessage]) -> BatchResult:
         # One row the database refuses (a \u0000 in JSON, say) must not hold the batch back.
         # Any other database error is the database's problem, not the input's: it propagates,
         # nothing is deleted from SQS, and the messages come back.
-        logger.warning("batch rejected, recording one at a time",
-                       extra={"fields": {"error": type(exc).__name__, "size": len(messages)}})
+        logger.warning(
+            "batch rejected, recording one at a time",
+            extra={"fields": {"error": type(exc).__name__, "size": len(messages)}},
+        )
         return _one_by_one(messages)
     result.recorded = len(inserted)
     result.duplicates = len(events) - len(inserted)
@@ -143,12 +149,14 @@ def ses_message_record(*, message: SqsMessage) -> str:
         return "ignored"
     with transaction.atomic():
         _, created = EmailEvent.objects.get_or_create(
-            sns_message_id=parsed.sns_message_id, defaults=_event_fields(message, parsed))
+            sns_message_id=parsed.sns_message_id, defaults=_event_fields(message, parsed)
+        )
         if not created:
             return "duplicates"
         delta = _delta(parsed)
         log, made = EmailLog.objects.select_for_update().get_or_create(
-            ses_message_id=parsed.ses_message_id, defaults=delta)
+            ses_message_id=parsed.ses_message_id, defaults=delta
+        )
         if not made:
             _merge(log, delta)
             log.save()
@@ -159,10 +167,15 @@ def ses_message_record(*, message: SqsMessage) -> str:
 # -- events --------------------------------------------------------------------------------
 def _event_fields(m: SqsMessage, e: Event) -> dict[str, Any]:
     return {
-        "sqs_message_id": m.message_id[:100], "ses_message_id": e.ses_message_id,
-        "event_type": e.event_type, "sub_type": e.sub_type,
-        "recipient": e.recipients[0] if e.recipients else "", "recipients": e.recipients,
-        "occurred_at": e.occurred_at, "format": e.format, "delivery": e.delivery,
+        "sqs_message_id": m.message_id[:100],
+        "ses_message_id": e.ses_message_id,
+        "event_type": e.event_type,
+        "sub_type": e.sub_type,
+        "recipient": e.recipients[0] if e.recipients else "",
+        "recipients": e.recipients,
+        "occurred_at": e.occurred_at,
+        "format": e.format,
+        "delivery": e.delivery,
         "payload": e.payload,
     }
 
@@ -171,22 +184,37 @@ def _insert_events(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the keys that were new (not duplicates)."""
     if connection.vendor == "postgresql":
         return _insert_events_pg(rows)
-    fields = [EmailEvent._meta.get_field(n) for n in (
-        "sns_message_id", "sqs_message_id", "ses_message_id", "event_type", "sub_type",
-        "recipient", "recipients", "occurred_at", "format", "delivery", "payload", "received_at")]
+    fields = [
+        EmailEvent._meta.get_field(n)
+        for n in (
+            "sns_message_id",
+            "sqs_message_id",
+            "ses_message_id",
+            "event_type",
+            "sub_type",
+            "recipient",
+            "recipients",
+            "occurred_at",
+            "format",
+            "delivery",
+            "payload",
+            "received_at",
+        )
+    ]
     now = timezone.now()
     inserted: set[str] = set()
     table, cols = EmailEvent._meta.db_table, ", ".join(f.column for f in fields)
     for start in range(0, len(rows), CHUNK):
         params: list[Any] = []
-        chunk = rows[start:start + CHUNK]
+        chunk = rows[start : start + CHUNK]
         for m, e in chunk:
-            values = {"sns_message_id": e.sns_message_id, "received_at": now,
-                      **_event_fields(m, e)}
+            values = {"sns_message_id": e.sns_message_id, "received_at": now, **_event_fields(m, e)}
             params += [f.get_db_prep_save(values[f.name], connection) for f in fields]
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = (f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))} "
-               f"ON CONFLICT (sns_message_id) DO NOTHING RETURNING sns_message_id")
+        sql = (
+            f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))} "
+            f"ON CONFLICT (sns_message_id) DO NOTHING RETURNING sns_message_id"
+        )
         with connection.cursor() as cur:
             cur.execute(sql, params)
             inserted.update(r[0] for r in cur.fetchall())
@@ -209,10 +237,19 @@ def _insert_events_pg(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
     payload passed as the JSON text it arrived as (2-3x less time in the driver)."""
     cols: list[list[Any]] = [[] for _ in range(11)]
     for m, e in rows:
-        values = (e.sns_message_id, m.message_id[:100], e.ses_message_id, e.event_type,
-                  e.sub_type, e.recipients[0] if e.recipients else "", json.dumps(e.recipients),
-                  e.occurred_at.isoformat(), e.format, e.delivery,
-                  e.payload_json or json.dumps(e.payload))
+        values = (
+            e.sns_message_id,
+            m.message_id[:100],
+            e.ses_message_id,
+            e.event_type,
+            e.sub_type,
+            e.recipients[0] if e.recipients else "",
+            json.dumps(e.recipients),
+            e.occurred_at.isoformat(),
+            e.format,
+            e.delivery,
+            e.payload_json or json.dumps(e.payload),
+        )
         for col, v in zip(cols, values, strict=True):
             col.append(v)
     return {r[0] for r in _pg_execute(_EVENT_PG, cols, returning=True)}
@@ -234,8 +271,12 @@ def _delta(e: Event) -> dict[str, Any]:
     """What one event says about its e-mail, in EmailLog's columns."""
     status = STATUS_FOR[e.event_type]
     d: dict[str, Any] = {
-        "status": status, "status_rank": RANK[status], "source": e.source,
-        "destination": e.destination, "sent_at": e.sent_at, "last_event_at": e.occurred_at,
+        "status": status,
+        "status_rank": RANK[status],
+        "source": e.source,
+        "destination": e.destination,
+        "sent_at": e.sent_at,
+        "last_event_at": e.occurred_at,
         "open_count": 1 if e.event_type == EventType.OPEN else 0,
         "click_count": 1 if e.event_type == EventType.CLICK else 0,
     }
@@ -282,15 +323,27 @@ def _upsert_logs(events: Iterable[Event]) -> None:
     pg = connection.vendor == "postgresql"
     least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
     t = EmailLog._meta.db_table
-    names = ["ses_message_id", "status", "status_rank", "source", "destination", *MIN_COLS,
-             "last_event_at", "open_count", "click_count", "created_at", "updated_at"]
+    names = [
+        "ses_message_id",
+        "status",
+        "status_rank",
+        "source",
+        "destination",
+        *MIN_COLS,
+        "last_event_at",
+        "open_count",
+        "click_count",
+        "created_at",
+        "updated_at",
+    ]
     fields = [EmailLog._meta.get_field(n) for n in names]
     sets = [
-        f"status = CASE WHEN EXCLUDED.status_rank > {t}.status_rank THEN EXCLUDED.status "
-        f"ELSE {t}.status END",
+        f"status = CASE WHEN EXCLUDED.status_rank > {t}.status_rank THEN EXCLUDED.status ELSE {t}.status END",
         f"status_rank = {greatest}({t}.status_rank, EXCLUDED.status_rank)",
-        *(f"{c} = {least}(COALESCE({t}.{c}, EXCLUDED.{c}), COALESCE(EXCLUDED.{c}, {t}.{c}))"
-          for c in MIN_COLS),
+        *(
+            f"{c} = {least}(COALESCE({t}.{c}, EXCLUDED.{c}), COALESCE(EXCLUDED.{c}, {t}.{c}))"
+            for c in MIN_COLS
+        ),
         f"last_event_at = {greatest}(COALESCE({t}.last_event_at, EXCLUDED.last_event_at), "
         "EXCLUDED.last_event_at)",
         f"open_count = {t}.open_count + EXCLUDED.open_count",
@@ -304,15 +357,16 @@ def _upsert_logs(events: Iterable[Event]) -> None:
         return
     now = timezone.now()
     for start in range(0, len(items), CHUNK):
-        chunk = items[start:start + CHUNK]
+        chunk = items[start : start + CHUNK]
         params: list[Any] = []
         for ses_id, d in chunk:
             row = {**d, "ses_message_id": ses_id, "created_at": now, "updated_at": now}
             params += [f.get_db_prep_save(row[f.name], connection) for f in fields]
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = (f"INSERT INTO {t} ({', '.join(f.column for f in fields)}) VALUES "
-               f"{', '.join([one] * len(chunk))} ON CONFLICT (ses_message_id) DO UPDATE SET "
-               + ", ".join(sets))
+        sql = (
+            f"INSERT INTO {t} ({', '.join(f.column for f in fields)}) VALUES "
+            f"{', '.join([one] * len(chunk))} ON CONFLICT (ses_message_id) DO UPDATE SET " + ", ".join(sets)
+        )
         with connection.cursor() as cur:
             cur.execute(sql, params)
 
@@ -333,9 +387,11 @@ def _upsert_logs_pg(items: list[tuple[str, dict[str, Any]]], sets: list[str]) ->
     names = text_cols + int_cols
     select = ", ".join(f"u.{c}{casts.get(c, '')}" for c in names)
     arrays = ", ".join(["%b::text[]"] * len(text_cols) + ["%b::int[]"] * len(int_cols))
-    sql = (f"INSERT INTO emails_emaillog ({', '.join(names)}, created_at, updated_at) "
-           f"SELECT {select}, now(), now() FROM unnest({arrays}) AS u({', '.join(names)}) "
-           "ON CONFLICT (ses_message_id) DO UPDATE SET " + ", ".join(sets))
+    sql = (
+        f"INSERT INTO emails_emaillog ({', '.join(names)}, created_at, updated_at) "
+        f"SELECT {select}, now(), now() FROM unnest({arrays}) AS u({', '.join(names)}) "
+        "ON CONFLICT (ses_message_id) DO UPDATE SET " + ", ".join(sets)
+    )
     _pg_execute(sql, [cols[c] for c in names])
 
 
@@ -353,9 +409,14 @@ def _suppress(events: Iterable[Event]) -> None:
         for r in e.recipients:
             address = parseaddr(r)[1].strip().lower()
             if "@" in address and len(address) <= 254:
-                rows.setdefault(address, Suppression(
-                    address=address, reason=reason,
-                    detail=f"{e.event_type} {e.sub_type} {e.ses_message_id}".strip()[:200]))
+                rows.setdefault(
+                    address,
+                    Suppression(
+                        address=address,
+                        reason=reason,
+                        detail=f"{e.event_type} {e.sub_type} {e.ses_message_id}".strip()[:200],
+                    ),
+                )
     if rows:
         Suppression.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
 
@@ -368,9 +429,17 @@ def _quarantine(bad: list[tuple[SqsMessage, str]]) -> None:
     for m, reason in bad:
         raw = m.body.encode("utf-8", "surrogatepass")
         kept = raw[:limit].decode("utf-8", "ignore").replace("\x00", "\\u0000")
-        rows.append(QuarantinedMessage(
-            sqs_message_id=m.message_id[:100], reason=reason[:300], body=kept,
-            body_bytes=len(raw), body_truncated=len(raw) > limit))
+        rows.append(
+            QuarantinedMessage(
+                sqs_message_id=m.message_id[:100],
+                reason=reason[:300],
+                body=kept,
+                body_bytes=len(raw),
+                body_truncated=len(raw) > limit,
+            )
+        )
     QuarantinedMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    logger.warning("quarantined SQS messages", extra={"fields": {
-        "count": len(rows), "ids": ",".join(m.message_id for m, _ in bad)[:500]}})
+    logger.warning(
+        "quarantined SQS messages",
+        extra={"fields": {"count": len(rows), "ids": ",".join(m.message_id for m, _ in bad)[:500]}},
+    )

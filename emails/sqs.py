@@ -3,6 +3,7 @@
 Clients are made lazily (never at import) so AWS_ENDPOINT_URL and moto apply; boto errors are
 re-raised as SqsError (permanent) or SqsUnavailable (worth a retry).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,14 @@ from typing import Any
 from django.conf import settings
 
 TRANSIENT_CODES = {
-    "Throttling", "ThrottlingException", "RequestThrottled", "ServiceUnavailable",
-    "InternalError", "InternalFailure", "RequestTimeout", "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestThrottled",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "RequestTimeout",
+    "SlowDown",
 }
 
 
@@ -38,8 +45,12 @@ def _client(region: str, endpoint_url: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
-    cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,
-                 read_timeout=30, max_pool_connections=10)
+    cfg = Config(
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=10,
+    )
     return boto3.client("sqs", region_name=region, endpoint_url=endpoint_url, config=cfg)
 
 
@@ -60,8 +71,14 @@ def _wrap(exc: Exception) -> SqsError:
     return SqsError(f"SQS: {type(exc).__name__}: {exc}")
 
 
-def receive(*, queue_url: str, region: str, max_messages: int, wait_seconds: int,
-            visibility_timeout: int | None = None) -> list[SqsMessage]:
+def receive(
+    *,
+    queue_url: str,
+    region: str,
+    max_messages: int,
+    wait_seconds: int,
+    visibility_timeout: int | None = None,
+) -> list[SqsMessage]:
     params: dict[str, Any] = {
         "QueueUrl": queue_url,
         "MaxNumberOfMessages": max(1, min(int(max_messages), 10)),
@@ -72,10 +89,11 @@ def receive(*, queue_url: str, region: str, max_messages: int, wait_seconds: int
         params["VisibilityTimeout"] = visibility_timeout
     try:
         resp = client(region).receive_message(**params)
-    except Exception as exc:  # noqa: BLE001 - wrapped and re-raised
+    except Exception as exc:
         raise _wrap(exc) from exc
-    return [SqsMessage(m["MessageId"], m["ReceiptHandle"], m.get("Body", ""))
-            for m in resp.get("Messages", [])]
+    return [
+        SqsMessage(m["MessageId"], m["ReceiptHandle"], m.get("Body", "")) for m in resp.get("Messages", [])
+    ]
 
 
 def delete(*, queue_url: str, region: str, messages: list[SqsMessage]) -> list[str]:
@@ -83,11 +101,11 @@ def delete(*, queue_url: str, region: str, messages: list[SqsMessage]) -> list[s
     recognised as duplicates)."""
     failed: list[str] = []
     for start in range(0, len(messages), 10):
-        chunk = messages[start:start + 10]
+        chunk = messages[start : start + 10]
         entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)]
         try:
             resp = client(region).delete_message_batch(QueueUrl=queue_url, Entries=entries)
-        except Exception as exc:  # noqa: BLE001 - wrapped and re-raised
+        except Exception as exc:
             raise _wrap(exc) from exc
         failed += [chunk[int(f["Id"])].message_id for f in resp.get("Failed", [])]
     return failed
@@ -96,10 +114,10 @@ def delete(*, queue_url: str, region: str, messages: list[SqsMessage]) -> list[s
 def send(*, queue_url: str, region: str, bodies: list[str]) -> None:
     """Send bodies in batches of ten (setup checks, tests and the benchmark feed the queue)."""
     for start in range(0, len(bodies), 10):
-        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start:start + 10])]
+        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
         try:
             resp = client(region).send_message_batch(QueueUrl=queue_url, Entries=entries)
-        except Exception as exc:  # noqa: BLE001 - wrapped and re-raised
+        except Exception as exc:
             raise _wrap(exc) from exc
         if resp.get("Failed"):
             raise SqsError(f"SQS refused {len(resp['Failed'])} message(s)")
@@ -111,26 +129,32 @@ def queue_depth(*, queue_url: str, region: str) -> dict[str, int]:
             QueueUrl=queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-    except Exception as exc:  # noqa: BLE001 - wrapped and re-raised
+    except Exception as exc:
         raise _wrap(exc) from exc
-    return {"visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
+    return {
+        "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }
 
 
-def queue_ensure(*, name: str, region: str, dlq_name: str, max_receives: int,
-                 visibility_timeout: int) -> tuple[str, str]:
+def queue_ensure(
+    *, name: str, region: str, dlq_name: str, max_receives: int, visibility_timeout: int
+) -> tuple[str, str]:
     """Create (or find) the queue and its dead-letter queue, redriving after `max_receives`.
     Returns (queue_url, dlq_url). Running it again changes nothing."""
     sqs = client(region)
     try:
-        dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={
-            "MessageRetentionPeriod": str(14 * 24 * 3600)})["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(
-            QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_url = sqs.create_queue(
+            QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         attrs = {
             "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                         "maxReceiveCount": str(max_receives)}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
+            ),
         }
         try:
             url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
@@ -138,14 +162,13 @@ def queue_ensure(*, name: str, region: str, dlq_name: str, max_receives: int,
             url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
         else:  # exists: bring its redrive policy and visibility up to date
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attrs)
-    except Exception as exc:  # noqa: BLE001 - wrapped and re-raised
+    except Exception as exc:
         raise _wrap(exc) from exc
     return url, dlq_url
 
 
 def queue_attributes(*, queue_url: str, region: str) -> dict[str, str]:
     try:
-        return client(region).get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-    except Exception as exc:  # noqa: BLE001 - wrapped and re-raised
+        return client(region).get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    except Exception as exc:
         raise _wrap(exc) from exc

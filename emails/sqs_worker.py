@@ -1,4 +1,5 @@
 """Deprecated: the seed's SQSWorker API, kept so old callers work. Use emails.polling."""
+
 from __future__ import annotations
 
 import warnings
@@ -8,8 +9,11 @@ from emails import polling
 
 
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"emails.sqs_worker.{old}() is deprecated; use emails.polling.{new}()",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"emails.sqs_worker.{old}() is deprecated; use emails.polling.{new}()",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def status() -> dict[str, Any]:

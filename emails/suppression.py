@@ -1,4 +1,5 @@
 """The suppression list: addresses every sender in this project refuses."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,5 +1,6 @@
 """Invoices with their lines and e-mail attempts; an Email button and an action for several.
 List views show numbers and states, never a customer's name or address."""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -27,8 +28,16 @@ class EmailAttemptInline(admin.TabularInline):
     model = EmailAttempt
     extra = 0
     can_delete = False
-    fields = ("created_at", "queue", "priority", "status", "deliveries", "sent_at",
-              "provider_message_id", "error")
+    fields = (
+        "created_at",
+        "queue",
+        "priority",
+        "status",
+        "deliveries",
+        "sent_at",
+        "provider_message_id",
+        "error",
+    )
     readonly_fields = fields
     show_change_link = True
 
@@ -60,8 +69,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(require_POST(self.email_view))
-        return [path("<path:object_id>/email/", view, name="invoices_invoice_email"),
-                *super().get_urls()]
+        return [path("<path:object_id>/email/", view, name="invoices_invoice_email"), *super().get_urls()]
 
     def email_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         invoice = get_object_or_404(Invoice, pk=object_id)
@@ -79,21 +87,30 @@ class InvoiceAdmin(admin.ModelAdmin):
         try:
             attempt = invoice_email_queue(invoice=invoice)
         except SuppressedAddressError as exc:
-            self.message_user(request, f"Invoice {invoice.number} not sent: {exc}",
-                              messages.ERROR)
+            self.message_user(request, f"Invoice {invoice.number} not sent: {exc}", messages.ERROR)
         except (QueueError, ValueError) as exc:
-            self.message_user(request, f"Invoice {invoice.number} not queued: {exc}",
-                              messages.ERROR)
+            self.message_user(request, f"Invoice {invoice.number} not queued: {exc}", messages.ERROR)
         else:
-            self.message_user(request, f"Invoice {invoice.number} queued for e-mail "
-                                       f"(attempt {attempt.pk}, {attempt.queue} queue).",
-                              messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Invoice {invoice.number} queued for e-mail (attempt {attempt.pk}, {attempt.queue} queue).",
+                messages.SUCCESS,
+            )
 
 
 @admin.register(EmailAttempt)
 class EmailAttemptAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "invoice", "queue", "priority", "status", "deliveries",
-                    "created_at", "sent_at")
+    list_display = (
+        "id",
+        "kind",
+        "invoice",
+        "queue",
+        "priority",
+        "status",
+        "deliveries",
+        "created_at",
+        "sent_at",
+    )
     list_filter = ("status", "queue", "kind", "provider")
     search_fields = ("=id", "invoice__number", "provider_message_id")
     list_select_related = ("invoice",)

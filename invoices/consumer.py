@@ -2,6 +2,7 @@
 regular one and hands each message to a send job. The send job deletes the message only after
 the outcome is recorded; a transient failure leaves it for SQS to deliver again (with backoff),
 and after the queue's redrive count SQS moves it to the dead-letter queue."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,12 @@ def invoice_queues_poll(*, max_messages: int | None = None) -> dict[str, int]:
         for outcome in _dispatch_batch(queue, urls[queue], batch):
             counts[outcome] += 1
     if any(counts.values()):
-        logger.info("invoice queues polled priority=%s regular=%s rejected=%s",
-                    counts["priority"], counts["regular"], counts["rejected"])
+        logger.info(
+            "invoice queues polled priority=%s regular=%s rejected=%s",
+            counts["priority"],
+            counts["regular"],
+            counts["rejected"],
+        )
     return counts
 
 
@@ -62,10 +67,14 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
             message_reject(queue=queue, url=url, message=message, reason=reason)
             outcomes.append("rejected")
             continue
-        invoice_queue_message_handle_task.apply_async(kwargs={
-            "queue": queue, "attempt_id": attempt_id, "receipt_handle": message.receipt_handle,
-            "receive_count": message.receive_count,
-        })
+        invoice_queue_message_handle_task.apply_async(
+            kwargs={
+                "queue": queue,
+                "attempt_id": attempt_id,
+                "receipt_handle": message.receipt_handle,
+                "receive_count": message.receive_count,
+            }
+        )
         outcomes.append(queue)
     return outcomes
 
@@ -92,18 +101,19 @@ def message_reject(*, queue: str, url: str, message: sqs.SqsMessage, reason: str
     """Keep it for a person, then delete it: a malformed message is never retried forever."""
     try:
         RejectedMessage.objects.get_or_create(
-            queue=queue, message_id=message.message_id,
+            queue=queue,
+            message_id=message.message_id,
             defaults={"body": message.body[:100_000], "reason": reason[:300]},
         )
     except IntegrityError:  # recorded by a concurrent poll of the same redelivered message
         pass
-    logger.warning("invoice queue message rejected queue=%s message=%s reason=%s",
-                   queue, message.message_id, reason)
+    logger.warning(
+        "invoice queue message rejected queue=%s message=%s reason=%s", queue, message.message_id, reason
+    )
     sqs.message_delete(queue_url=url, receipt_handle=message.receipt_handle)
 
 
-def queue_message_handle(*, queue: str, attempt_id: int, receipt_handle: str,
-                         receive_count: int) -> str:
+def queue_message_handle(*, queue: str, attempt_id: int, receipt_handle: str, receive_count: int) -> str:
     """Send, record, then delete. On a transient failure the message stays and comes back after
     a growing visibility timeout; SQS counts the deliveries and dead-letters it at the limit."""
     url = queue_url(queue)
@@ -111,11 +121,9 @@ def queue_message_handle(*, queue: str, attempt_id: int, receipt_handle: str,
     try:
         outcome = email_attempt_send(attempt_id=attempt_id, final=final)
     except TransientSendError:
-        delay = min(settings.INVOICES_RETRY_BASE_DELAY * 2 ** max(receive_count - 1, 0),
-                    MAX_VISIBILITY)
+        delay = min(settings.INVOICES_RETRY_BASE_DELAY * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY)
         try:
-            sqs.message_visibility_change(queue_url=url, receipt_handle=receipt_handle,
-                                          seconds=delay)
+            sqs.message_visibility_change(queue_url=url, receipt_handle=receipt_handle, seconds=delay)
         except QueueError:  # it comes back after the queue's own visibility timeout instead
             logger.warning("could not set retry delay attempt=%s", attempt_id)
         return RETRY

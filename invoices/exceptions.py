@@ -1,5 +1,6 @@
 """Errors this app raises. Provider errors (boto, smtplib) are re-raised as one of these, so
 callers decide on *transient or not*, never on a provider's exception classes."""
+
 from __future__ import annotations
 
 
@@ -10,8 +11,7 @@ class InvoiceError(Exception):
 class InvalidPriorityError(InvoiceError, ValueError):
     def __init__(self, priority: object) -> None:
         super().__init__(
-            f"priority must be an integer from 1 to 10 (1-3 priority queue, 4-10 regular), "
-            f"got {priority!r}"
+            f"priority must be an integer from 1 to 10 (1-3 priority queue, 4-10 regular), got {priority!r}"
         )
 
 
@@ -25,8 +25,7 @@ class QueueError(InvoiceError):
 
 class MessageTooLargeError(QueueError):
     def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"queue message of {size} bytes exceeds the {limit}-byte limit",
-                         transient=False)
+        super().__init__(f"queue message of {size} bytes exceeds the {limit}-byte limit", transient=False)
 
 
 class SendError(InvoiceError):

@@ -1,6 +1,7 @@
 """Queue health: reachable, messages available, in flight, oldest message age, dead letters,
 and a warning past INVOICES_QUEUE_WARN_DEPTH. A deep queue warns; only an unreachable one fails,
 since restarting the web process would not drain it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,7 @@ WAITING = (AttemptStatus.QUEUED, AttemptStatus.RETRYING)
 def _oldest_age(queue: str) -> float | None:
     """Age of the oldest e-mail not yet sent on this queue (SQS itself reports that only to
     CloudWatch, so it is read from the attempt rows)."""
-    oldest = EmailAttempt.objects.filter(queue=queue, status__in=WAITING).aggregate(
-        m=Min("created_at"))["m"]
+    oldest = EmailAttempt.objects.filter(queue=queue, status__in=WAITING).aggregate(m=Min("created_at"))["m"]
     return round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
 
 
@@ -36,8 +36,9 @@ def _sqs_queue(queue: str) -> dict[str, Any]:
     dlq_name = f"{url.rstrip('/').rpartition('/')[2]}-dlq"
     dlq_url = sqs.queue_url_get(name=dlq_name)
     if dlq_url:
-        out["dead_letters"] = int(sqs.queue_attributes(queue_url=dlq_url)
-                                  .get("ApproximateNumberOfMessages", 0))
+        out["dead_letters"] = int(
+            sqs.queue_attributes(queue_url=dlq_url).get("ApproximateNumberOfMessages", 0)
+        )
     return out
 
 
@@ -56,16 +57,16 @@ def invoice_queues_health() -> dict[str, Any]:
     for queue in QUEUES:
         try:
             info = _sqs_queue(queue) if provider == "sqs" else _celery_queue(queue)
-        except Exception as exc:  # noqa: BLE001 - an unreachable queue is the finding
+        except Exception as exc:
             info = {"reachable": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
             report["ok"] = False
         info["oldest_age_s"] = _oldest_age(queue)
         if info.get("available", 0) > settings.INVOICES_QUEUE_WARN_DEPTH:
             report["warnings"].append(
                 f"{queue} queue holds {info['available']} messages "
-                f"(more than {settings.INVOICES_QUEUE_WARN_DEPTH})")
+                f"(more than {settings.INVOICES_QUEUE_WARN_DEPTH})"
+            )
         if info.get("dead_letters"):
-            report["warnings"].append(
-                f"{queue} dead-letter queue holds {info['dead_letters']} messages")
+            report["warnings"].append(f"{queue} dead-letter queue holds {info['dead_letters']} messages")
         report[queue] = info
     return report

@@ -1,4 +1,5 @@
 """Invoices, their lines, the e-mail attempts made for them and the payment links they carry."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -67,7 +68,10 @@ class InvoiceLine(models.Model):
     )
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     tax_rate = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("0"), help_text="percent, e.g. 23.00",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="percent, e.g. 23.00",
         validators=[MinValueValidator(0)],
     )
 
@@ -173,8 +177,9 @@ class RejectedMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["queue", "message_id"],
-                                               name="invoices_rejected_once_per_message")]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "message_id"], name="invoices_rejected_once_per_message")
+        ]
 
     def __str__(self) -> str:
         return f"{self.queue}:{self.message_id}"

@@ -1,5 +1,6 @@
 """Payment links: an unguessable token (256 bits) that exists only in the e-mail; the database
 keeps its SHA-256, and /pay/<token> finds the invoice by hashing what it is given."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def payment_link_create(*, invoice: Invoice, attempt: EmailAttempt | None = None,
-                        ) -> tuple[PaymentLink, str]:
+def payment_link_create(
+    *,
+    invoice: Invoice,
+    attempt: EmailAttempt | None = None,
+) -> tuple[PaymentLink, str]:
     """A new link; returns the row and the URL. The URL (with the token) is never stored or
     logged: the caller puts it in the e-mail and forgets it. A retried send replaces the link
     its failed try made, since that token never left this process."""

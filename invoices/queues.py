@@ -3,6 +3,7 @@
 The queue message names only an EmailAttempt id. The worker renders the PDF and the message
 from the database, so a message never nears SQS's 256 KiB limit and never carries PII.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,7 +56,8 @@ def queue_url(queue: str) -> str:
     if not found:
         raise QueueError(
             f"no SQS queue for {queue!r}: set SQS_{queue.upper()}_QUEUE_URL or run "
-            "`manage.py setup_invoice_queues`", transient=False,
+            "`manage.py setup_invoice_queues`",
+            transient=False,
         )
     return found
 
@@ -87,8 +89,14 @@ def max_receive_count(queue: str) -> int:
 
 
 def send_email_via_queue(
-    *, to: str, priority: int, kind: str = EmailKind.NOTIFICATION, invoice: Invoice | None = None,
-    subject: str = "", text: str = "", html: str = "",
+    *,
+    to: str,
+    priority: int,
+    kind: str = EmailKind.NOTIFICATION,
+    invoice: Invoice | None = None,
+    subject: str = "",
+    text: str = "",
+    html: str = "",
 ) -> EmailAttempt:
     """The one entry point: record the attempt, then (after commit) put its id on the queue the
     priority picks. Refuses a bad priority or a suppressed address before anything is stored."""
@@ -101,8 +109,15 @@ def send_email_via_queue(
         raise ValueError("an e-mail needs a subject and a text or HTML body")
     ensure_not_suppressed([to])
     attempt = EmailAttempt.objects.create(
-        invoice=invoice, kind=kind, recipient=to, subject=subject, body_text=text,
-        body_html=html, priority=priority, queue=queue, provider=settings.QUEUE_PROVIDER,
+        invoice=invoice,
+        kind=kind,
+        recipient=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        priority=priority,
+        queue=queue,
+        provider=settings.QUEUE_PROVIDER,
     )
     # Never a message for a row that might roll back: the worker would find nothing.
     transaction.on_commit(lambda: attempt_publish(attempt=attempt))
@@ -134,8 +149,7 @@ def attempt_publish(*, attempt: EmailAttempt) -> EmailAttempt:
             )
             message_id = job.id
         else:
-            message_id = sqs.message_send(queue_url=queue_url(attempt.queue),
-                                          body=message_body(attempt))
+            message_id = sqs.message_send(queue_url=queue_url(attempt.queue), body=message_body(attempt))
     except Exception as exc:
         EmailAttempt.objects.filter(pk=attempt.pk).update(
             status=AttemptStatus.FAILED, error=f"could not queue: {exc}"[:2000]
@@ -146,21 +160,21 @@ def attempt_publish(*, attempt: EmailAttempt) -> EmailAttempt:
     return attempt
 
 
-def queues_setup(*, visibility_timeout: int | None = None,
-                 max_receive_count: int | None = None) -> dict[str, dict[str, str]]:
+def queues_setup(
+    *, visibility_timeout: int | None = None, max_receive_count: int | None = None
+) -> dict[str, dict[str, str]]:
     """Create both queues and their dead-letter queues, idempotently."""
     visibility = str(visibility_timeout or settings.SQS_VISIBILITY_TIMEOUT)
     receives = max_receive_count or settings.SQS_MAX_RECEIVE_COUNT
     out: dict[str, dict[str, str]] = {}
     for queue in QUEUES:
         name = queue_name(queue)
-        dlq_url = sqs.queue_ensure(name=f"{name}-dlq",
-                                   attributes={"MessageRetentionPeriod": DLQ_RETENTION})
+        dlq_url = sqs.queue_ensure(name=f"{name}-dlq", attributes={"MessageRetentionPeriod": DLQ_RETENTION})
         dlq_arn = sqs.queue_attributes(queue_url=dlq_url)["QueueArn"]
         attributes = {
-            **QUEUE_ATTRIBUTES, "VisibilityTimeout": visibility,
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                         "maxReceiveCount": str(receives)}),
+            **QUEUE_ATTRIBUTES,
+            "VisibilityTimeout": visibility,
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(receives)}),
         }
         url = sqs.queue_ensure(name=name, attributes=attributes)
         out[queue] = {"name": name, "url": url, "dlq_url": dlq_url}

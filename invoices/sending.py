@@ -5,6 +5,7 @@ message (or a second worker) finds it sending or sent and sends nothing. The onl
 a worker dying between the provider accepting the e-mail and the row saying so; such a claim is
 taken over only after INVOICES_SENDING_STALE_AFTER.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,13 @@ from invoices.pdf import amount_text, invoice_pdf_render
 logger = logging.getLogger("invoices")
 
 SENT, DONE_BEFORE, IN_PROGRESS, FAILED, SUPPRESSED, MISSING = (
-    "sent", "done_before", "in_progress", "failed", "suppressed", "missing")
+    "sent",
+    "done_before",
+    "in_progress",
+    "failed",
+    "suppressed",
+    "missing",
+)
 # Outcomes after which the queue message has nothing left to do and may be deleted.
 FINAL_OUTCOMES = {SENT, DONE_BEFORE, FAILED, SUPPRESSED, MISSING}
 
@@ -36,10 +43,14 @@ def attempt_claim(*, attempt_id: int) -> str | None:
     """Take the attempt for this worker; None when taken, else the outcome to report."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.INVOICES_SENDING_STALE_AFTER)
-    taken = EmailAttempt.objects.filter(pk=attempt_id).filter(
-        Q(status__in=[AttemptStatus.QUEUED, AttemptStatus.RETRYING, AttemptStatus.DEAD_LETTERED])
-        | Q(status=AttemptStatus.SENDING, claimed_at__lt=stale)
-    ).update(status=AttemptStatus.SENDING, claimed_at=now, deliveries=F("deliveries") + 1)
+    taken = (
+        EmailAttempt.objects.filter(pk=attempt_id)
+        .filter(
+            Q(status__in=[AttemptStatus.QUEUED, AttemptStatus.RETRYING, AttemptStatus.DEAD_LETTERED])
+            | Q(status=AttemptStatus.SENDING, claimed_at__lt=stale)
+        )
+        .update(status=AttemptStatus.SENDING, claimed_at=now, deliveries=F("deliveries") + 1)
+    )
     if taken:
         return None
     status = EmailAttempt.objects.filter(pk=attempt_id).values_list("status", flat=True).first()
@@ -56,8 +67,9 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
     if outcome is not None:
         logger.info("invoice email skipped attempt=%s outcome=%s", attempt_id, outcome)
         return outcome
-    attempt = (EmailAttempt.objects.select_related("invoice")
-               .prefetch_related("invoice__lines").get(pk=attempt_id))
+    attempt = (
+        EmailAttempt.objects.select_related("invoice").prefetch_related("invoice__lines").get(pk=attempt_id)
+    )
     try:
         ensure_not_suppressed([attempt.recipient])
         message = email_message_build(attempt=attempt)
@@ -70,31 +82,40 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
         return FAILED
     except TransientSendError as exc:
         if final:
-            _finish(attempt, AttemptStatus.DEAD_LETTERED,
-                    error=f"gave up after {attempt.deliveries} deliveries: {exc}")
+            _finish(
+                attempt,
+                AttemptStatus.DEAD_LETTERED,
+                error=f"gave up after {attempt.deliveries} deliveries: {exc}",
+            )
         else:
             _finish(attempt, AttemptStatus.RETRYING, error=str(exc))
         raise
     _finish(attempt, AttemptStatus.SENT, provider_message_id=provider_id, sent_at=timezone.now())
     if attempt.invoice_id:
-        Invoice.objects.filter(
-            pk=attempt.invoice_id, status=InvoiceStatus.DRAFT
-        ).update(status=InvoiceStatus.SENT)
+        Invoice.objects.filter(pk=attempt.invoice_id, status=InvoiceStatus.DRAFT).update(
+            status=InvoiceStatus.SENT
+        )
     return SENT
 
 
 def _finish(attempt: EmailAttempt, status: str, **fields: object) -> None:
     EmailAttempt.objects.filter(pk=attempt.pk).update(status=status, **fields)
-    logger.info("invoice email attempt=%s kind=%s queue=%s delivery=%s outcome=%s",
-                attempt.pk, attempt.kind, attempt.queue, attempt.deliveries, status)
+    logger.info(
+        "invoice email attempt=%s kind=%s queue=%s delivery=%s outcome=%s",
+        attempt.pk,
+        attempt.kind,
+        attempt.queue,
+        attempt.deliveries,
+        status,
+    )
 
 
 def email_message_build(*, attempt: EmailAttempt) -> EmailMultiAlternatives:
-    headers = {"Message-ID": make_msgid(domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2]
-                                        or None)}
+    headers = {"Message-ID": make_msgid(domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or None)}
     if attempt.kind != EmailKind.INVOICE:
-        msg = EmailMultiAlternatives(attempt.subject, attempt.body_text, to=[attempt.recipient],
-                                     headers=headers)
+        msg = EmailMultiAlternatives(
+            attempt.subject, attempt.body_text, to=[attempt.recipient], headers=headers
+        )
         if attempt.body_html:
             msg.attach_alternative(attempt.body_html, "text/html")
         return msg
@@ -102,16 +123,20 @@ def email_message_build(*, attempt: EmailAttempt) -> EmailMultiAlternatives:
     if invoice is None:
         raise PermanentSendError("the invoice of this e-mail was deleted")
     _link, pay_url = payment_link_create(invoice=invoice, attempt=attempt)
-    context = {"invoice": invoice, "lines": invoice.line_list(), "pay_url": pay_url,
-               "total": amount_text(invoice.total, invoice.currency)}
+    context = {
+        "invoice": invoice,
+        "lines": invoice.line_list(),
+        "pay_url": pay_url,
+        "total": amount_text(invoice.total, invoice.currency),
+    }
     msg = EmailMultiAlternatives(
         f"Invoice {invoice.number}: {context['total']} due {invoice.due_date:%Y-%m-%d}",
         render_to_string("invoices/email/invoice.txt", context),
-        to=[attempt.recipient], headers=headers,
+        to=[attempt.recipient],
+        headers=headers,
     )
     msg.attach_alternative(render_to_string("invoices/email/invoice.html", context), "text/html")
-    msg.attach(f"invoice-{invoice.number}.pdf", invoice_pdf_render(invoice=invoice),
-               "application/pdf")
+    msg.attach(f"invoice-{invoice.number}.pdf", invoice_pdf_render(invoice=invoice), "application/pdf")
     return msg
 
 

@@ -5,6 +5,7 @@ lazily (AWS_ENDPOINT_URL / AWS_REGION apply, so a moto server works), and boto e
 TransientSendError or PermanentSendError. The SES MessageId is put on the message as
 `provider_message_id` for the attempt row.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,15 +20,24 @@ from django.core.mail.message import EmailMessage
 
 from invoices.exceptions import PermanentSendError, TransientSendError
 
-TRANSIENT_CODES = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure",
-                   "RequestTimeout", "TooManyRequestsException"}
+TRANSIENT_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "RequestTimeout",
+    "TooManyRequestsException",
+}
 
 
 @functools.cache
 def _client(endpoint_url: str | None, region: str) -> Any:
-    return boto3.client("ses", endpoint_url=endpoint_url, region_name=region,
-                        config=Config(connect_timeout=5, read_timeout=20,
-                                      retries={"max_attempts": 2}))
+    return boto3.client(
+        "ses",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2}),
+    )
 
 
 def client() -> Any:
@@ -37,8 +47,7 @@ def client() -> Any:
 def raw_email_send(*, source: str, destinations: list[str], raw: bytes) -> str:
     """Returns SES's MessageId."""
     try:
-        resp = client().send_raw_email(Source=source, Destinations=destinations,
-                                       RawMessage={"Data": raw})
+        resp = client().send_raw_email(Source=source, Destinations=destinations, RawMessage={"Data": raw})
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         text = exc.response.get("Error", {}).get("Message", "")[:200]
@@ -59,7 +68,8 @@ class SesEmailBackend(BaseEmailBackend):
             try:
                 message.provider_message_id = raw_email_send(
                     source=message.from_email or settings.DEFAULT_FROM_EMAIL,
-                    destinations=recipients, raw=message.message().as_bytes(linesep="\r\n"),
+                    destinations=recipients,
+                    raw=message.message().as_bytes(linesep="\r\n"),
                 )
             except (TransientSendError, PermanentSendError):
                 if not self.fail_silently:

@@ -3,6 +3,7 @@
 The client is made on first use (never at import), keyed by endpoint and region, so a moto server
 or a settings override applies. Every boto error leaves as QueueError.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,8 +18,14 @@ from django.conf import settings
 from invoices.exceptions import MessageTooLargeError, QueueError
 
 MAX_MESSAGE_BYTES = 262_144
-TRANSIENT_CODES = {"ThrottlingException", "RequestThrottled", "ServiceUnavailable",
-                   "InternalError", "InternalFailure", "KmsThrottled"}
+TRANSIENT_CODES = {
+    "ThrottlingException",
+    "RequestThrottled",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "KmsThrottled",
+}
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,9 @@ class SqsMessage:
 @functools.cache
 def _client(endpoint_url: str | None, region: str) -> Any:
     return boto3.client(
-        "sqs", endpoint_url=endpoint_url, region_name=region,
+        "sqs",
+        endpoint_url=endpoint_url,
+        region_name=region,
         config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
     )
 
@@ -58,18 +67,26 @@ def message_send(*, queue_url: str, body: str) -> str:
         raise _wrap("send_message", exc) from exc
 
 
-def messages_receive(*, queue_url: str, max_messages: int = 10, wait_seconds: int = 0,
-                     ) -> list[SqsMessage]:
+def messages_receive(
+    *,
+    queue_url: str,
+    max_messages: int = 10,
+    wait_seconds: int = 0,
+) -> list[SqsMessage]:
     try:
         resp = client().receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
     except (ClientError, BotoCoreError) as exc:
         raise _wrap("receive_message", exc) from exc
     return [
         SqsMessage(
-            message_id=m["MessageId"], receipt_handle=m["ReceiptHandle"], body=m.get("Body", ""),
+            message_id=m["MessageId"],
+            receipt_handle=m["ReceiptHandle"],
+            body=m.get("Body", ""),
             receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
         )
         for m in resp.get("Messages", [])
@@ -94,9 +111,7 @@ def message_visibility_change(*, queue_url: str, receipt_handle: str, seconds: i
 
 def queue_attributes(*, queue_url: str) -> dict[str, str]:
     try:
-        return client().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])[
-            "Attributes"
-        ]
+        return client().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     except (ClientError, BotoCoreError) as exc:
         raise _wrap("get_queue_attributes", exc) from exc
 
@@ -106,7 +121,8 @@ def queue_url_get(*, name: str) -> str | None:
         return client().get_queue_url(QueueName=name)["QueueUrl"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code", "") in (
-            "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist",
         ):
             return None
         raise _wrap("get_queue_url", exc) from exc

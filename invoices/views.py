@@ -1,4 +1,5 @@
 """The payment page a customer reaches from the e-mail."""
+
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,9 +19,14 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         raise Http404("unknown payment link")
     invoice = link.invoice
-    response = render(request, "invoices/pay.html", {
-        "invoice": invoice, "total": amount_text(invoice.total, invoice.currency),
-    })
+    response = render(
+        request,
+        "invoices/pay.html",
+        {
+            "invoice": invoice,
+            "total": amount_text(invoice.total, invoice.currency),
+        },
+    )
     response["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -8,8 +8,17 @@ from jobs.services import JobActionError, job_cancel, job_retry
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "task", "queue", "state", "attempt", "max_attempts", "enqueued_at",
-                    "started_at", "finished_at")
+    list_display = (
+        "id",
+        "task",
+        "queue",
+        "state",
+        "attempt",
+        "max_attempts",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+    )
     list_filter = ("state", "queue", "task")
     search_fields = ("id", "task")
     date_hierarchy = "enqueued_at"
@@ -31,7 +40,7 @@ class JobAdmin(admin.ModelAdmin):
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         self._apply(request, queryset, job_cancel, "cancelled")
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Job], action, verb: str) -> None:  # noqa: ANN001
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Job], action, verb: str) -> None:
         done = 0
         for job in queryset:
             try:

@@ -1,4 +1,5 @@
 """The beat scheduler: django-celery-beat's, plus a heartbeat row health checks can read."""
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ HEARTBEAT_EVERY = 5.0
 class Scheduler(DatabaseScheduler):
     _last_beat = 0.0
 
-    def tick(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - Celery's signature
+    def tick(self, *args, **kwargs):
         self.heartbeat()
         return super().tick(*args, **kwargs)
 
@@ -25,5 +26,5 @@ class Scheduler(DatabaseScheduler):
         try:
             Heartbeat.objects.update_or_create(name="beat", defaults={"at": timezone.now()})
             self._last_beat = time.monotonic()
-        except Exception:  # noqa: BLE001 - health will report the stale beat
+        except Exception:
             close_old_connections()

@@ -1,5 +1,6 @@
 """The database coordinator for the single-machine mode: the same contract as Redis, kept in
 `jobs_lease` and `jobs_scheduledjob` rows, each operation inside one transaction."""
+
 from __future__ import annotations
 
 import time
@@ -99,9 +100,7 @@ class DatabaseCoordinator:
     def pop_due(self, limit: int = 200) -> list[dict]:
         with transaction.atomic():
             rows = list(
-                ScheduledJob.objects.select_for_update()
-                .filter(due__lte=time.time())
-                .order_by("due")[:limit]
+                ScheduledJob.objects.select_for_update().filter(due__lte=time.time()).order_by("due")[:limit]
             )
             ScheduledJob.objects.filter(job_id__in=[r.job_id for r in rows]).delete()
         return [r.payload for r in rows]

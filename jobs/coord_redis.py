@@ -1,4 +1,5 @@
 """The Redis coordinator: each operation is one command or one Lua script (atomic)."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Two backends share one interface: Redis (the cluster) and the database (single-m
 Every operation is one atomic step on the backend, so any number of processes on any number of
 machines agree without talking to each other.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """`@job(...)`: declare a Celery task with Oban's options."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -59,8 +60,6 @@ def job(
     )
 
     def wrap(fn: Callable[..., Any]) -> Any:
-        return shared_task(
-            base=JobTask, name=name, job_options=options, queue=queue, **celery_options
-        )(fn)
+        return shared_task(base=JobTask, name=name, job_options=options, queue=queue, **celery_options)(fn)
 
     return wrap

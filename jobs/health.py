@@ -3,6 +3,7 @@
 Apps add sections with `register_check(name, fn)`; fn returns a dict with "ok" (bool) and any
 detail an operator needs. A failing section makes /healthz answer 503 and name it.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,11 @@ def check_database() -> dict[str, Any]:
 
 def check_broker() -> dict[str, Any]:
     started = time.perf_counter()
-    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2,
-                    transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        connect_timeout=2,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    ) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         if settings.EMBEDDED_MODE:
             mode = "embedded (filesystem broker, single machine)"
@@ -75,8 +79,7 @@ def run_checks(only: list[str] | None = None) -> tuple[bool, dict[str, Any]]:
             continue
         try:
             report[name] = fn()
-        except Exception as exc:  # noqa: BLE001 - a check that raises is a failing check
+        except Exception as exc:
             report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     failing = [name for name, r in report.items() if not r.get("ok")]
-    return not failing, {"status": "ok" if not failing else "failing", "failing": failing,
-                         "checks": report}
+    return not failing, {"status": "ok" if not failing else "failing", "failing": failing, "checks": report}

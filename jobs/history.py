@@ -5,6 +5,7 @@ them as one multi-row upsert. Each event carries `seq` and the row keeps the gre
 from several processes may land in any order and the row still only moves forward. With
 JOBS_HISTORY_FLUSH_INTERVAL=0 every event is written at once (tests, management commands).
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,12 +45,31 @@ def seq(attempt: int, deferrals: int, phase: int) -> int:
     return attempt * 1_000_000 + deferrals * 10 + phase
 
 
-def record_state(*, job_id: str, task: str, queue: str, state: str, attempt: int,
-                 max_attempts: int, deferrals: int, **fields: Any) -> None:
+def record_state(
+    *,
+    job_id: str,
+    task: str,
+    queue: str,
+    state: str,
+    attempt: int,
+    max_attempts: int,
+    deferrals: int,
+    **fields: Any,
+) -> None:
     """Buffer one state change of a job (the one way every writer describes an event)."""
-    record({"id": job_id, "task": task, "queue": queue, "state": state, "attempt": attempt,
-            "max_attempts": max_attempts, "deferrals": deferrals,
-            "seq": seq(attempt, deferrals, PHASE[state]), **fields})
+    record(
+        {
+            "id": job_id,
+            "task": task,
+            "queue": queue,
+            "state": state,
+            "attempt": attempt,
+            "max_attempts": max_attempts,
+            "deferrals": deferrals,
+            "seq": seq(attempt, deferrals, PHASE[state]),
+            **fields,
+        }
+    )
 
 
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +145,7 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
             # None must stay SQL NULL (a JSONField would write JSON null) so COALESCE keeps
             # what another event already wrote.
             params.append(
-                None if value is None
-                else _FIELDS[c].get_db_prep_value(value, connection, prepared=False)
+                None if value is None else _FIELDS[c].get_db_prep_value(value, connection, prepared=False)
             )
     with connection.cursor() as cur:
         cur.execute(sql, params)

@@ -1,4 +1,5 @@
 """Job history: one row per dispatched job, kept current by batched upserts (jobs.history)."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,9 +31,7 @@ class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.CharField(max_length=200, db_index=True)
     queue = models.CharField(max_length=100, db_index=True, default="default")
-    state = models.CharField(
-        max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True
-    )
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     attempt = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=1)
     priority = models.PositiveSmallIntegerField(null=True, blank=True)

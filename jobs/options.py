@@ -1,4 +1,5 @@
 """The options a job declares, parsed and checked once when the task is defined."""
+
 from __future__ import annotations
 
 import random

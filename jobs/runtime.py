@@ -1,5 +1,6 @@
 """One background thread per process: flushes job history, renews the leases this process
 holds, and (in worker main processes) moves due scheduled jobs onto their queues."""
+
 from __future__ import annotations
 
 import atexit
@@ -58,7 +59,7 @@ class Runtime:
             self._thread.join(timeout=5)
         try:
             history.flush()
-        except Exception:  # noqa: BLE001 - logged by flush; shutting down anyway
+        except Exception:
             pass
 
     def _loop(self) -> None:
@@ -74,7 +75,7 @@ class Runtime:
                     self._renew()
                 if self.mover:
                     move_due()
-            except Exception:  # noqa: BLE001 - the loop must outlive a DB or Redis blip
+            except Exception:
                 logger.exception("jobs runtime tick failed")
                 close_old_connections()
                 time.sleep(1)

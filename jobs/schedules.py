@@ -3,6 +3,7 @@
 A row is created when missing and never touched once it exists, so a deploy keeps what an
 operator switched off or re-timed in the admin.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -61,8 +62,12 @@ def ensure_schedule(s: Schedule) -> tuple[Any, bool]:
         if s.crontab:
             minute, hour, dom, moy, dow = s.crontab.split()
             fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                minute=minute, hour=hour, day_of_month=dom, month_of_year=moy,
-                day_of_week=dow, timezone=s.timezone,
+                minute=minute,
+                hour=hour,
+                day_of_month=dom,
+                month_of_year=moy,
+                day_of_week=dow,
+                timezone=s.timezone,
             )
         elif s.every:
             fields["interval"], _ = IntervalSchedule.objects.get_or_create(
@@ -78,8 +83,16 @@ def ensure_schedules() -> list[tuple[str, bool]]:
 
 
 SCHEDULES = [
-    Schedule(name="jobs.prune", task="jobs.tasks.prune_jobs", crontab="17 * * * *",
-             description="Delete finished job records and results past their age"),
-    Schedule(name="jobs.rescue", task="jobs.tasks.rescue_jobs", every=300,
-             description="Re-queue jobs left started by a worker that is gone"),
+    Schedule(
+        name="jobs.prune",
+        task="jobs.tasks.prune_jobs",
+        crontab="17 * * * *",
+        description="Delete finished job records and results past their age",
+    ),
+    Schedule(
+        name="jobs.rescue",
+        task="jobs.tasks.rescue_jobs",
+        every=300,
+        description="Re-queue jobs left started by a worker that is gone",
+    ),
 ]

@@ -1,4 +1,5 @@
 """What operators do to jobs: retry, cancel, prune, rescue, count."""
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,7 @@ def job_retry(*, job: Job) -> str:
     if _filtered(job):
         raise JobActionError(f"job {job.id} has filtered arguments and cannot be re-run")
     task = current_app.tasks[job.task]
-    return task.apply_async(job.args or [], job.kwargs or {}, queue=job.queue,
-                            retry_of=str(job.id)).id
+    return task.apply_async(job.args or [], job.kwargs or {}, queue=job.queue, retry_of=str(job.id)).id
 
 
 def job_cancel(*, job: Job) -> Job:
@@ -51,7 +51,7 @@ def jobs_pending_count(queue: str | None = None) -> int:
     return (qs.filter(queue=queue) if queue else qs).count()
 
 
-def jobs_prune(*, now=None, batch: int | None = None) -> int:  # noqa: ANN001
+def jobs_prune(*, now=None, batch: int | None = None) -> int:
     """Delete finished jobs and task results past their queue's age, a batch at a time."""
     now = now or timezone.now()
     batch = batch or settings.JOBS_PRUNE_BATCH
@@ -68,7 +68,7 @@ def jobs_prune(*, now=None, batch: int | None = None) -> int:  # noqa: ANN001
     return deleted
 
 
-def _delete_in_batches(qs, batch: int) -> int:  # noqa: ANN001
+def _delete_in_batches(qs, batch: int) -> int:
     total = 0
     while True:
         ids = list(qs.values_list("pk", flat=True)[:batch])
@@ -78,7 +78,7 @@ def _delete_in_batches(qs, batch: int) -> int:  # noqa: ANN001
             total += qs.model.objects.filter(pk__in=ids).delete()[0]
 
 
-def jobs_rescue(*, now=None) -> list[str]:  # noqa: ANN001
+def jobs_rescue(*, now=None) -> list[str]:
     """Re-queue jobs that would otherwise wait forever.
 
     - started longer than rescue_after ago by a worker that no longer answers a ping;
@@ -89,7 +89,8 @@ def jobs_rescue(*, now=None) -> list[str]:  # noqa: ANN001
     cutoff = now - timedelta(seconds=settings.JOBS_RESCUE_AFTER)
     stuck = list(Job.objects.filter(state=JobState.STARTED, started_at__lt=cutoff)[:500])
     lost = [
-        job for job in Job.objects.filter(state=JobState.SCHEDULED, scheduled_at__lt=cutoff)[:500]
+        job
+        for job in Job.objects.filter(state=JobState.SCHEDULED, scheduled_at__lt=cutoff)[:500]
         if not coordinator().is_scheduled(str(job.id))
     ]
     alive = _live_workers() if stuck else set()
@@ -106,13 +107,17 @@ def jobs_rescue(*, now=None) -> list[str]:  # noqa: ANN001
             # broker's redelivery, a lost scheduled one cannot be re-created.
             if job.state == JobState.SCHEDULED:
                 Job.objects.filter(pk=job.pk).update(
-                    state=JobState.FAILED, finished_at=now, seq=history.CANCELLED_SEQ,
-                    last_error="lost from the scheduled set; arguments filtered, cannot re-run")
+                    state=JobState.FAILED,
+                    finished_at=now,
+                    seq=history.CANCELLED_SEQ,
+                    last_error="lost from the scheduled set; arguments filtered, cannot re-run",
+                )
             continue
         _republish(job)
         rescued.append(str(job.id))
-        logger.warning("rescued job", extra={"fields": {"job_id": str(job.id), "task": job.task,
-                                                         "was": job.state}})
+        logger.warning(
+            "rescued job", extra={"fields": {"job_id": str(job.id), "task": job.task, "was": job.state}}
+        )
     return rescued
 
 
@@ -123,17 +128,29 @@ def _filtered(job: Job) -> bool:
 def _republish(job: Job) -> None:
     """Same id and attempt: a dead holder's claim has lapsed, so the job runs once."""
     deferrals = job.deferrals + 1
-    current_app.send_task(job.task, args=job.args or [], kwargs=job.kwargs or {},
-                          task_id=str(job.id), queue=job.queue, retries=job.attempt - 1,
-                          headers={DEFERRALS_HEADER: deferrals})
-    history.record_state(job_id=str(job.id), task=job.task, queue=job.queue,
-                         state=JobState.QUEUED, attempt=job.attempt,
-                         max_attempts=job.max_attempts, deferrals=deferrals)
+    current_app.send_task(
+        job.task,
+        args=job.args or [],
+        kwargs=job.kwargs or {},
+        task_id=str(job.id),
+        queue=job.queue,
+        retries=job.attempt - 1,
+        headers={DEFERRALS_HEADER: deferrals},
+    )
+    history.record_state(
+        job_id=str(job.id),
+        task=job.task,
+        queue=job.queue,
+        state=JobState.QUEUED,
+        attempt=job.attempt,
+        max_attempts=job.max_attempts,
+        deferrals=deferrals,
+    )
 
 
 def _live_workers() -> set[str] | None:
     try:
         replies = current_app.control.ping(timeout=1.0) or []
-    except Exception:  # noqa: BLE001 - broker down
+    except Exception:
         return None
     return {name for reply in replies for name in reply}

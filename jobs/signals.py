@@ -1,4 +1,5 @@
 """Wiring into Celery's and Django's life cycle."""
+
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ logger = logging.getLogger("jobs")
 
 
 @worker_ready.connect
-def _start_mover(sender=None, **_kw) -> None:  # noqa: ANN001
+def _start_mover(sender=None, **_kw) -> None:
     """Each worker node moves due scheduled jobs onto their queues (any node may; pops are
     atomic)."""
     runtime().start_mover()
@@ -29,7 +30,7 @@ def _flush_on_exit(**_kw) -> None:
 
 
 @receiver(post_migrate)
-def _ensure_schedules(sender, **_kw) -> None:  # noqa: ANN001
+def _ensure_schedules(sender, **_kw) -> None:
     if sender.name != "jobs":
         return
     from jobs.schedules import ensure_schedules

@@ -5,6 +5,7 @@ the delivery (so a redelivered copy never runs twice), takes the single-flight l
 rate-limit slot, and runs the body; a job that may not run yet waits in the scheduled set, not in
 a worker's memory (celery #3270), and is not counted as an attempt.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,14 +66,22 @@ class JobTask(Task):
         result = self.apply_async(args, kwargs, countdown=countdown)
         return result.enqueued
 
-    def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None,
-                    link_error=None, shadow=None, **options):  # noqa: ANN001 - Celery's signature
+    def apply_async(
+        self,
+        args=None,
+        kwargs=None,
+        task_id=None,
+        producer=None,
+        link=None,
+        link_error=None,
+        shadow=None,
+        **options,
+    ):
         args, kwargs = tuple(args or ()), dict(kwargs or {})
         # What Flower, events and Celery's logs show instead of the arguments themselves.
         options.update(_reprs(args, kwargs, self.job_options.sensitive))
         if options.get("retries"):  # Celery's own retry of a running job: already recorded
-            return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow,
-                                       **options)
+            return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
         self.type_check(args, kwargs)
         retry_of = options.pop("retry_of", None)
         opts = self.job_options
@@ -94,19 +103,27 @@ class JobTask(Task):
                 payload = _payload(self.name, job_id, args, kwargs, options)
                 coordinator().schedule(job_id, delay, payload)
             else:
-                super().apply_async(args, kwargs, job_id, producer, link, link_error, shadow,
-                                    **options)
+                super().apply_async(args, kwargs, job_id, producer, link, link_error, shadow, **options)
         except Exception:
             # Nothing was queued: no history row, and the unique window is free again.
             if unique_key:
                 coordinator().unique_release(key("unique", unique_key), job_id)
             raise
         now = timezone.now()
-        self._record(job_id, state, 1, 0, args=filter_args(list(args), opts.sensitive),
-                     kwargs=filter_args(kwargs, opts.sensitive), enqueued_at=now,
-                     scheduled_at=now + timezone.timedelta(seconds=delay) if delay else None,
-                     unique_key=unique_key, priority=options.get("priority"),
-                     queue=options["queue"], retry_of=retry_of)
+        self._record(
+            job_id,
+            state,
+            1,
+            0,
+            args=filter_args(list(args), opts.sensitive),
+            kwargs=filter_args(kwargs, opts.sensitive),
+            enqueued_at=now,
+            scheduled_at=now + timezone.timedelta(seconds=delay) if delay else None,
+            unique_key=unique_key,
+            priority=options.get("priority"),
+            queue=options["queue"],
+            retry_of=retry_of,
+        )
         return _result(job_id, state)
 
     def type_check(self, args: tuple, kwargs: dict) -> None:
@@ -135,9 +152,15 @@ class JobTask(Task):
 
     def _record(self, job_id: str, state: str, attempt: int, deferrals: int, **fields: Any) -> None:
         fields.setdefault("queue", self.job_options.queue)
-        history.record_state(job_id=job_id, task=self.name, state=state, attempt=attempt,
-                             max_attempts=self.job_options.max_attempts, deferrals=deferrals,
-                             **fields)
+        history.record_state(
+            job_id=job_id,
+            task=self.name,
+            state=state,
+            attempt=attempt,
+            max_attempts=self.job_options.max_attempts,
+            deferrals=deferrals,
+            **fields,
+        )
 
     @property
     def queue_name(self) -> str:
@@ -201,17 +224,23 @@ class Execution:
     def _body(self) -> Any:
         self._record(JobState.STARTED, started_at=timezone.now(), worker=self.req.hostname or "")
         started = time.perf_counter()
-        telemetry.log_event("start", self.task.name, self.job_id, queue=self.queue,
-                            attempt=self.attempt)
+        telemetry.log_event("start", self.task.name, self.job_id, queue=self.queue, attempt=self.attempt)
         try:
             result = self.task.run(*self.args, **self.kwargs)
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:
             self._fail(exc, time.perf_counter() - started)
             raise
         duration = time.perf_counter() - started
         self._record(JobState.SUCCEEDED, finished_at=timezone.now(), result=_jsonable(result))
-        telemetry.log_event("finish", self.task.name, self.job_id, queue=self.queue,
-                            attempt=self.attempt, duration=duration, outcome="succeeded")
+        telemetry.log_event(
+            "finish",
+            self.task.name,
+            self.job_id,
+            queue=self.queue,
+            attempt=self.attempt,
+            duration=duration,
+            outcome="succeeded",
+        )
         return result
 
     def _fail(self, exc: Exception, duration: float) -> None:
@@ -225,35 +254,59 @@ class Execution:
             countdown = float(retry_after) if retry_after else self.opts.backoff.delay(self.attempt)
             self._record(JobState.RETRYING, last_error=error)
             coordinator().claim_done(self.job_id, self.delivery)
-            telemetry.log_event("retry", self.task.name, self.job_id, queue=self.queue,
-                                attempt=self.attempt, duration=duration, outcome="retrying",
-                                error=type(exc).__name__, countdown=round(countdown, 3))
-            raise self.task.retry(exc=exc, countdown=countdown,
-                                  max_retries=self.opts.max_attempts - 1) from exc
+            telemetry.log_event(
+                "retry",
+                self.task.name,
+                self.job_id,
+                queue=self.queue,
+                attempt=self.attempt,
+                duration=duration,
+                outcome="retrying",
+                error=type(exc).__name__,
+                countdown=round(countdown, 3),
+            )
+            raise self.task.retry(
+                exc=exc, countdown=countdown, max_retries=self.opts.max_attempts - 1
+            ) from exc
         self._record(JobState.FAILED, last_error=error, finished_at=timezone.now())
         if not self.req.is_eager:
             coordinator().claim_done(self.job_id, self.delivery)
             self._release_unique()
-        telemetry.log_event("failure", self.task.name, self.job_id, queue=self.queue,
-                            attempt=self.attempt, duration=duration, outcome="failed",
-                            error=type(exc).__name__)
+        telemetry.log_event(
+            "failure",
+            self.task.name,
+            self.job_id,
+            queue=self.queue,
+            attempt=self.attempt,
+            duration=duration,
+            outcome="failed",
+            error=type(exc).__name__,
+        )
 
     def _defer(self, delay: float, count: bool = True) -> None:
         """Wait in the scheduled set (not in this worker) and run again later: not an attempt."""
         deferrals = self.deferrals + (1 if count else 0)
-        options = {"queue": self.queue, "retries": self.attempt - 1,
-                   "headers": {DEFERRALS_HEADER: deferrals},
-                   **_reprs(self.args, self.kwargs, self.opts.sensitive)}
+        options = {
+            "queue": self.queue,
+            "retries": self.attempt - 1,
+            "headers": {DEFERRALS_HEADER: deferrals},
+            **_reprs(self.args, self.kwargs, self.opts.sensitive),
+        }
         if self.req.delivery_info and self.req.delivery_info.get("priority") is not None:
             options["priority"] = self.req.delivery_info["priority"]
         payload = _payload(self.task.name, self.job_id, self.args, self.kwargs, options)
         coordinator().schedule(self.job_id, delay, payload)
         if count:
             self.deferrals = deferrals
-            self._record(JobState.SCHEDULED, scheduled_at=timezone.now()
-                         + timezone.timedelta(seconds=delay))
-        telemetry.log_event("deferred", self.task.name, self.job_id, queue=self.queue,
-                            attempt=self.attempt, countdown=round(delay, 3))
+            self._record(JobState.SCHEDULED, scheduled_at=timezone.now() + timezone.timedelta(seconds=delay))
+        telemetry.log_event(
+            "deferred",
+            self.task.name,
+            self.job_id,
+            queue=self.queue,
+            attempt=self.attempt,
+            countdown=round(delay, 3),
+        )
         raise Ignore()
 
     def _hold(self, k: str, ttl: float) -> None:
@@ -278,19 +331,25 @@ class Execution:
 def publish_scheduled(payload: dict) -> None:
     """Put a job whose time has come on its queue (called by the runtime's mover)."""
     opts = dict(payload["options"])
-    current_app.send_task(payload["task"], args=payload["args"], kwargs=payload["kwargs"],
-                          task_id=payload["id"], **opts)
+    current_app.send_task(
+        payload["task"], args=payload["args"], kwargs=payload["kwargs"], task_id=payload["id"], **opts
+    )
 
 
 def _payload(name: str, job_id: str, args: tuple, kwargs: dict, options: dict) -> dict:
-    keep = {k: v for k, v in options.items()
-            if k in ("queue", "priority", "retries", "headers", "argsrepr", "kwargsrepr")}
+    keep = {
+        k: v
+        for k, v in options.items()
+        if k in ("queue", "priority", "retries", "headers", "argsrepr", "kwargsrepr")
+    }
     return {"task": name, "id": job_id, "args": list(args), "kwargs": kwargs, "options": keep}
 
 
 def _reprs(args: tuple, kwargs: dict, sensitive: tuple[str, ...]) -> dict[str, str]:
-    return {"argsrepr": repr(filter_args(list(args), sensitive)),
-            "kwargsrepr": repr(filter_args(kwargs, sensitive))}
+    return {
+        "argsrepr": repr(filter_args(list(args), sensitive)),
+        "kwargsrepr": repr(filter_args(kwargs, sensitive)),
+    }
 
 
 def _delay(countdown: float | None, eta: Any) -> float:
@@ -307,7 +366,7 @@ def _jsonable(value: Any) -> Any:
     return value if len(text) <= 10_000 else None
 
 
-def _result(job_id: str, state: str, duplicate: bool = False):  # noqa: ANN202
+def _result(job_id: str, state: str, duplicate: bool = False):
     res = current_app.AsyncResult(job_id)
     res.enqueued = Enqueued(job_id=job_id, state=str(state), duplicate=duplicate)
     return res

@@ -1,4 +1,5 @@
 """Maintenance jobs, driven by beat (see jobs/schedules.py)."""
+
 from jobs import job
 from jobs.services import jobs_prune, jobs_rescue
 

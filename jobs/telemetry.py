@@ -1,4 +1,5 @@
 """Structured logs: one line per job event with ids and timings, never arguments."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,7 @@ logger = logging.getLogger("jobs.telemetry")
 
 def log_event(event: str, task: str, job_id: str, **fields: Any) -> None:
     if logger.isEnabledFor(logging.INFO):
-        logger.info(event, extra={"fields": {"event": event, "task": task, "job_id": job_id,
-                                             **fields}})
+        logger.info(event, extra={"fields": {"event": event, "task": task, "job_id": job_id, **fields}})
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -43,8 +43,7 @@ class RedactPathsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):  # a mapping (%(name)s style) is left as it is
             record.args = tuple(
-                self.PATTERN.sub(r"\1[token]", a) if isinstance(a, str) else a
-                for a in record.args
+                self.PATTERN.sub(r"\1[token]", a) if isinstance(a, str) else a for a in record.args
             )
         if isinstance(record.msg, str):
             record.msg = self.PATTERN.sub(r"\1[token]", record.msg)

@@ -14,8 +14,7 @@ class PiiConfig(AppConfig):
 
         get_detector()  # a wrong PII_DETECTOR fails at start, naming itself
         # slack_sdk logs request bodies (message text: PII) at DEBUG; never let them through.
-        logging.getLogger("slack_sdk").setLevel(max(logging.INFO,
-                                                    logging.getLogger("slack_sdk").level))
+        logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger("slack_sdk").level))
         register_check("pii", _health)
 
 
@@ -24,6 +23,9 @@ def _health() -> dict:
 
     from pii.detector import get_detector
 
-    return {"ok": True, "detector": type(get_detector()).__name__,
-            "signing_secret": bool(settings.SLACK_SIGNING_SECRET),
-            "bot_token": bool(settings.SLACK_BOT_TOKEN)}
+    return {
+        "ok": True,
+        "detector": type(get_detector()).__name__,
+        "signing_secret": bool(settings.SLACK_SIGNING_SECRET),
+        "bot_token": bool(settings.SLACK_BOT_TOKEN),
+    }

@@ -14,6 +14,7 @@ Decisions on what counts (docs/pii.md has the full list):
 - Overlaps: the more certain type wins (checksummed IBAN/card over SSN over IP over phone),
   then the longer span.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,9 @@ class BuiltinDetector:
             maybe_v4 = maybe_number = True
         if (maybe_v4 and network.IPV4.search(text)) or text.count(":") >= 2:
             found.extend(network.find(text))
-        if maybe_number and (_DIGITS7_ASCII.search(raw.translate(_DIGIT_MAP)) if text.isascii()
-                             else _DIGITS7.search(text)):
+        if maybe_number and (
+            _DIGITS7_ASCII.search(raw.translate(_DIGIT_MAP)) if text.isascii() else _DIGITS7.search(text)
+        ):
             found.extend(numbers.find_ibans(text))
             found.extend(numbers.find_cards(text))
             found.extend(numbers.find_ssns(text))
@@ -112,7 +114,7 @@ def redact(text: str, findings: list[Finding]) -> str:
     for f in sorted(findings, key=lambda f: f.start):
         if f.start < pos:
             continue
-        parts.append(text[pos:f.start])
+        parts.append(text[pos : f.start])
         parts.append(f"[{f.type}]")
         pos = f.end
     parts.append(text[pos:])

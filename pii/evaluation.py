@@ -1,5 +1,6 @@
 """Exact-span precision, recall and F1 per PII type over a labelled corpus (JSON lines of
 {"text", "spans": [{"type", "start", "end"}]}). Used by bench/pii.py and the detector tests."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The value every detector returns. Kept free of Django so detectors run anywhere."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

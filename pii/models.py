@@ -1,4 +1,5 @@
 """What the PII flow keeps: ids, counts, redacted excerpts and outcomes; never the raw text."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -18,11 +19,11 @@ class SlackEvent(models.Model):
 
 
 class DetectionStatus(models.TextChoices):
-    PENDING = "pending"          # found, actions not (all) done yet
-    ACTIONED = "actioned"        # message removed and author told
-    PARTIAL = "partial"          # an action failed permanently (e.g. cant_delete_message)
-    GONE = "gone"                # the message was already deleted: nothing left to do
-    FAILED = "failed"            # Slack refused our token: see reason
+    PENDING = "pending"  # found, actions not (all) done yet
+    ACTIONED = "actioned"  # message removed and author told
+    PARTIAL = "partial"  # an action failed permanently (e.g. cant_delete_message)
+    GONE = "gone"  # the message was already deleted: nothing left to do
+    FAILED = "failed"  # Slack refused our token: see reason
 
 
 class Detection(models.Model):
@@ -41,8 +42,9 @@ class Detection(models.Model):
     types = models.JSONField(default=dict, help_text="PII type -> count")
     redacted_excerpt = models.TextField(blank=True, default="")
     actions = models.JSONField(default=dict, help_text="action -> outcome")
-    status = models.CharField(max_length=10, choices=DetectionStatus.choices,
-                              default=DetectionStatus.PENDING, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=DetectionStatus.choices, default=DetectionStatus.PENDING, db_index=True
+    )
     reason = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -50,8 +52,10 @@ class Detection(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["team_id", "channel", "ts", "source", "file_id"],
-                                    name="pii_detection_once_per_message_source"),
+            models.UniqueConstraint(
+                fields=["team_id", "channel", "ts", "source", "file_id"],
+                name="pii_detection_once_per_message_source",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,8 +91,9 @@ class FileScan(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["team_id", "channel", "ts", "file_id"],
-                                    name="pii_filescan_once_per_file"),
+            models.UniqueConstraint(
+                fields=["team_id", "channel", "ts", "file_id"], name="pii_filescan_once_per_file"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ SLACK_API_URL, so tests can point it at a local server) and Slack's errors come 
 
 Error messages carry Slack's error code only, never a request or response body.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,11 +25,20 @@ from slack_sdk.errors import SlackApiError
 
 logger = logging.getLogger("pii.slack")
 
-AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive",
-                         "token_expired", "no_permission", "org_login_required", "ekm_access_denied"})
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "account_inactive",
+        "token_expired",
+        "no_permission",
+        "org_login_required",
+        "ekm_access_denied",
+    }
+)
 NOT_FOUND_ERRORS = frozenset({"message_not_found", "file_not_found", "file_deleted"})
-TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable",
-                              "request_timeout"})
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
 class SlackError(Exception):
@@ -49,8 +59,9 @@ class SlackNotFound(SlackError):
 
 class SlackAuthError(SlackError):
     def __init__(self, code: str) -> None:
-        super().__init__(code, f"Slack rejected the bot token ({code}): "
-                               "check SLACK_BOT_TOKEN and the app's installation")
+        super().__init__(
+            code, f"Slack rejected the bot token ({code}): check SLACK_BOT_TOKEN and the app's installation"
+        )
 
 
 class SlackTransientError(SlackError):

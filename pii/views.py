@@ -1,4 +1,5 @@
 """POST /slack/events: verify, answer fast, let a job do the work."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,10 @@ def signature_valid(body: bytes, headers: dict[str, str] | object) -> bool:
         logger.error("SLACK_SIGNING_SECRET is not set: refusing every Slack request")
         return False
     return SignatureVerifier(secret).is_valid(
-        body=body, timestamp=headers.get("X-Slack-Request-Timestamp") or "",  # type: ignore[union-attr]
-        signature=headers.get("X-Slack-Signature") or "")  # type: ignore[union-attr]
+        body=body,
+        timestamp=headers.get("X-Slack-Request-Timestamp") or "",  # type: ignore[union-attr]
+        signature=headers.get("X-Slack-Signature") or "",
+    )  # type: ignore[union-attr]
 
 
 @csrf_exempt
@@ -32,9 +35,16 @@ def slack_events(request: HttpRequest) -> HttpResponse:
     body = request.body
     if not signature_valid(body, request.headers):
         # Never the body: it may hold exactly the PII this service exists to remove.
-        logger.warning("slack signature invalid", extra={"fields": {
-            "remote": request.META.get("REMOTE_ADDR", ""), "length": len(body),
-            "has_timestamp": "X-Slack-Request-Timestamp" in request.headers}})
+        logger.warning(
+            "slack signature invalid",
+            extra={
+                "fields": {
+                    "remote": request.META.get("REMOTE_ADDR", ""),
+                    "length": len(body),
+                    "has_timestamp": "X-Slack-Request-Timestamp" in request.headers,
+                }
+            },
+        )
         return HttpResponse("invalid signature", status=401)
     try:
         payload = json.loads(body)

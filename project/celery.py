@@ -10,6 +10,7 @@ Queues (docs/ARCHITECTURE.md says who uses which):
 - handlers       typed queue_handlers jobs
 - invoices_priority / invoices_regular   invoice e-mails when QUEUE_PROVIDER=celery
 """
+
 from __future__ import annotations
 
 import os

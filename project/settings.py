@@ -3,6 +3,7 @@
 Every knob an operator may turn is an environment variable named here; `.env.example` lists them.
 An integration that is switched on but misconfigured fails at start, naming the variable.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
-    SECRET_KEY = "insecure-dev-only-key"  # noqa: S105 - DEBUG only
+    SECRET_KEY = "insecure-dev-only-key"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -306,8 +307,7 @@ LOGGING = {
     "formatters": {"kv": {"()": "jobs.telemetry.KeyValueFormatter"}},
     "filters": {"redact_paths": {"()": "jobs.telemetry.RedactPathsFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "kv",
-                    "filters": ["redact_paths"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["redact_paths"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

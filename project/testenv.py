@@ -3,6 +3,7 @@
 Each test run takes a Redis database of its own (1-15, held by a lock key) and a PostgreSQL
 test database named after it, so runs on one machine never see each other's queues or rows.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -28,9 +29,7 @@ def _claim_redis_db() -> int:
 if "REDIS_URL" not in os.environ:
     _db = _claim_redis_db()
     os.environ["REDIS_URL"] = f"{REDIS_BASE}/{_db}"
-    os.environ.setdefault(
-        "DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tasksvc_{_db}"
-    )
+    os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tasksvc_{_db}")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tasksvc")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "0")

@@ -1,4 +1,5 @@
 """The processing-stats page: a custom admin view under "Queue handlers" (staff login)."""
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -25,8 +26,7 @@ class HandlerStatsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None
-                        ) -> HttpResponse:
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if not self.has_view_permission(request):
             from django.core.exceptions import PermissionDenied
 

@@ -5,6 +5,7 @@ must carry, its queue, its rate limit and the exceptions worth another attempt. 
 (queue_handlers.services.handler_job_run) validates the payload, calls `handle_job`, and turns
 the handler's declared transient errors into retries; anything else fails the job once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -81,9 +82,7 @@ class JobHandler:
             raise InvalidPayload(f"{self.job_type}: payload must be a JSON object")
         missing = [f for f in self.required_fields if payload.get(f) is None]
         if missing:
-            raise InvalidPayload(
-                f"{self.job_type}: missing required field(s): {', '.join(missing)}"
-            )
+            raise InvalidPayload(f"{self.job_type}: missing required field(s): {', '.join(missing)}")
         if self.payload_model is None:
             return payload
         try:

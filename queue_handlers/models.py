@@ -4,6 +4,7 @@ The payload (e-mail addresses, prompts, webhook bodies) is PII or close to it, s
 task argument: the dispatch task carries only the job type and this row's id, and the job
 history shows those. The row is pruned with the job history (schedules.py).
 """
+
 from __future__ import annotations
 
 import uuid

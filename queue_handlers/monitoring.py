@@ -3,6 +3,7 @@
 Stats come from the jobs history (jobs.models.Job rows of the dispatch task, whose kwargs hold
 the job type), so they agree with what the jobs admin and Flower show.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ def handler_queues() -> list[str]:
     for job_type in known_types():
         try:
             queues.add(get_handler_class(job_type).queue)
-        except Exception:  # noqa: BLE001 - validate_all_handlers reports it
+        except Exception:
             continue
     return sorted(queues)
 
@@ -48,7 +49,7 @@ def health_check() -> dict[str, Any]:
     try:
         report["broker"] = check_broker()
         depths = {q: queue_depth(q) for q in handler_queues()}
-    except Exception as exc:  # noqa: BLE001 - an unreachable broker is a failing check
+    except Exception as exc:
         report["broker"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         depths = {}
     report["queue_depth"] = depths
@@ -70,14 +71,15 @@ def get_processing_stats(*, window: int | None = None, now: Any = None) -> dict[
     live = Q(state__in=[JobState.QUEUED, JobState.SCHEDULED, JobState.STARTED, JobState.RETRYING])
     base = Job.objects.filter(task=TASK_NAME).filter(finished_in_window | live)
     counts = (
-        base.annotate(job_type=KT("kwargs__job_type")).values("job_type").annotate(
+        base.annotate(job_type=KT("kwargs__job_type"))
+        .values("job_type")
+        .annotate(
             succeeded=Count("id", filter=Q(state=JobState.SUCCEEDED)),
             failed=Count("id", filter=Q(state=JobState.FAILED)),
             cancelled=Count("id", filter=Q(state=JobState.CANCELLED)),
             retried=Count("id", filter=Q(attempt__gt=1)),
             retrying=Count("id", filter=Q(state=JobState.RETRYING)),
-            waiting_for_rate_limit=Count("id", filter=Q(state=JobState.SCHEDULED,
-                                                         deferrals__gt=0)),
+            waiting_for_rate_limit=Count("id", filter=Q(state=JobState.SCHEDULED, deferrals__gt=0)),
             scheduled=Count("id", filter=Q(state=JobState.SCHEDULED, deferrals=0)),
             queued=Count("id", filter=Q(state=JobState.QUEUED)),
             running=Count("id", filter=Q(state=JobState.STARTED)),
@@ -89,20 +91,42 @@ def get_processing_stats(*, window: int | None = None, now: Any = None) -> dict[
         by_type.setdefault(job_type, _empty()).update(row)
     for job_type, stats in by_type.items():
         stats.update(_durations(job_type, since))
-    return {"window_s": window, "since": since.isoformat(), "now": now.isoformat(),
-            "types": dict(sorted(by_type.items()))}
+    return {
+        "window_s": window,
+        "since": since.isoformat(),
+        "now": now.isoformat(),
+        "types": dict(sorted(by_type.items())),
+    }
 
 
 def _empty() -> dict[str, Any]:
-    return {k: 0 for k in ("succeeded", "failed", "cancelled", "retried", "retrying",
-                           "waiting_for_rate_limit", "scheduled", "queued", "running")}
+    return {
+        k: 0
+        for k in (
+            "succeeded",
+            "failed",
+            "cancelled",
+            "retried",
+            "retrying",
+            "waiting_for_rate_limit",
+            "scheduled",
+            "queued",
+            "running",
+        )
+    }
 
 
 def _durations(job_type: str, since: Any) -> dict[str, float | None]:
     rows = (
-        Job.objects.filter(task=TASK_NAME, state=JobState.SUCCEEDED, finished_at__gte=since,
-                           started_at__isnull=False, kwargs__job_type=job_type)
-        .order_by("-finished_at").values_list("started_at", "finished_at")[:DURATION_SAMPLE]
+        Job.objects.filter(
+            task=TASK_NAME,
+            state=JobState.SUCCEEDED,
+            finished_at__gte=since,
+            started_at__isnull=False,
+            kwargs__job_type=job_type,
+        )
+        .order_by("-finished_at")
+        .values_list("started_at", "finished_at")[:DURATION_SAMPLE]
     )
     seconds = sorted(max((f - s).total_seconds(), 0.0) for s, f in rows)
     if not seconds:

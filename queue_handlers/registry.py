@@ -5,6 +5,7 @@ so adding a job type means writing one module. Other apps register handlers with
 names from their AppConfig.ready() (`register_handler("custom_job", MyHandler)`), so every
 process (web, every worker) sees the same registry.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,8 +27,7 @@ def register_handler(job_type: str, handler: type[JobHandler] | str) -> None:
     """Route `job_type` to `handler` (a class, or "module.path:ClassName" imported when used)."""
     if not _JOB_TYPE.match(job_type or ""):
         raise ValueError(f"job type {job_type!r}: use lower_snake_case (a-z, 0-9, _)")
-    if not isinstance(handler, str) and not (isinstance(handler, type)
-                                              and issubclass(handler, JobHandler)):
+    if not isinstance(handler, str) and not (isinstance(handler, type) and issubclass(handler, JobHandler)):
         raise TypeError(f"handler for {job_type!r} must be a JobHandler subclass or a dotted path")
     _explicit[job_type] = handler
 
@@ -53,9 +53,7 @@ def get_handler_class(job_type: str) -> type[JobHandler]:
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise  # the module exists but imports something missing: say so, don't hide it
-        raise UnknownJobType(
-            f"unknown job type {job_type!r}; known: {', '.join(known_types())}"
-        ) from None
+        raise UnknownJobType(f"unknown job type {job_type!r}; known: {', '.join(known_types())}") from None
     cls = getattr(module, handler_class_name(job_type), None)
     if cls is None:
         raise UnknownJobType(
@@ -95,18 +93,24 @@ def list_handlers() -> list[dict[str, Any]]:
     """One row per job type: its class, how it was found, and what it declares."""
     rows = []
     for job_type in known_types():
-        row: dict[str, Any] = {"job_type": job_type,
-                               "source": "registered" if job_type in _explicit else "convention"}
+        row: dict[str, Any] = {
+            "job_type": job_type,
+            "source": "registered" if job_type in _explicit else "convention",
+        }
         try:
             cls = get_handler_class(job_type)
-        except Exception as exc:  # noqa: BLE001 - listed, and validate_all_handlers explains it
+        except Exception as exc:
             row.update(handler=None, error=f"{type(exc).__name__}: {exc}")
             rows.append(row)
             continue
-        row.update(handler=f"{cls.__module__}.{cls.__qualname__}",
-                   required_fields=list(cls.required_fields), queue=cls.queue,
-                   rate_limit=rate_limit_for(job_type, cls), max_attempts=cls.max_attempts,
-                   retry_on=[e.__name__ for e in cls.retry_on])
+        row.update(
+            handler=f"{cls.__module__}.{cls.__qualname__}",
+            required_fields=list(cls.required_fields),
+            queue=cls.queue,
+            rate_limit=rate_limit_for(job_type, cls),
+            max_attempts=cls.max_attempts,
+            retry_on=[e.__name__ for e in cls.retry_on],
+        )
         rows.append(row)
     return rows
 
@@ -115,7 +119,7 @@ def validate_handler(job_type: str) -> list[str]:
     """Problems with one job type's handler (empty when it is well formed)."""
     try:
         cls = get_handler_class(job_type)
-    except Exception as exc:  # noqa: BLE001 - an import error is exactly what we report
+    except Exception as exc:
         return [f"{job_type}: cannot load handler: {type(exc).__name__}: {exc}"]
     problems = []
     if not (isinstance(cls, type) and issubclass(cls, JobHandler)):

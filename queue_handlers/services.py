@@ -4,6 +4,7 @@
 queued. The payload is kept in a HandlerJob row (it may hold PII); the one dispatch task
 (queue_handlers.tasks.handler_job_task) carries only the job type and that row's id.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ from queue_handlers.registry import get_handler_class
 logger = logging.getLogger("queue_handlers")
 
 
-def enqueue_job(job_type: str, payload: dict[str, Any], *, countdown: float | None = None,
-                priority: int | None = None) -> Enqueued:
+def enqueue_job(
+    job_type: str, payload: dict[str, Any], *, countdown: float | None = None, priority: int | None = None
+) -> Enqueued:
     """Validate and queue one job; returns its id (the jobs.Job id) and state.
 
     Raises UnknownJobType or InvalidPayload with a message fit for the caller; then nothing
@@ -53,8 +55,11 @@ def enqueue_job(job_type: str, payload: dict[str, Any], *, countdown: float | No
         from queue_handlers.tasks import handler_job_task
 
         res = handler_job_task.apply_async(
-            kwargs={"job_type": job_type, "handler_job_id": job_id}, task_id=job_id,
-            queue=cls.queue, countdown=countdown, priority=priority,
+            kwargs={"job_type": job_type, "handler_job_id": job_id},
+            task_id=job_id,
+            queue=cls.queue,
+            countdown=countdown,
+            priority=priority,
         )
         published.append(res.enqueued)
 
@@ -101,8 +106,13 @@ def handler_job_run(*, job_type: str, handler_job_id: str, attempt: int = 1) -> 
     cls = get_handler_class(job_type)
     handler = cls()
     payload = handler.validate_payload(record.payload)
-    job = Job(id=str(handler_job_id), job_type=job_type, payload=payload, attempt=attempt,
-              max_attempts=cls.max_attempts)
+    job = Job(
+        id=str(handler_job_id),
+        job_type=job_type,
+        payload=payload,
+        attempt=attempt,
+        max_attempts=cls.max_attempts,
+    )
     try:
         result = handler.handle_job(job)
     except cls.retry_on as exc:
@@ -110,8 +120,7 @@ def handler_job_run(*, job_type: str, handler_job_id: str, attempt: int = 1) -> 
         if attempt < cls.max_attempts:
             raise RetryJob(f"attempt {attempt}/{cls.max_attempts}: {error}") from exc
         raise RetriesExhausted(f"gave up after {attempt} attempt(s): {error}") from exc
-    HandlerJob.objects.filter(pk=handler_job_id).update(result=_jsonable(result),
-                                                        finished_at=timezone.now())
+    HandlerJob.objects.filter(pk=handler_job_id).update(result=_jsonable(result), finished_at=timezone.now())
     return {"job_type": job_type, **handler.summarize(result)}
 
 

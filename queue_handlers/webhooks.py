@@ -4,6 +4,7 @@ The host is resolved once, every address checked, and the request is sent to tha
 still verifies the host name), so DNS cannot swap in an internal address between the check and
 the connection. Redirects are not followed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,8 +58,14 @@ def forbidden_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str 
     """Why an address may not be called, or None when it is a public one."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for attr in ("is_loopback", "is_link_local", "is_private", "is_reserved", "is_multicast",
-                 "is_unspecified"):
+    for attr in (
+        "is_loopback",
+        "is_link_local",
+        "is_private",
+        "is_reserved",
+        "is_multicast",
+        "is_unspecified",
+    ):
         if getattr(ip, attr):
             return attr.removeprefix("is_").replace("_", "-")
     if not ip.is_global:
@@ -108,8 +115,9 @@ def resolve(url: str) -> Target:
     return Target(scheme, host, port, path, addresses[0])
 
 
-def deliver(*, url: str, body: bytes, method: str, headers: dict[str, str], timeout: float,
-            delivery_id: str) -> int:
+def deliver(
+    *, url: str, body: bytes, method: str, headers: dict[str, str], timeout: float, delivery_id: str
+) -> int:
     """Send a signed request; returns the 2xx status, else raises Rejected/Unavailable."""
     secret = settings.WEBHOOK_SIGNING_SECRET
     if not secret:
@@ -117,22 +125,47 @@ def deliver(*, url: str, body: bytes, method: str, headers: dict[str, str], time
     target = resolve(url)
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    send_headers = {**headers, "Host": host_header, "Content-Type": "application/json",
-                    "User-Agent": "tasksvc-webhooks/1", SIGNATURE_HEADER: sign(body, secret),
-                    ID_HEADER: delivery_id}
-    pool_kw = {"host": target.address, "port": target.port, "retries": False,
-               "timeout": urllib3.Timeout(connect=min(timeout, 10), read=timeout), "maxsize": 1}
+    send_headers = {
+        **headers,
+        "Host": host_header,
+        "Content-Type": "application/json",
+        "User-Agent": "tasksvc-webhooks/1",
+        SIGNATURE_HEADER: sign(body, secret),
+        ID_HEADER: delivery_id,
+    }
+    pool_kw = {
+        "host": target.address,
+        "port": target.port,
+        "retries": False,
+        "timeout": urllib3.Timeout(connect=min(timeout, 10), read=timeout),
+        "maxsize": 1,
+    }
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(server_hostname=target.host,
-                                           assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
-                                           ca_certs=certifi.where(), **pool_kw)
+        pool = urllib3.HTTPSConnectionPool(
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            **pool_kw,
+        )
     else:
         pool = urllib3.HTTPConnectionPool(**pool_kw)
     try:
-        resp = pool.urlopen(method, target.path, body=body, headers=send_headers,
-                            redirect=False, assert_same_host=False, preload_content=True)
-    except (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError,
-            urllib3.exceptions.NewConnectionError, OSError) as exc:
+        resp = pool.urlopen(
+            method,
+            target.path,
+            body=body,
+            headers=send_headers,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+        )
+    except (
+        urllib3.exceptions.TimeoutError,
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.NewConnectionError,
+        OSError,
+    ) as exc:
         raise WebhookUnavailable(f"{type(exc).__name__} delivering webhook") from None
     finally:
         pool.close()

@@ -1,4 +1,5 @@
 """Local AWS for `make run`: a moto server on loopback with this project's queues created."""
+
 from __future__ import annotations
 
 import os

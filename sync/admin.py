@@ -3,6 +3,7 @@
 List views carry ids and counts, no names (PII). Both "sync now" actions go through the same
 unique job as the nightly run.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -17,10 +18,12 @@ from sync.models import Activity, Participant, SyncOutcome, SyncRun, SyncTrigger
 class ParticipantForm(forms.ModelForm):
     """Tokens are write-only: typing one replaces it, leaving it blank keeps the stored one."""
 
-    new_access_token = forms.CharField(required=False, widget=forms.PasswordInput,
-                                       label="Replace access token")
-    new_refresh_token = forms.CharField(required=False, widget=forms.PasswordInput,
-                                        label="Replace refresh token")
+    new_access_token = forms.CharField(
+        required=False, widget=forms.PasswordInput, label="Replace access token"
+    )
+    new_refresh_token = forms.CharField(
+        required=False, widget=forms.PasswordInput, label="Replace refresh token"
+    )
 
     class Meta:
         model = Participant
@@ -38,15 +41,17 @@ class ParticipantForm(forms.ModelForm):
         return obj
 
 
-def _enqueue(request: HttpRequest, modeladmin: admin.ModelAdmin,
-             participant_ids: list[int] | None) -> None:
+def _enqueue(request: HttpRequest, modeladmin: admin.ModelAdmin, participant_ids: list[int] | None) -> None:
     from sync.tasks import sync_all_task
 
     res = sync_all_task.enqueue(participant_ids=participant_ids, trigger=SyncTrigger.MANUAL)
     if res.duplicate:
         modeladmin.message_user(
-            request, f"A sync for these participants is already queued or ran within the hour "
-            f"(job {res.job_id}); nothing new was started.", messages.WARNING)
+            request,
+            f"A sync for these participants is already queued or ran within the hour "
+            f"(job {res.job_id}); nothing new was started.",
+            messages.WARNING,
+        )
     else:
         modeladmin.message_user(request, f"Sync started as job {res.job_id}.", messages.SUCCESS)
 
@@ -54,8 +59,7 @@ def _enqueue(request: HttpRequest, modeladmin: admin.ModelAdmin,
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
     form = ParticipantForm
-    list_display = ("id", "athlete_id", "active", "needs_reauth", "token_expires_at",
-                    "last_synced_at")
+    list_display = ("id", "athlete_id", "active", "needs_reauth", "token_expires_at", "last_synced_at")
     list_filter = ("active", "needs_reauth")
     search_fields = ("=athlete_id", "=id")
     readonly_fields = ("synced_through", "last_synced_at", "created_at")
@@ -68,8 +72,14 @@ class ParticipantAdmin(admin.ModelAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "participant_id", "sport_type", "distance_m", "moving_time_s",
-                    "start_date")
+    list_display = (
+        "external_id",
+        "participant_id",
+        "sport_type",
+        "distance_m",
+        "moving_time_s",
+        "start_date",
+    )
     list_filter = ("sport_type",)
     search_fields = ("=external_id", "=participant__id")
     date_hierarchy = "start_date"
@@ -85,8 +95,19 @@ class ActivityAdmin(admin.ModelAdmin):
 
 class SyncOutcomeInline(admin.TabularInline):
     model = SyncOutcome
-    fields = ("participant_id", "state", "attempts", "fetched", "created", "updated",
-              "unchanged", "invalid", "error", "job_id", "finished_at")
+    fields = (
+        "participant_id",
+        "state",
+        "attempts",
+        "fetched",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "error",
+        "job_id",
+        "finished_at",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -97,9 +118,19 @@ class SyncOutcomeInline(admin.TabularInline):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "local_date", "trigger", "state", "started_at", "finished_at",
-                    "participants_total", "participants_succeeded", "participants_failed",
-                    "activities_created", "activities_updated")
+    list_display = (
+        "id",
+        "local_date",
+        "trigger",
+        "state",
+        "started_at",
+        "finished_at",
+        "participants_total",
+        "participants_succeeded",
+        "participants_failed",
+        "activities_created",
+        "activities_updated",
+    )
     list_filter = ("state", "trigger")
     date_hierarchy = "started_at"
     inlines = (SyncOutcomeInline,)
@@ -111,10 +142,13 @@ class SyncRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         # "Run a full sync now" needs no selection (there may be no run to select yet).
-        if (request.method == "POST" and request.POST.get("action") == "sync_all_now"
-                and not request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+        if (
+            request.method == "POST"
+            and request.POST.get("action") == "sync_all_now"
+            and not request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        ):
             post = request.POST.copy()
             post.setlist(helpers.ACTION_CHECKBOX_NAME, ["0"])
             request.POST = post

@@ -3,6 +3,7 @@
 The key comes from FIELD_ENCRYPTION_KEY (comma-separated keys rotate: the first encrypts, every
 one decrypts) or, when unset, is derived from SECRET_KEY so a development setup needs nothing.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,5 +43,4 @@ def decrypt(stored: str) -> str:
     try:
         return fernet().decrypt(stored.encode()).decode()
     except InvalidToken:
-        raise TokenDecryptError(
-            "stored token cannot be decrypted with FIELD_ENCRYPTION_KEY") from None
+        raise TokenDecryptError("stored token cannot be decrypted with FIELD_ENCRYPTION_KEY") from None

@@ -1,4 +1,5 @@
 """/healthz section: has the current day's sync run (or is it still early enough not to worry)?"""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,8 @@ def check_sync() -> dict[str, Any]:
         "local_date": str(slot.local_date),
         "day_run": run.state if run else None,
         "last_run": {"id": last.pk, "state": last.state, "started_at": last.started_at.isoformat()}
-        if last else None,
+        if last
+        else None,
     }
     lag = (now - slot.at).total_seconds()
     report["ok"] = (not slot.enabled) or run is not None or lag < settings.SYNC_HEALTH_MAX_LAG

@@ -4,6 +4,7 @@
 (SYNC_TIMEZONE) by inserting the row, so "exactly one run per local day" holds in the database
 whatever the clocks, restarts or DST changes do (docs/sync.md).
 """
+
 from __future__ import annotations
 
 from django.db import models
@@ -52,8 +53,7 @@ class Participant(models.Model):
 
 class Activity(models.Model):
     external_id = models.BigIntegerField(unique=True)
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE,
-                                    related_name="activities")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="activities")
     name = models.CharField(max_length=255, blank=True)
     sport_type = models.CharField(max_length=50, db_index=True)
     distance_m = models.FloatField(default=0)
@@ -90,8 +90,9 @@ class SyncRun(models.Model):
     local_date = models.DateField(null=True, blank=True, unique=True)
     job_id = models.CharField(max_length=64, unique=True)
     participant_ids = models.JSONField(null=True, blank=True)  # None: everyone active
-    state = models.CharField(max_length=16, choices=SyncRunState.choices,
-                             default=SyncRunState.RUNNING, db_index=True)
+    state = models.CharField(
+        max_length=16, choices=SyncRunState.choices, default=SyncRunState.RUNNING, db_index=True
+    )
     started_at = models.DateTimeField(db_index=True)
     # Set once every participant has its outcome row: only then can the run be finished.
     fanned_out_at = models.DateTimeField(null=True, blank=True)
@@ -128,10 +129,10 @@ class SyncOutcome(models.Model):
     """What one run did for one participant: the counts, or why it failed (no PII, no tokens)."""
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="outcomes")
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE,
-                                    related_name="outcomes")
-    state = models.CharField(max_length=16, choices=OutcomeState.choices,
-                             default=OutcomeState.PENDING, db_index=True)
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="outcomes")
+    state = models.CharField(
+        max_length=16, choices=OutcomeState.choices, default=OutcomeState.PENDING, db_index=True
+    )
     job_id = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     fetched = models.PositiveIntegerField(default=0)

@@ -3,6 +3,7 @@
 Running it twice changes nothing: activities are matched on `external_id` (unique) and only rows
 whose fields differ are written. The outcome row says what happened, in counts, without PII.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,16 +21,23 @@ from sync.models import Activity, OutcomeState, Participant, SyncOutcome, SyncRu
 
 logger = logging.getLogger("sync")
 REFRESH_MARGIN = timedelta(minutes=2)
-FIELDS = ("participant_id", "name", "sport_type", "distance_m", "moving_time_s",
-          "elapsed_time_s", "start_date")
+FIELDS = (
+    "participant_id",
+    "name",
+    "sport_type",
+    "distance_m",
+    "moving_time_s",
+    "elapsed_time_s",
+    "start_date",
+)
 TRANSIENT = (strava.StravaUnavailable, strava.StravaRateLimited)
 
 
-def participant_connect(*, athlete_id: int, access_token: str, refresh_token: str,
-                        expires_at: datetime, name: str = "") -> Participant:
+def participant_connect(
+    *, athlete_id: int, access_token: str, refresh_token: str, expires_at: datetime, name: str = ""
+) -> Participant:
     """Store (or replace) a participant's tokens after the OAuth dance; clears needs_reauth."""
-    participant, _ = Participant.objects.get_or_create(athlete_id=athlete_id,
-                                                       defaults={"name": name})
+    participant, _ = Participant.objects.get_or_create(athlete_id=athlete_id, defaults={"name": name})
     if name:
         participant.name = name
     participant.access_token = access_token
@@ -49,22 +57,32 @@ def participant_access_token(*, participant: Participant, force_refresh: bool = 
     participant.access_token = tokens.access_token
     participant.refresh_token = tokens.refresh_token
     participant.token_expires_at = tokens.expires_at
-    participant.save(update_fields=["access_token_encrypted", "refresh_token_encrypted",
-                                    "token_expires_at"])
+    participant.save(update_fields=["access_token_encrypted", "refresh_token_encrypted", "token_expires_at"])
     logger.info("strava token refreshed", extra={"fields": {"participant_id": participant.pk}})
     return tokens.access_token
 
 
-def participant_sync(*, run: SyncRun, participant: Participant, attempt: int = 1,
-                     final: bool = True) -> SyncOutcome:
+def participant_sync(
+    *, run: SyncRun, participant: Participant, attempt: int = 1, final: bool = True
+) -> SyncOutcome:
     """Sync one participant for `run`; transient errors are re-raised for the job to retry
     unless this is the final attempt, and every failure is recorded on the outcome."""
     outcome, _ = SyncOutcome.objects.get_or_create(run=run, participant=participant)
     if outcome.state == OutcomeState.SUCCEEDED:  # a redelivered or re-run job: already done
         return outcome
     began = timezone.now()
-    _set(outcome, state=OutcomeState.RUNNING, attempts=attempt, started_at=began, error="",
-         fetched=0, created=0, updated=0, unchanged=0, invalid=0)
+    _set(
+        outcome,
+        state=OutcomeState.RUNNING,
+        attempts=attempt,
+        started_at=began,
+        error="",
+        fetched=0,
+        created=0,
+        updated=0,
+        unchanged=0,
+        invalid=0,
+    )
     try:
         counts = _fetch_and_store(participant)
     except TRANSIENT as exc:
@@ -78,8 +96,7 @@ def participant_sync(*, run: SyncRun, participant: Participant, attempt: int = 1
     except (strava.StravaError, TokenDecryptError) as exc:
         _finish(run, outcome, OutcomeState.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
-    Participant.objects.filter(pk=participant.pk).update(synced_through=began,
-                                                         last_synced_at=timezone.now())
+    Participant.objects.filter(pk=participant.pk).update(synced_through=began, last_synced_at=timezone.now())
     _finish(run, outcome, OutcomeState.SUCCEEDED, **counts)
     return outcome
 
@@ -101,8 +118,7 @@ def _fetch_and_store(participant: Participant) -> dict[str, int]:
         for k, v in activities_store(participant=participant, items=page).items():
             counts[k] += v
         page = next(pages, None)
-    logger.info("participant synced", extra={"fields": {"participant_id": participant.pk,
-                                                        **counts}})
+    logger.info("participant synced", extra={"fields": {"participant_id": participant.pk, **counts}})
     return counts
 
 
@@ -145,9 +161,15 @@ def activities_store(*, participant: Participant, items: list[Any]) -> dict[str,
         fields = activity_parse(raw)
         if fields is None:
             counts["invalid"] += 1
-            logger.warning("invalid activity skipped", extra={"fields": {
-                "participant_id": participant.pk,
-                "activity_id": raw.get("id") if isinstance(raw, dict) else None}})
+            logger.warning(
+                "invalid activity skipped",
+                extra={
+                    "fields": {
+                        "participant_id": participant.pk,
+                        "activity_id": raw.get("id") if isinstance(raw, dict) else None,
+                    }
+                },
+            )
             continue
         fields["participant_id"] = participant.pk
         parsed[fields["external_id"]] = fields
@@ -155,8 +177,10 @@ def activities_store(*, participant: Participant, items: list[Any]) -> dict[str,
         return counts
     now = timezone.now()
     with transaction.atomic():
-        existing = {a.external_id: a for a in Activity.objects.select_for_update()
-                    .filter(external_id__in=list(parsed))}
+        existing = {
+            a.external_id: a
+            for a in Activity.objects.select_for_update().filter(external_id__in=list(parsed))
+        }
         new, changed = [], []
         for ext_id, fields in parsed.items():
             row = existing.get(ext_id)
@@ -170,8 +194,12 @@ def activities_store(*, participant: Participant, items: list[Any]) -> dict[str,
             else:
                 counts["unchanged"] += 1
         if new:  # a concurrent insert of the same id updates instead of failing the page
-            Activity.objects.bulk_create(new, update_conflicts=True, unique_fields=["external_id"],
-                                         update_fields=[*FIELDS, "updated_at"])
+            Activity.objects.bulk_create(
+                new,
+                update_conflicts=True,
+                unique_fields=["external_id"],
+                update_fields=[*FIELDS, "updated_at"],
+            )
         if changed:
             Activity.objects.bulk_update(changed, [*FIELDS, "updated_at"])
     counts["created"], counts["updated"] = len(new), len(changed)

@@ -4,6 +4,7 @@ The day a run belongs to is the local date (the nightly crontab's time zone) of 
 nightly slot at or before the run's start. `SyncRun.local_date` is unique, so whichever of the
 nightly run, the catch-up check or a manual full run claims a day first is its only run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,9 @@ def sync_slot(*, now: datetime | None = None) -> Slot:
     return Slot(at=at, local_date=at.date(), enabled=enabled)
 
 
-def sync_run_begin(*, job_id: str, trigger: str, participant_ids: list[int] | None = None,
-                   now: datetime | None = None) -> SyncRun | None:
+def sync_run_begin(
+    *, job_id: str, trigger: str, participant_ids: list[int] | None = None, now: datetime | None = None
+) -> SyncRun | None:
     """Start (or, for a retried job, continue) a run; None when the day already has its run.
 
     Scheduled and catch-up runs claim the day or do nothing. A manual full run claims the day
@@ -76,8 +78,7 @@ def sync_run_begin(*, job_id: str, trigger: str, participant_ids: list[int] | No
     now = now or timezone.now()
     ids = sorted(set(participant_ids)) if participant_ids else None
     claims_day = trigger != SyncTrigger.MANUAL or ids is None
-    fields: dict[str, Any] = {"job_id": job_id, "trigger": trigger, "participant_ids": ids,
-                              "started_at": now}
+    fields: dict[str, Any] = {"job_id": job_id, "trigger": trigger, "participant_ids": ids, "started_at": now}
     if claims_day:
         at = now + SCHEDULED_LOOKAHEAD if trigger == SyncTrigger.SCHEDULED else now
         local_date = sync_slot(now=at).local_date
@@ -86,8 +87,10 @@ def sync_run_begin(*, job_id: str, trigger: str, participant_ids: list[int] | No
                 return SyncRun.objects.create(local_date=local_date, **fields)
         except IntegrityError:
             if trigger != SyncTrigger.MANUAL:
-                logger.info("sync already ran for the day", extra={"fields": {
-                    "local_date": str(local_date), "trigger": trigger, "job_id": job_id}})
+                logger.info(
+                    "sync already ran for the day",
+                    extra={"fields": {"local_date": str(local_date), "trigger": trigger, "job_id": job_id}},
+                )
                 return None
     return SyncRun.objects.create(local_date=None, **fields)
 
@@ -108,20 +111,25 @@ def sync_run_fan_out(*, run: SyncRun) -> SyncRun:
         if outcome.job_id or outcome.state in FINAL_OUTCOMES:
             continue
         if participant.needs_reauth or not participant.refresh_token_encrypted:
-            why = "reconnect needed: Strava refused the tokens" if participant.needs_reauth \
+            why = (
+                "reconnect needed: Strava refused the tokens"
+                if participant.needs_reauth
                 else "no Strava tokens"
+            )
             SyncOutcome.objects.filter(pk=outcome.pk).update(
-                state=OutcomeState.SKIPPED, error=why, finished_at=timezone.now())
+                state=OutcomeState.SKIPPED, error=why, finished_at=timezone.now()
+            )
             continue
         res = sync_participant_task.enqueue(run_id=run.pk, participant_id=participant.pk)
         SyncOutcome.objects.filter(pk=outcome.pk).update(job_id=res.job_id)
         # A duplicate from our own earlier attempt is ours; another run's job has this one.
         if res.duplicate and not Job.objects.filter(pk=res.job_id, kwargs__run_id=run.pk).exists():
             SyncOutcome.objects.filter(pk=outcome.pk, state=OutcomeState.PENDING).update(
-                state=OutcomeState.SKIPPED, finished_at=timezone.now(),
-                error=f"already being synced by job {res.job_id}")
-    SyncRun.objects.filter(pk=run.pk).update(participants_total=total,
-                                             fanned_out_at=timezone.now())
+                state=OutcomeState.SKIPPED,
+                finished_at=timezone.now(),
+                error=f"already being synced by job {res.job_id}",
+            )
+    SyncRun.objects.filter(pk=run.pk).update(participants_total=total, fanned_out_at=timezone.now())
     return sync_run_finish_if_done(run=run)
 
 
@@ -137,7 +145,9 @@ def sync_run_finish_if_done(*, run: SyncRun) -> SyncRun:
         ok=Count("id", filter=Q(state=OutcomeState.SUCCEEDED)),
         failed=Count("id", filter=Q(state=OutcomeState.FAILED)),
         skipped=Count("id", filter=Q(state=OutcomeState.SKIPPED)),
-        fetched=Sum("fetched"), created=Sum("created"), updated=Sum("updated"),
+        fetched=Sum("fetched"),
+        created=Sum("created"),
+        updated=Sum("updated"),
         invalid=Sum("invalid"),
     )
     if agg["failed"] and not agg["ok"]:
@@ -147,28 +157,39 @@ def sync_run_finish_if_done(*, run: SyncRun) -> SyncRun:
     else:
         state = SyncRunState.SUCCEEDED
     SyncRun.objects.filter(pk=run.pk).update(
-        state=state, finished_at=run.finished_at or timezone.now(),
-        participants_total=agg["total"], participants_succeeded=agg["ok"],
-        participants_failed=agg["failed"], participants_skipped=agg["skipped"],
-        activities_fetched=agg["fetched"] or 0, activities_created=agg["created"] or 0,
-        activities_updated=agg["updated"] or 0, activities_invalid=agg["invalid"] or 0,
+        state=state,
+        finished_at=run.finished_at or timezone.now(),
+        participants_total=agg["total"],
+        participants_succeeded=agg["ok"],
+        participants_failed=agg["failed"],
+        participants_skipped=agg["skipped"],
+        activities_fetched=agg["fetched"] or 0,
+        activities_created=agg["created"] or 0,
+        activities_updated=agg["updated"] or 0,
+        activities_invalid=agg["invalid"] or 0,
     )
     run.refresh_from_db()
     if run.finished_at and state != SyncRunState.SUCCEEDED:
-        logger.warning("sync run finished with failures", extra={"fields": {
-            "run_id": run.pk, "state": state, "failed": agg["failed"], "ok": agg["ok"]}})
+        logger.warning(
+            "sync run finished with failures",
+            extra={"fields": {"run_id": run.pk, "state": state, "failed": agg["failed"], "ok": agg["ok"]}},
+        )
     return run
 
 
-def sync_all(*, job_id: str, trigger: str = SyncTrigger.MANUAL,
-             participant_ids: list[int] | None = None) -> dict[str, Any]:
+def sync_all(
+    *, job_id: str, trigger: str = SyncTrigger.MANUAL, participant_ids: list[int] | None = None
+) -> dict[str, Any]:
     """The body of the sync_all job: claim the run, fan out, say what happened (ids, counts)."""
     run = sync_run_begin(job_id=job_id, trigger=trigger, participant_ids=participant_ids)
     if run is None:
         return {"skipped": "the day already has its sync run"}
     run = sync_run_fan_out(run=run)
-    return {"run_id": run.pk, "local_date": str(run.local_date) if run.local_date else None,
-            "participants": run.participants_total}
+    return {
+        "run_id": run.pk,
+        "local_date": str(run.local_date) if run.local_date else None,
+        "participants": run.participants_total,
+    }
 
 
 def sync_due(*, now: datetime | None = None) -> date | None:
@@ -188,8 +209,9 @@ def sync_due(*, now: datetime | None = None) -> date | None:
     if SyncRun.objects.filter(local_date=slot.local_date).exists():
         return None
     waiting = (JobState.QUEUED, JobState.SCHEDULED, JobState.STARTED, JobState.RETRYING)
-    if Job.objects.filter(task=sync_all_task.name, state__in=waiting,
-                          enqueued_at__gte=now - timedelta(hours=1)).exists():
+    if Job.objects.filter(
+        task=sync_all_task.name, state__in=waiting, enqueued_at__gte=now - timedelta(hours=1)
+    ).exists():
         return None
     return slot.local_date
 
@@ -202,6 +224,8 @@ def sync_catch_up(*, now: datetime | None = None) -> str | None:
     if day is None:
         return None
     res = sync_all_task.enqueue(trigger=SyncTrigger.CATCH_UP)
-    logger.warning("sync catch-up started", extra={"fields": {
-        "local_date": str(day), "job_id": res.job_id, "duplicate": res.duplicate}})
+    logger.warning(
+        "sync catch-up started",
+        extra={"fields": {"local_date": str(day), "job_id": res.job_id, "duplicate": res.duplicate}},
+    )
     return res.job_id

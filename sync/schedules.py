@@ -1,4 +1,5 @@
 """Beat entries, created by name on migrate / `setup_schedules` and never overwritten after."""
+
 from django.conf import settings
 
 from jobs.schedules import Schedule

@@ -6,6 +6,7 @@ values seen are kept per process; before each request an exhausted window is wai
 STRAVA_RATE_LIMIT_MAX_WAIT) instead of spending a request on a certain 429. A 429 is waited out
 and retried at most STRAVA_MAX_429_RETRIES times; anything longer raises StravaRateLimited.
 """
+
 from __future__ import annotations
 
 import logging
@@ -117,8 +118,9 @@ def token_refresh(*, refresh_token: str) -> Tokens:
         raise StravaBadResponse("token refresh answer lacks access_token/expires_at") from None
 
 
-def activities_pages(*, access_token: str, after: datetime,
-                     per_page: int | None = None) -> Iterator[list[dict[str, Any]]]:
+def activities_pages(
+    *, access_token: str, after: datetime, per_page: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
     """The athlete's activities starting after `after`, one page (a list of dicts) at a time.
 
     Stops at the first page shorter than per_page, so an exact multiple costs one empty page.
@@ -128,8 +130,13 @@ def activities_pages(*, access_token: str, after: datetime,
     page = 1
     while True:
         params = {"after": int(after.timestamp()), "page": page, "per_page": per_page}
-        body = _request("GET", url, "athlete/activities", params=params,
-                        headers={"Authorization": f"Bearer {access_token}"})
+        body = _request(
+            "GET",
+            url,
+            "athlete/activities",
+            params=params,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
         if not isinstance(body, list):
             raise StravaBadResponse("athlete/activities did not return a list")
         if body:
@@ -159,8 +166,10 @@ def _request(method: str, url: str, what: str, **kwargs: Any) -> Any:
             wait = _retry_after(resp)
             if attempt >= retries or wait > settings.STRAVA_RATE_LIMIT_MAX_WAIT:
                 raise StravaRateLimited(f"429 from {what}, retry after {wait:.0f}s", wait)
-            logger.warning("strava rate limited", extra={"fields": {
-                "endpoint": what, "wait_s": round(wait, 2), "retry": attempt + 1}})
+            logger.warning(
+                "strava rate limited",
+                extra={"fields": {"endpoint": what, "wait_s": round(wait, 2), "retry": attempt + 1}},
+            )
             time.sleep(wait)
             continue
         if status >= 500:
@@ -186,8 +195,7 @@ def _pair(value: str | None) -> tuple[int, int] | None:
 
 def _note_limits(resp: requests.Response) -> None:
     global _last_limits
-    limit, usage = _pair(resp.headers.get("X-RateLimit-Limit")), _pair(
-        resp.headers.get("X-RateLimit-Usage"))
+    limit, usage = _pair(resp.headers.get("X-RateLimit-Limit")), _pair(resp.headers.get("X-RateLimit-Usage"))
     if limit and usage:
         with _state_lock:
             _last_limits = RateLimits(limit[0], limit[1], usage[0], usage[1], time.time())
@@ -211,8 +219,7 @@ def _retry_after(resp: requests.Response) -> float:
         except ValueError:
             pass
     now = time.time()
-    limit, usage = _pair(resp.headers.get("X-RateLimit-Limit")), _pair(
-        resp.headers.get("X-RateLimit-Usage"))
+    limit, usage = _pair(resp.headers.get("X-RateLimit-Limit")), _pair(resp.headers.get("X-RateLimit-Usage"))
     if limit and usage and usage[1] >= limit[1]:
         return _until_day_reset(now)
     return _until_window_reset(now)
@@ -233,8 +240,9 @@ def _wait_for_window(what: str) -> None:
         return
     if wait > settings.STRAVA_RATE_LIMIT_MAX_WAIT:
         raise StravaRateLimited(f"rate limit used up before calling {what}", wait)
-    logger.info("strava window used up, waiting", extra={"fields": {
-        "endpoint": what, "wait_s": round(wait, 2)}})
+    logger.info(
+        "strava window used up, waiting", extra={"fields": {"endpoint": what, "wait_s": round(wait, 2)}}
+    )
     time.sleep(wait)
 
 

@@ -1,4 +1,5 @@
 """Sync jobs: thin, they unpack ids and call a service (sync.runs, sync.participants)."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,7 @@ from sync.participants import participant_sync
 from sync.runs import sync_all, sync_catch_up
 from sync.strava import StravaRateLimited, StravaUnavailable
 
-INFRA_ERRORS = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError,
-                BrokerError)
+INFRA_ERRORS = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError, BrokerError)
 PARTICIPANT_ATTEMPTS = 3
 
 
@@ -25,8 +25,14 @@ def _participant_rate(*_args: Any, **_kwargs: Any) -> tuple[str, str] | None:
     return ("sync.participant", limit) if limit else None
 
 
-@job(queue="sync", max_attempts=3, backoff=(2, 300), retry_on=INFRA_ERRORS,
-     unique_for=3600, unique_on=("participant_ids",))
+@job(
+    queue="sync",
+    max_attempts=3,
+    backoff=(2, 300),
+    retry_on=INFRA_ERRORS,
+    unique_for=3600,
+    unique_on=("participant_ids",),
+)
 def sync_all_task(participant_ids: list[int] | None = None, trigger: str = "manual") -> dict:
     """The nightly sync, its catch-up and every manual run: one unique job for an hour, so a
     manual run during the nightly one gets the nightly one's id and runs nothing."""
@@ -34,9 +40,15 @@ def sync_all_task(participant_ids: list[int] | None = None, trigger: str = "manu
     return sync_all(job_id=job_id, trigger=trigger, participant_ids=participant_ids)
 
 
-@job(queue="sync", max_attempts=PARTICIPANT_ATTEMPTS, backoff=(2, 300),
-     retry_on=(StravaUnavailable, StravaRateLimited, *INFRA_ERRORS),
-     unique_for=3600, unique_on=("participant_id",), rate_limit=_participant_rate)
+@job(
+    queue="sync",
+    max_attempts=PARTICIPANT_ATTEMPTS,
+    backoff=(2, 300),
+    retry_on=(StravaUnavailable, StravaRateLimited, *INFRA_ERRORS),
+    unique_for=3600,
+    unique_on=("participant_id",),
+    rate_limit=_participant_rate,
+)
 def sync_participant_task(run_id: int, participant_id: int) -> dict:
     attempt = (sync_participant_task.request.retries or 0) + 1
     outcome = participant_sync(
@@ -45,8 +57,13 @@ def sync_participant_task(run_id: int, participant_id: int) -> dict:
         attempt=attempt,
         final=attempt >= PARTICIPANT_ATTEMPTS,
     )
-    return {"state": outcome.state, "fetched": outcome.fetched, "created": outcome.created,
-            "updated": outcome.updated, "invalid": outcome.invalid}
+    return {
+        "state": outcome.state,
+        "fetched": outcome.fetched,
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "invalid": outcome.invalid,
+    }
 
 
 @job(queue="sync", unique_for=60)

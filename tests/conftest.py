@@ -1,5 +1,6 @@
 """Shared fixtures: a real Celery worker (in this process or a subprocess) on real Redis and
 PostgreSQL. See project/testenv.py for how each run gets its own Redis and test database."""
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ def _clean_redis() -> Iterator[None]:
 
 
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[object]:  # noqa: ANN001
+def celery_worker(transactional_db) -> Iterator[object]:
     """A real worker in this process (threads pool), consuming every queue."""
     with start_worker(
         app,
@@ -69,15 +70,34 @@ def worker_env(**extra: str) -> dict[str, str]:
 class WorkerProcess:
     """`celery worker` as a real subprocess, so a test can SIGKILL it."""
 
-    def __init__(self, name: str, queues: list[str], concurrency: int, pool: str,
-                 env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, queues: list[str], concurrency: int, pool: str, env: dict[str, str]
+    ) -> None:
         self.name = name
-        cmd = [sys.executable, "-m", "celery", "-A", "project", "worker", "-n", f"{name}@%h",
-               "-Q", ",".join(queues), "-c", str(concurrency), "-P", pool, "-l", "INFO",
-               "--without-gossip", "--without-mingle"]
-        self.log = open(f"/tmp/{name}-{os.getpid()}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "worker",
+            "-n",
+            f"{name}@%h",
+            "-Q",
+            ",".join(queues),
+            "-c",
+            str(concurrency),
+            "-P",
+            pool,
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        self.log = open(f"/tmp/{name}-{os.getpid()}.log", "w")
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -109,13 +129,19 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_process(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:  # noqa: ANN001
+def worker_process(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:
     """Factory: start `celery worker` subprocesses against this test's database and Redis."""
     started: list[WorkerProcess] = []
     connection.close()  # the subprocess needs the test database unlocked and committed to
 
-    def start(name: str = "w1", queues: list[str] | None = None, concurrency: int = 2,
-              pool: str = "prefork", ready: bool = True, **env: str) -> WorkerProcess:
+    def start(
+        name: str = "w1",
+        queues: list[str] | None = None,
+        concurrency: int = 2,
+        pool: str = "prefork",
+        ready: bool = True,
+        **env: str,
+    ) -> WorkerProcess:
         w = WorkerProcess(name, queues or list(QUEUES), concurrency, pool, worker_env(**env))
         started.append(w)
         if ready:
@@ -128,7 +154,7 @@ def worker_process(transactional_db) -> Iterator[Callable[..., WorkerProcess]]: 
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
     """pytest-django's set-up, then: worker threads and subprocesses leave sessions open on the
     test database; end them so pytest-django can drop it."""
     yield

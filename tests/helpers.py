@@ -1,4 +1,5 @@
 """Small helpers for tests."""
+
 from __future__ import annotations
 
 import socket
@@ -6,8 +7,9 @@ import time
 from collections.abc import Callable
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1,
-             message: str = "condition") -> object:
+def wait_for(
+    predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1, message: str = "condition"
+) -> object:
     """Poll until predicate() is truthy; fail the test with `message` after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

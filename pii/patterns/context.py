@@ -3,6 +3,7 @@
 Validation decides whether digits *can* be PII; context decides whether they *are* (a 9-digit run
 is an SSN after "SSN", an order number after "order"). Windows are small and lower-cased once.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,20 @@ PHONE_WORDS = Keywords(
     "erreichbar rückruf zadzwo dzwo komórk portable appel móvil movil llam celular cellulare "
     "chiama bellen телефон тел моб звон позвон номер tél контакт",
     "tel tel. ph ph. mob mob. sms ring kom kom. bel",
-    ("text me", "reach me", "numer tel", "電話", "携帯", "电话", "手机", "手機", "联系", "연락",
-     "전화", "휴대"),
+    (
+        "text me",
+        "reach me",
+        "numer tel",
+        "電話",
+        "携帯",
+        "电话",
+        "手机",
+        "手機",
+        "联系",
+        "연락",
+        "전화",
+        "휴대",
+    ),
 )
 NEGATIVE_WORDS = Keywords(
     "order invoice ticket referen tracking account acct bestell rechnung auftrag kunden sendung "
@@ -58,9 +71,20 @@ NEGATIVE_WORDS = Keywords(
 )
 GENERIC = frozenset({"#", "№", "no.", "nr", "nr.", "num.", "number", "nummer"})
 SSN_WORDS = Keywords(
-    "ssn sozialversicherung taxpayer", "tin",
-    ("ss#", "ss no", "social security", "soc sec", "soc. sec", "seguridad social",
-     "sécurité sociale", "ubezpieczenia społecznego", "社会保障", "社会安全"),
+    "ssn sozialversicherung taxpayer",
+    "tin",
+    (
+        "ss#",
+        "ss no",
+        "social security",
+        "soc sec",
+        "soc. sec",
+        "seguridad social",
+        "sécurité sociale",
+        "ubezpieczenia społecznego",
+        "社会保障",
+        "社会安全",
+    ),
 )
 VERSION_WORDS = Keywords(
     "version release build firmware wersj versión versione версия patch changelog upgrade "
@@ -78,13 +102,13 @@ CURRENCY_AFTER = re.compile(
 
 def before(text: str, start: int, width: int = 30) -> str:
     """The `width` characters before `start`, lower-cased, cut at the previous line break."""
-    window = text[max(0, start - width):start]
+    window = text[max(0, start - width) : start]
     nl = window.rfind("\n")
-    return (window[nl + 1:] if nl >= 0 else window).lower()
+    return (window[nl + 1 :] if nl >= 0 else window).lower()
 
 
 def after(text: str, end: int, width: int = 12) -> str:
-    return text[end:end + width].lower()
+    return text[end : end + width].lower()
 
 
 def last_match_end(words: Keywords, window: str) -> int:
@@ -115,8 +139,13 @@ def spaceless(c: str) -> bool:
     """Letters of scripts written without spaces (CJK, kana, hangul, Thai) border numbers
     directly: "電話は03-1234-5678です"."""
     o = ord(c)
-    return 0x2E80 <= o < 0xA000 or 0xAC00 <= o < 0xD7B0 or 0xE00 <= o < 0xE80 \
-        or 0xF900 <= o < 0xFB00 or 0xFF00 <= o < 0xFFF0
+    return (
+        0x2E80 <= o < 0xA000
+        or 0xAC00 <= o < 0xD7B0
+        or 0xE00 <= o < 0xE80
+        or 0xF900 <= o < 0xFB00
+        or 0xFF00 <= o < 0xFFF0
+    )
 
 
 def left_ok(text: str, start: int) -> bool:

@@ -4,6 +4,7 @@ Scanning starts at each "@" and walks outwards instead of running one big regula
 text in scripts without spaces (Japanese, Chinese) often glues words to an ASCII address
 ("メールはtaro@example.jpです"), and the walk stops where the writing system changes.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,7 @@ def script(ch: str) -> str:
         return "G"
     if 0x400 <= o < 0x530:
         return "C"
-    if (0x2E80 <= o < 0xA000) or (0xAC00 <= o < 0xD7B0) or (0xF900 <= o < 0xFB00) \
-            or 0xFF66 <= o < 0xFFDD:
+    if (0x2E80 <= o < 0xA000) or (0xAC00 <= o < 0xD7B0) or (0xF900 <= o < 0xFB00) or 0xFF66 <= o < 0xFFDD:
         return "J"
     return f"U{o >> 7}"
 
@@ -106,10 +106,16 @@ def find(text: str) -> list[Finding]:
             start = dots + 2
             while start < at and text[start] in LEADING_JUNK:
                 start += 1
-        local, domain = text[start:at], text[at + 1:end]
-        if local and len(local) <= MAX_LOCAL and local[-1] != "." \
-                and any(c.isalnum() for c in local) and _valid_domain(domain) \
-                and not RETINA.fullmatch(domain) and not _excluded(text, start, end):
+        local, domain = text[start:at], text[at + 1 : end]
+        if (
+            local
+            and len(local) <= MAX_LOCAL
+            and local[-1] != "."
+            and any(c.isalnum() for c in local)
+            and _valid_domain(domain)
+            and not RETINA.fullmatch(domain)
+            and not _excluded(text, start, end)
+        ):
             while end > at and text[end - 1] == "-":
                 end -= 1
             out.append(Finding("EMAIL", start, end, 0.95))
@@ -129,7 +135,6 @@ def _excluded(text: str, start: int, end: int) -> bool:
         token_start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
         if "://" in text[token_start:start]:
             return True
-    if end < len(text) - 1 and text[end] == ":" and (text[end + 1].isalnum()
-                                                    or text[end + 1] in "/~"):
+    if end < len(text) - 1 and text[end] == ":" and (text[end + 1].isalnum() or text[end + 1] in "/~"):
         return True
     return False

@@ -3,6 +3,7 @@
 The hard part is what looks like an address and is not: versions ("1.2.3.4" after "version",
 "v2.10.4.1"), longer dotted chains (OIDs, "1.2.3.4.5"), times and MAC addresses.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -29,14 +30,20 @@ def _find_v4(text: str) -> list[Finding]:
     out = []
     for m in IPV4.finditer(text):
         s, e = m.start(), m.end()
-        if s and ((text[s - 1].isalnum() and not context.spaceless(text[s - 1]))
-                  or text[s - 1] in "._" or (text[s - 1] == "-" and not _range_end(text, s))):
+        if s and (
+            (text[s - 1].isalnum() and not context.spaceless(text[s - 1]))
+            or text[s - 1] in "._"
+            or (text[s - 1] == "-" and not _range_end(text, s))
+        ):
             continue
-        if e < len(text) and ((text[e].isalnum() and not context.spaceless(text[e]))
-                              or text[e] == "_" or (text[e] == "." and e + 1 < len(text)
-                                                    and text[e + 1].isalnum())
-                              or (text[e] == "-" and e + 1 < len(text) and text[e + 1].isalnum()
-                                  and not IPV4.match(text, e + 1))):
+        if e < len(text) and (
+            (text[e].isalnum() and not context.spaceless(text[e]))
+            or text[e] == "_"
+            or (text[e] == "." and e + 1 < len(text) and text[e + 1].isalnum())
+            or (
+                text[e] == "-" and e + 1 < len(text) and text[e + 1].isalnum() and not IPV4.match(text, e + 1)
+            )
+        ):
             continue
         try:
             ipaddress.IPv4Address(m.group(0))
@@ -49,7 +56,7 @@ def _find_v4(text: str) -> list[Finding]:
 
 
 def _range_end(text: str, s: int) -> bool:
-    """"10.0.0.0-10.255.255.255": the second address of a range is still an address."""
+    """ "10.0.0.0-10.255.255.255": the second address of a range is still an address."""
     return bool(RANGE_START.search(text, 0, s))
 
 

@@ -1,5 +1,6 @@
 """Payment cards, IBANs and US Social Security numbers: digits that carry their own proof
 (Luhn, mod-97, the SSA's allocation rules), so the check decides and the layout only helps."""
+
 from __future__ import annotations
 
 import re
@@ -76,12 +77,14 @@ def _cards_in(text: str, groups: list[tuple[int, int, str]]) -> list[Finding]:
             digits = "".join(g[2] for g in window)
             if not 12 <= len(digits) <= 19:
                 continue
-            if len(window) > 1 and (len(window[0][2]) != 4 or any(
-                    not 4 <= len(g[2]) <= 6 for g in window[1:-1]) or len(window[-1][2]) < 2):
+            if len(window) > 1 and (
+                len(window[0][2]) != 4
+                or any(not 4 <= len(g[2]) <= 6 for g in window[1:-1])
+                or len(window[-1][2]) < 2
+            ):
                 continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
             start, end = window[0][0], window[-1][1]
-            if (i == 0 and not context.left_ok(text, start)) or (
-                    j == n and not context.right_ok(text, end)):
+            if (i == 0 and not context.left_ok(text, start)) or (j == n and not context.right_ok(text, end)):
                 continue
             if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
                 hit = Finding("CREDIT_CARD", start, end, 0.95)
@@ -109,7 +112,7 @@ def find_ibans(text: str) -> list[Finding]:
         start = m.start()
         if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
             continue
-        length = IBAN_LENGTHS.get(text[start:start + 2].upper())
+        length = IBAN_LENGTHS.get(text[start : start + 2].upper())
         if not length:
             continue
         # Take exactly the country's length of letters/digits; separators in between.
@@ -152,8 +155,7 @@ def find_ssns(text: str) -> list[Finding]:
             # "123 45 6789" is also how some phone numbers are written: need the word.
             if ssn_ctx < 0 or context.last_match_end(context.PHONE_WORDS, window) > ssn_ctx:
                 continue
-        elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS,
-                                                    context.before(text, s, 16)) >= 0:
+        elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS, context.before(text, s, 16)) >= 0:
             continue
         out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
     for m in SSN_PLAIN.finditer(text):
@@ -168,4 +170,3 @@ def find_ssns(text: str) -> list[Finding]:
         if ssn_ctx >= 0 and ssn_ctx > context.last_match_end(context.PHONE_WORDS, window):
             out.append(Finding("US_SSN", s, e, 0.8))
     return out
-

@@ -6,6 +6,7 @@ the whole number, never an extension. Without "+" a number must be valid in one 
 (US, GB, DE, PL first), or have the North-American (NXX) NXX-XXXX shape; bare digit runs
 count only next to a phone word ("tel", "Handy", "телефон", "電話" …).
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,33 @@ import phonenumbers
 from pii.findings import Finding
 from pii.patterns import context
 
-REGIONS = ("US", "GB", "DE", "PL", "FR", "ES", "IT", "NL", "AT", "CH", "BE", "PT", "IE", "SE",
-           "FI", "CZ", "RU", "UA", "JP", "CN", "KR", "IN", "BR", "MX", "AU")
+REGIONS = (
+    "US",
+    "GB",
+    "DE",
+    "PL",
+    "FR",
+    "ES",
+    "IT",
+    "NL",
+    "AT",
+    "CH",
+    "BE",
+    "PT",
+    "IE",
+    "SE",
+    "FI",
+    "CZ",
+    "RU",
+    "UA",
+    "JP",
+    "CN",
+    "KR",
+    "IN",
+    "BR",
+    "MX",
+    "AU",
+)
 CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
@@ -27,6 +53,7 @@ THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
 CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+
 
 @lru_cache(maxsize=4096)
 def _international(raw: str) -> float:
@@ -43,8 +70,7 @@ def _international(raw: str) -> float:
 
 # Written domestically with a leading trunk "0": without it, digits are not a number there
 # ("38 386 000" is a population, not a Frankfurt line).
-NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP",
-                         "KR", "AU"})
+NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP", "KR", "AU"})
 
 
 @lru_cache(maxsize=4096)
@@ -79,8 +105,12 @@ def find(text: str) -> list[Finding]:
         hit = _judge(text, s, e)
         if hit:
             out.append(hit)
-        elif ndigits > 12 and (" " in text[s:e] or "\u00a0" in text[s:e]) \
-                and context.boundary_ok(text, s, e) and not CARDLIKE.fullmatch(text[s:e]):
+        elif (
+            ndigits > 12
+            and (" " in text[s:e] or "\u00a0" in text[s:e])
+            and context.boundary_ok(text, s, e)
+            and not CARDLIKE.fullmatch(text[s:e])
+        ):
             out.extend(_split(text, s, e))
     return out
 
@@ -147,7 +177,7 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     neg_at, word = context.NEGATIVE_WORDS.last(window)
     if neg_at > phone_at and not (word in context.GENERIC and phone_at >= 0):
         return True
-    if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e:e + 12]):
+    if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e : e + 12]):
         return True
     return False
 

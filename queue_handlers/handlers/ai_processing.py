@@ -1,4 +1,5 @@
 """Job type "ai_processing": one prompt to an OpenAI-compatible chat-completions API."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,11 +32,18 @@ class AiProcessingHandler(JobHandler):
     def handle_job(self, job: Job) -> dict[str, Any]:
         p: AiProcessingPayload = job.payload
         return llm.chat_completion(
-            base_url=settings.AI_API_URL, api_key=settings.AI_API_KEY, model=p.model,
-            messages=[{"role": "user", "content": p.prompt}], max_tokens=p.max_tokens,
+            base_url=settings.AI_API_URL,
+            api_key=settings.AI_API_KEY,
+            model=p.model,
+            messages=[{"role": "user", "content": p.prompt}],
+            max_tokens=p.max_tokens,
             temperature=p.temperature,
         )
 
     def summarize(self, result: dict[str, Any]) -> dict[str, Any]:
-        return {"model": result["model"], "usage": result["usage"], "chars": len(result["content"]),
-                "finish_reason": result["finish_reason"]}
+        return {
+            "model": result["model"],
+            "usage": result["usage"],
+            "chars": len(result["content"]),
+            "finish_reason": result["finish_reason"],
+        }

@@ -1,4 +1,5 @@
 """Job type "email": one message through Django's mail API (SMTP, SES or console by settings)."""
+
 from __future__ import annotations
 
 import base64
@@ -92,8 +93,14 @@ class EmailHandler(JobHandler):
         # not retried (the emails app's suppression list).
         ensure_not_suppressed([*p.to, *p.cc, *p.bcc])
         msg = EmailMultiAlternatives(
-            subject=p.subject, body=p.body, from_email=settings.DEFAULT_FROM_EMAIL, to=p.to,
-            cc=p.cc, bcc=p.bcc, reply_to=p.reply_to, headers={"X-Job-Id": job.id},
+            subject=p.subject,
+            body=p.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=p.to,
+            cc=p.cc,
+            bcc=p.bcc,
+            reply_to=p.reply_to,
+            headers={"X-Job-Id": job.id},
         )
         if p.html_body:
             msg.attach_alternative(p.html_body, "text/html")
@@ -105,8 +112,12 @@ class EmailHandler(JobHandler):
             if 400 <= exc.smtp_code < 500:
                 raise SmtpUnavailable(f"mail server answered {exc.smtp_code}") from None
             raise
-        except (TimeoutError, ConnectionError, smtplib.SMTPServerDisconnected,
-                smtplib.SMTPConnectError) as exc:
+        except (
+            TimeoutError,
+            ConnectionError,
+            smtplib.SMTPServerDisconnected,
+            smtplib.SMTPConnectError,
+        ) as exc:
             raise SmtpUnavailable(f"{type(exc).__name__} talking to the mail server") from None
         return {"sent": sent, "recipients": len(p.to) + len(p.cc) + len(p.bcc)}
 

@@ -3,6 +3,7 @@
 The model is asked for JSON; its answer is parsed and validated with pydantic, so a caller
 gets well-formed items or a failed job that says what was wrong, never half-parsed garbage.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,16 +68,15 @@ def parse_extraction(content: str) -> Extraction:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidModelOutput(
-            f"model answer is not JSON ({exc.msg} at char {exc.pos})"
-        ) from None
+        raise InvalidModelOutput(f"model answer is not JSON ({exc.msg} at char {exc.pos})") from None
     if isinstance(data, list):
         data = {"items": data}
     try:
         return Extraction.model_validate(data)
     except ValidationError as exc:
-        raise InvalidModelOutput(f"model answer has invalid items: {describe_validation_error(exc)}"
-                                 ) from None
+        raise InvalidModelOutput(
+            f"model answer has invalid items: {describe_validation_error(exc)}"
+        ) from None
 
 
 class ThoughtExtractionHandler(JobHandler):
@@ -90,17 +90,22 @@ class ThoughtExtractionHandler(JobHandler):
     def handle_job(self, job: Job) -> dict[str, Any]:
         p: ThoughtExtractionPayload = job.payload
         answer = llm.chat_completion(
-            base_url=settings.OPENROUTER_API_URL, api_key=settings.OPENROUTER_API_KEY,
+            base_url=settings.OPENROUTER_API_URL,
+            api_key=settings.OPENROUTER_API_KEY,
             model=p.model,
-            messages=[{"role": "system", "content": SYSTEM_PROMPT},
-                      {"role": "user", "content": p.prompt}],
-            max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p,
+            messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": p.prompt}],
+            max_tokens=p.max_tokens,
+            temperature=p.temperature,
+            top_p=p.top_p,
             response_format={"type": "json_object"},
             extra_headers={"X-Title": "tasksvc thought extraction"},
         )
         extraction = parse_extraction(answer["content"])
-        return {"items": extraction.model_dump(mode="json")["items"], "model": answer["model"],
-                "usage": answer["usage"]}
+        return {
+            "items": extraction.model_dump(mode="json")["items"],
+            "model": answer["model"],
+            "usage": answer["usage"],
+        }
 
     def summarize(self, result: dict[str, Any]) -> dict[str, Any]:
         kinds: dict[str, int] = {}

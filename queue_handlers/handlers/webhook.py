@@ -1,4 +1,5 @@
 """Job type "webhook": a signed JSON request to an outside URL, retried on 5xx and timeouts."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,15 @@ from queue_handlers import webhooks
 from queue_handlers.base import Job, JobHandler
 
 # Headers the handler sets itself; a payload may not override them.
-_RESERVED = {"host", "content-type", "content-length", "transfer-encoding", "connection",
-             webhooks.SIGNATURE_HEADER.lower(), webhooks.ID_HEADER.lower()}
+_RESERVED = {
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    webhooks.SIGNATURE_HEADER.lower(),
+    webhooks.ID_HEADER.lower(),
+}
 
 
 class WebhookPayload(BaseModel):
@@ -59,8 +67,9 @@ class WebhookHandler(JobHandler):
     def handle_job(self, job: Job) -> dict[str, Any]:
         p: WebhookPayload = job.payload
         body = json.dumps(p.payload, separators=(",", ":"), sort_keys=True).encode()
-        status = webhooks.deliver(url=p.url, body=body, method=p.method, headers=p.headers,
-                                  timeout=p.timeout, delivery_id=job.id)
+        status = webhooks.deliver(
+            url=p.url, body=body, method=p.method, headers=p.headers, timeout=p.timeout, delivery_id=job.id
+        )
         return {"status": status, "host": urlsplit(p.url).hostname, "attempt": job.attempt}
 
     def summarize(self, result: dict[str, Any]) -> dict[str, Any]:

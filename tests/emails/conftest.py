@@ -1,5 +1,6 @@
 """Fixtures: a moto server on loopback standing in for SQS, a queue per test, the settings
 record pointed at it."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,7 +12,7 @@ from emails.sqs import SqsMessage
 
 
 @pytest.fixture
-def aws(moto_server: str, settings) -> str:  # noqa: ANN001
+def aws(moto_server: str, settings) -> str:
     settings.AWS_ENDPOINT_URL = moto_server
     settings.AWS_REGION = "us-east-1"
     sqs._client.cache_clear()
@@ -19,14 +20,13 @@ def aws(moto_server: str, settings) -> str:  # noqa: ANN001
 
 
 @pytest.fixture
-def queue_url(aws: str, db) -> str:  # noqa: ANN001
+def queue_url(aws: str, db) -> str:
     """A fresh queue, stored in the settings record with fast polling values."""
     from emails.config import email_settings_update
 
     name = f"ses-{uuid.uuid4().hex[:12]}"
     url = sqs.client("us-east-1").create_queue(QueueName=name)["QueueUrl"]
-    email_settings_update(queue_url=url, aws_region="us-east-1", wait_time_seconds=0,
-                          poll_budget_seconds=20)
+    email_settings_update(queue_url=url, aws_region="us-east-1", wait_time_seconds=0, poll_budget_seconds=20)
     return url
 
 

@@ -1,4 +1,5 @@
 """The settings page and the lists in the admin."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,9 +26,17 @@ def staff(client, django_user_model):
 
 def form(**changes):
     s = EmailSettings.objects.get(pk=1)
-    data = {f: getattr(s, f) for f in ("polling_interval_ms", "max_messages_per_poll",
-                                       "wait_time_seconds", "poll_budget_seconds", "queue_url",
-                                       "aws_region")}
+    data = {
+        f: getattr(s, f)
+        for f in (
+            "polling_interval_ms",
+            "max_messages_per_poll",
+            "wait_time_seconds",
+            "poll_budget_seconds",
+            "queue_url",
+            "aws_region",
+        )
+    }
     for flag in ("system_enabled", "ses_events_enabled", "sqs_polling_enabled"):
         if getattr(s, flag):
             data[flag] = "on"
@@ -54,13 +63,15 @@ def test_switching_and_retiming_in_the_admin_updates_the_beat_row(staff, queue_u
     assert polling.status()["enabled"] is False
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"polling_interval_ms": 500}, "greater than or equal to 1000"),
-    ({"max_messages_per_poll": 11}, "less than or equal to 10"),
-    ({"sqs_polling_enabled": "on", "queue_url": ""}, "needs a queue URL"),
-])
-def test_invalid_values_in_the_admin_show_an_error_and_change_nothing(staff, queue_url, changes,
-                                                                     message):
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"polling_interval_ms": 500}, "greater than or equal to 1000"),
+        ({"max_messages_per_poll": 11}, "less than or equal to 10"),
+        ({"sqs_polling_enabled": "on", "queue_url": ""}, "needs a queue URL"),
+    ],
+)
+def test_invalid_values_in_the_admin_show_an_error_and_change_nothing(staff, queue_url, changes, message):
     before = EmailSettings.objects.values().get()
     response = staff.post(CHANGE, form(**changes))
     assert response.status_code == 200 and message in response.content.decode()
@@ -75,8 +86,10 @@ def test_lists_show_masked_addresses_and_suppressions_are_editable(staff):
         assert "jane@example.com" not in page
     assert "j***@example.com" in staff.get(reverse("admin:emails_suppression_changelist")).content.decode()
 
-    staff.post(reverse("admin:emails_suppression_add"),
-               {"address": "Manual@Example.com", "reason": "manual", "detail": "asked us"})
+    staff.post(
+        reverse("admin:emails_suppression_add"),
+        {"address": "Manual@Example.com", "reason": "manual", "detail": "asked us"},
+    )
     assert Suppression.objects.filter(address="manual@example.com", reason="manual").exists()
     found = staff.get(reverse("admin:emails_suppression_changelist"), {"q": "jane@example.com"})
     assert "1 result" in found.content.decode()

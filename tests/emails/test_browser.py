@@ -1,5 +1,6 @@
 """The admin in a real headless Chromium (Debian's /usr/bin/chromium): switch polling off and
 on again, and see the beat row and status() follow."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,15 @@ from emails import polling
 from emails.config import PERIODIC_TASK_NAME
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def beat_enabled() -> bool:
@@ -21,8 +29,9 @@ def beat_enabled() -> bool:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_an_operator_switches_polling_off_and_on_in_the_admin(live_server, queue_url,
-                                                               django_user_model, monkeypatch):
+def test_an_operator_switches_polling_off_and_on_in_the_admin(
+    live_server, queue_url, django_user_model, monkeypatch
+):
     # CI installs chromium: a missing browser is a failure, not a skip.
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} missing: apt-get install chromium"
     from playwright.sync_api import sync_playwright

@@ -1,4 +1,5 @@
 """Every SES event type in both formats, raw and wrapped in SNS, as AWS documents them."""
+
 from __future__ import annotations
 
 import json
@@ -10,11 +11,18 @@ from emails.parsing import Event, Ignored, Invalid, parse
 from tests.emails import payloads as p
 
 BIG = 262_144
-EXPECTED = {"Send": EventType.SEND, "Reject": EventType.REJECT, "Bounce": EventType.BOUNCE,
-            "Complaint": EventType.COMPLAINT, "Delivery": EventType.DELIVERY,
-            "Open": EventType.OPEN, "Click": EventType.CLICK,
-            "Rendering Failure": EventType.RENDERING_FAILURE,
-            "DeliveryDelay": EventType.DELIVERY_DELAY, "Subscription": EventType.SUBSCRIPTION}
+EXPECTED = {
+    "Send": EventType.SEND,
+    "Reject": EventType.REJECT,
+    "Bounce": EventType.BOUNCE,
+    "Complaint": EventType.COMPLAINT,
+    "Delivery": EventType.DELIVERY,
+    "Open": EventType.OPEN,
+    "Click": EventType.CLICK,
+    "Rendering Failure": EventType.RENDERING_FAILURE,
+    "DeliveryDelay": EventType.DELIVERY_DELAY,
+    "Subscription": EventType.SUBSCRIPTION,
+}
 
 
 @pytest.mark.parametrize("wrap", ["sns", "raw"])
@@ -63,14 +71,18 @@ def test_raw_delivery_of_the_same_body_has_the_same_key():
     assert parse(body, max_bytes=BIG).sns_message_id == parse(body, max_bytes=BIG).sns_message_id
 
 
-@pytest.mark.parametrize("body", [
-    p.VALIDATION_TEXT,
-    p.sns(p.VALIDATION_TEXT),
-    p.subscription_confirmation(),
-    p.sns(p.SUBSCRIPTION_SUCCEEDED),
-    p.raw(p.SUBSCRIPTION_SUCCEEDED),
-    json.dumps({"Type": "UnsubscribeConfirmation", "MessageId": "x", "Message": "bye"}),
-], ids=["text", "text-in-sns", "sub-confirm", "ses-sub-ok-sns", "ses-sub-ok-raw", "unsub"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        p.VALIDATION_TEXT,
+        p.sns(p.VALIDATION_TEXT),
+        p.subscription_confirmation(),
+        p.sns(p.SUBSCRIPTION_SUCCEEDED),
+        p.raw(p.SUBSCRIPTION_SUCCEEDED),
+        json.dumps({"Type": "UnsubscribeConfirmation", "MessageId": "x", "Message": "bye"}),
+    ],
+    ids=["text", "text-in-sns", "sub-confirm", "ses-sub-ok-sns", "ses-sub-ok-raw", "unsub"],
+)
 def test_control_messages_are_acknowledged_not_errors(body):
     assert isinstance(parse(body, max_bytes=BIG), Ignored)
 
@@ -81,26 +93,35 @@ def _broken(**changes):
     return p.raw(doc)
 
 
-@pytest.mark.parametrize("body, reason", [
-    ("<html>not json</html>", "not JSON"),
-    ("[1, 2]", "expected an object"),
-    (json.dumps({"hello": "world"}), "neither an SNS envelope"),
-    (p.raw({**p.ses_event("Open", "m"), "eventType": "Teleport"}), "unknown eventType"),
-    (p.raw({"notificationType": "Received", "mail": {}}), "unknown notificationType"),
-    (_broken(mail=None), "missing mail object"),
-    (_broken(mail={"timestamp": p.T0}), "mail.messageId"),
-    (_broken(bounce={"bounceType": "Permanent", "bouncedRecipients": "x@example.com"}),
-     "bounce.bouncedRecipients"),
-    (_broken(bounce=None), "missing bounce object"),
-    (p.raw({**p.ses_event("Open", "m"), "open": {"timestamp": 12}}), "open.timestamp"),
-    (p.raw({**p.ses_event("Send", "m"), "mail": {**p.mail("m"), "timestamp": "yesterday"}}),
-     "mail.timestamp"),
-    (p.sns("{not json"), "SNS Message is not JSON"),
-    (json.dumps({"Type": "Notification", "MessageId": "x", "Message": {"a": 1}}),
-     "SNS Message must be a string"),
-    (json.dumps({"Type": "Telegram", "MessageId": "x", "Message": "{}"}), "unknown SNS"),
-    (p.raw({**p.ses_event("Send", "m"), "pad": "x" * 300_000}), "oversized"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("<html>not json</html>", "not JSON"),
+        ("[1, 2]", "expected an object"),
+        (json.dumps({"hello": "world"}), "neither an SNS envelope"),
+        (p.raw({**p.ses_event("Open", "m"), "eventType": "Teleport"}), "unknown eventType"),
+        (p.raw({"notificationType": "Received", "mail": {}}), "unknown notificationType"),
+        (_broken(mail=None), "missing mail object"),
+        (_broken(mail={"timestamp": p.T0}), "mail.messageId"),
+        (
+            _broken(bounce={"bounceType": "Permanent", "bouncedRecipients": "x@example.com"}),
+            "bounce.bouncedRecipients",
+        ),
+        (_broken(bounce=None), "missing bounce object"),
+        (p.raw({**p.ses_event("Open", "m"), "open": {"timestamp": 12}}), "open.timestamp"),
+        (
+            p.raw({**p.ses_event("Send", "m"), "mail": {**p.mail("m"), "timestamp": "yesterday"}}),
+            "mail.timestamp",
+        ),
+        (p.sns("{not json"), "SNS Message is not JSON"),
+        (
+            json.dumps({"Type": "Notification", "MessageId": "x", "Message": {"a": 1}}),
+            "SNS Message must be a string",
+        ),
+        (json.dumps({"Type": "Telegram", "MessageId": "x", "Message": "{}"}), "unknown SNS"),
+        (p.raw({**p.ses_event("Send", "m"), "pad": "x" * 300_000}), "oversized"),
+    ],
+)
 def test_bad_input_gets_a_clear_reason(body, reason):
     with pytest.raises(Invalid) as err:
         parse(body, max_bytes=BIG)

@@ -1,4 +1,5 @@
 """The poll against a moto SQS queue, the settings API, the beat row, the commands."""
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,18 @@ from tests.emails import payloads as p
 from tests.emails.conftest import depth, put
 
 pytestmark = pytest.mark.django_db
-SEED_KEYS = {"enabled", "interval_ms", "pending_jobs", "last_run", "queue_url", "aws_region",
-             "max_messages_per_poll", "system_enabled", "ses_events_enabled", "quarantined"}
+SEED_KEYS = {
+    "enabled",
+    "interval_ms",
+    "pending_jobs",
+    "last_run",
+    "queue_url",
+    "aws_region",
+    "max_messages_per_poll",
+    "system_enabled",
+    "ses_events_enabled",
+    "quarantined",
+}
 
 
 def beat_row() -> PeriodicTask:
@@ -32,8 +43,7 @@ def test_a_poll_records_everything_and_empties_the_queue(queue_url):
 
     result = polling.poll_sync()
 
-    assert result == {"received": 27, "recorded": 24, "duplicates": 0, "quarantined": 1,
-                      "ignored": 2}
+    assert result == {"received": 27, "recorded": 24, "duplicates": 0, "quarantined": 1, "ignored": 2}
     assert depth(queue_url) == 0
     s = polling.status()
     assert s["quarantined"] == 1 and s["last_run"] is not None
@@ -90,8 +100,9 @@ def test_messages_are_deleted_only_after_their_events_are_committed(queue_url, s
         assert depth(queue_url) == 5 and EmailEvent.objects.count() == 0
     finally:
         with connection.cursor() as cur:
-            cur.execute("DROP TRIGGER emails_test_refuse ON emails_emailevent;"
-                        "DROP FUNCTION emails_test_refuse();")
+            cur.execute(
+                "DROP TRIGGER emails_test_refuse ON emails_emailevent;DROP FUNCTION emails_test_refuse();"
+            )
 
     assert polling.poll_sync()["recorded"] == 5
     assert depth(queue_url) == 0
@@ -120,15 +131,18 @@ def test_interval_milliseconds_round_to_the_nearest_second(queue_url, ms, second
     assert polling.status()["interval_ms"] == ms
 
 
-@pytest.mark.parametrize("call, field", [
-    (lambda: polling.set_polling_interval(999), "polling_interval_ms"),
-    (lambda: polling.set_polling_interval("5000"), "polling_interval_ms"),
-    (lambda: polling.set_max_messages(0), "max_messages_per_poll"),
-    (lambda: polling.set_max_messages(11), "max_messages_per_poll"),
-    (lambda: polling.configure(aws_region="mars"), "aws_region"),
-    (lambda: polling.configure(queue_url="not a url"), "queue_url"),
-    (lambda: polling.configure(aws_secret_access_key="x"), "aws_secret_access_key"),
-])
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda: polling.set_polling_interval(999), "polling_interval_ms"),
+        (lambda: polling.set_polling_interval("5000"), "polling_interval_ms"),
+        (lambda: polling.set_max_messages(0), "max_messages_per_poll"),
+        (lambda: polling.set_max_messages(11), "max_messages_per_poll"),
+        (lambda: polling.configure(aws_region="mars"), "aws_region"),
+        (lambda: polling.configure(queue_url="not a url"), "queue_url"),
+        (lambda: polling.configure(aws_secret_access_key="x"), "aws_secret_access_key"),
+    ],
+)
 def test_invalid_values_raise_a_clear_error_and_change_nothing(queue_url, call, field):
     polling.set_polling_interval(4000)
     before = EmailSettings.objects.values().get()
@@ -203,15 +217,22 @@ def test_the_command_switches_and_retimes_polling(queue_url):
 
 def test_poll_now_sync_prints_one_json_line_whose_counts_add_up(queue_url):
     run("enable")
-    put(queue_url, p.mixed(8) + [p.VALIDATION_TEXT, "{", p.sns(p.ses_event("Open", "x"), "d"),
-                                 p.sns(p.ses_event("Open", "x"), "d")])
+    put(
+        queue_url,
+        p.mixed(8)
+        + [
+            p.VALIDATION_TEXT,
+            "{",
+            p.sns(p.ses_event("Open", "x"), "d"),
+            p.sns(p.ses_event("Open", "x"), "d"),
+        ],
+    )
 
     last = run("poll-now", "--sync").strip().splitlines()[-1]
 
     counts = json.loads(last)
     assert list(counts) == ["received", "recorded", "duplicates", "quarantined", "ignored"]
-    assert counts == {"received": 12, "recorded": 9, "duplicates": 1, "quarantined": 1,
-                      "ignored": 1}
+    assert counts == {"received": 12, "recorded": 9, "duplicates": 1, "quarantined": 1, "ignored": 1}
     assert counts["received"] == sum(v for k, v in counts.items() if k != "received")
 
 

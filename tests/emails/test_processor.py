@@ -1,4 +1,5 @@
 """Recording events: exactly once, never backwards, bad input quarantined, rest go on."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,13 @@ def test_every_type_in_both_formats_is_recorded():
 
     result = process(bodies)
 
-    assert result.counts() == {"received": 26, "recorded": 26, "duplicates": 0,
-                               "quarantined": 0, "ignored": 0}
+    assert result.counts() == {
+        "received": 26,
+        "recorded": 26,
+        "duplicates": 0,
+        "quarantined": 0,
+        "ignored": 0,
+    }
     assert EmailEvent.objects.count() == 26
     assert set(EmailEvent.objects.values_list("event_type", flat=True)) == set(EventType.values)
     assert EmailLog.objects.count() == 26
@@ -60,8 +66,7 @@ def test_the_same_sns_message_twice_records_one_event():
 @pytest.mark.parametrize("batched", [True, False], ids=["one-batch", "one-by-one"])
 def test_late_events_never_move_an_email_backwards(batched):
     order = ["Send", "Bounce", "Delivery", "DeliveryDelay"]
-    bodies = [p.sns(p.ses_event(k, "m2", at=f"2024-05-01T10:0{i}:00.000Z"))
-              for i, k in enumerate(order)]
+    bodies = [p.sns(p.ses_event(k, "m2", at=f"2024-05-01T10:0{i}:00.000Z")) for i, k in enumerate(order)]
     if batched:
         process(bodies)
     else:
@@ -76,8 +81,12 @@ def test_late_events_never_move_an_email_backwards(batched):
 
 def test_an_open_after_delivery_keeps_delivered_and_counts_the_open():
     process([p.sns(p.ses_event("Delivery", "m3", at="2024-05-01T10:00:00.000Z"))])
-    process([p.sns(p.ses_event("Open", "m3", at="2024-05-01T11:00:00.000Z")),
-             p.sns(p.ses_event("Open", "m3", at="2024-05-01T10:30:00.000Z"))])
+    process(
+        [
+            p.sns(p.ses_event("Open", "m3", at="2024-05-01T11:00:00.000Z")),
+            p.sns(p.ses_event("Open", "m3", at="2024-05-01T10:30:00.000Z")),
+        ]
+    )
 
     log = EmailLog.objects.get(ses_message_id="m3")
     assert log.status == EmailStatus.DELIVERED
@@ -87,8 +96,9 @@ def test_an_open_after_delivery_keeps_delivered_and_counts_the_open():
 
 
 def test_events_for_unknown_messages_are_kept_and_a_known_log_is_updated():
-    EmailLog.objects.create(ses_message_id="known", source="billing@example.com",
-                            destination=["a@example.com"])
+    EmailLog.objects.create(
+        ses_message_id="known", source="billing@example.com", destination=["a@example.com"]
+    )
     process([p.raw(p.ses_event("Delivery", "known")), p.raw(p.ses_event("Open", "stranger"))])
 
     known = EmailLog.objects.get(ses_message_id="known")
@@ -98,14 +108,18 @@ def test_events_for_unknown_messages_are_kept_and_a_known_log_is_updated():
 
 
 def test_hard_bounces_and_complaints_suppress_soft_bounces_do_not():
-    process([
-        p.sns(p.ses_event("Bounce", "b1", to=["Hard@Example.com"])),
-        p.sns(p.ses_event("Bounce", "b2", to=["soft@example.com"], bounce_type="Transient")),
-        p.raw(p.ses_event("Complaint", "c1", to=["angry@example.com"], notification=True)),
-    ])
+    process(
+        [
+            p.sns(p.ses_event("Bounce", "b1", to=["Hard@Example.com"])),
+            p.sns(p.ses_event("Bounce", "b2", to=["soft@example.com"], bounce_type="Transient")),
+            p.raw(p.ses_event("Complaint", "c1", to=["angry@example.com"], notification=True)),
+        ]
+    )
 
     assert dict(Suppression.objects.values_list("address", "reason")) == {
-        "hard@example.com": "bounce", "angry@example.com": "complaint"}
+        "hard@example.com": "bounce",
+        "angry@example.com": "complaint",
+    }
     with pytest.raises(SuppressedAddressError, match="1 suppressed address"):
         ensure_not_suppressed(["ok@example.com", "HARD@example.com"])
     ensure_not_suppressed(["soft@example.com"])  # no error
@@ -113,16 +127,18 @@ def test_hard_bounces_and_complaints_suppress_soft_bounces_do_not():
 
 def test_malformed_messages_among_good_ones_are_quarantined_and_the_rest_go_on():
     good = [p.sns(p.ses_event("Delivery", f"g{i}")) for i in range(3)]
-    bad = ["not json at all", p.sns("{truncated"), p.raw({"eventType": "Open"}),
-           p.raw({**p.ses_event("Send", "big"), "pad": "x" * 300_000})]
+    bad = [
+        "not json at all",
+        p.sns("{truncated"),
+        p.raw({"eventType": "Open"}),
+        p.raw({**p.ses_event("Send", "big"), "pad": "x" * 300_000}),
+    ]
     control = [p.VALIDATION_TEXT, p.subscription_confirmation()]
-    batch = msgs([good[0], bad[0], good[1], bad[1], control[0], bad[2], good[2], bad[3],
-                  control[1]])
+    batch = msgs([good[0], bad[0], good[1], bad[1], control[0], bad[2], good[2], bad[3], control[1]])
 
     result = ses_messages_process(messages=batch)
 
-    assert result.counts() == {"received": 9, "recorded": 3, "duplicates": 0,
-                               "quarantined": 4, "ignored": 2}
+    assert result.counts() == {"received": 9, "recorded": 3, "duplicates": 0, "quarantined": 4, "ignored": 2}
     assert len(result.done) == 9  # every message may now be deleted from SQS
     assert EmailEvent.objects.count() == 3
     reasons = sorted(QuarantinedMessage.objects.values_list("reason", flat=True))
@@ -160,9 +176,21 @@ def test_bulk_and_one_at_a_time_agree():
 
 
 def _snapshot():
-    logs = list(EmailLog.objects.order_by("ses_message_id").values(
-        "ses_message_id", "status", "sent_at", "delivered_at", "bounced_at", "complained_at",
-        "first_opened_at", "first_clicked_at", "open_count", "click_count", "last_event_at"))
+    logs = list(
+        EmailLog.objects.order_by("ses_message_id").values(
+            "ses_message_id",
+            "status",
+            "sent_at",
+            "delivered_at",
+            "bounced_at",
+            "complained_at",
+            "first_opened_at",
+            "first_clicked_at",
+            "open_count",
+            "click_count",
+            "last_event_at",
+        )
+    )
     events = sorted(EmailEvent.objects.values_list("sns_message_id", "event_type", "sub_type"))
     return logs, events, sorted(Suppression.objects.values_list("address", "reason"))
 

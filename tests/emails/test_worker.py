@@ -1,4 +1,5 @@
 """The poll job on a real worker: single poll at a time, skips when switched off."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -51,8 +52,9 @@ def test_a_poll_already_queued_skips_its_work_once_polling_is_disabled(queue_url
 
     polling.disable_polling()  # … when the operator switches polling off
 
-    with start_worker(app, pool="threads", perform_ping_check=False, queues=["sqs_polling"],
-                      loglevel="WARNING"):
+    with start_worker(
+        app, pool="threads", perform_ping_check=False, queues=["sqs_polling"], loglevel="WARNING"
+    ):
         job = wait_for(lambda: finished(queued.job_id), 30, message="the queued poll")
     assert job.state == JobState.SUCCEEDED
     assert job.result["skipped"] == "SQS polling disabled"

@@ -1,5 +1,6 @@
 """AWS is a moto server on loopback (so worker threads and processes reach it too), SMTP is a
 real aiosmtpd server; each test gets queues of its own."""
+
 from __future__ import annotations
 
 import logging
@@ -30,19 +31,18 @@ class Queues:
 
     def depth(self, url: str) -> int:
         attrs = sqs.queue_attributes(queue_url=url)
-        return int(attrs["ApproximateNumberOfMessages"]) + int(
-            attrs["ApproximateNumberOfMessagesNotVisible"])
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
 @pytest.fixture
-def aws(settings, moto_server: str) -> Iterator[None]:  # noqa: ANN001
+def aws(settings, moto_server: str) -> Iterator[None]:
     settings.AWS_ENDPOINT_URL = moto_server
     settings.AWS_REGION = "us-east-1"
     settings.QUEUE_PROVIDER = "sqs"
     yield
 
 
-def make_queues(settings, *, visibility: int = 300, receives: int = 5) -> Queues:  # noqa: ANN001
+def make_queues(settings, *, visibility: int = 300, receives: int = 5) -> Queues:
     tag = uuid.uuid4().hex[:10]
     settings.SQS_PRIORITY_QUEUE_NAME = f"prio-{tag}"
     settings.SQS_REGULAR_QUEUE_NAME = f"regular-{tag}"
@@ -50,12 +50,16 @@ def make_queues(settings, *, visibility: int = 300, receives: int = 5) -> Queues
     made = queues_setup(visibility_timeout=visibility, max_receive_count=receives)
     settings.SQS_PRIORITY_QUEUE_URL = made["priority"]["url"]
     settings.SQS_REGULAR_QUEUE_URL = made["regular"]["url"]
-    return Queues(made["priority"]["url"], made["regular"]["url"],
-                  made["priority"]["dlq_url"], made["regular"]["dlq_url"])
+    return Queues(
+        made["priority"]["url"],
+        made["regular"]["url"],
+        made["priority"]["dlq_url"],
+        made["regular"]["dlq_url"],
+    )
 
 
 @pytest.fixture
-def queues(aws, settings) -> Queues:  # noqa: ANN001
+def queues(aws, settings) -> Queues:
     return make_queues(settings)
 
 
@@ -67,7 +71,7 @@ class Inbox:
     reply: str | None = None
     refused: int = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.reply:
             self.refused += 1
             return self.reply
@@ -76,7 +80,7 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:  # noqa: ANN001
+def smtp(settings) -> Iterator[Inbox]:
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)

@@ -1,4 +1,5 @@
 """The SQS consumer against moto: priority first, once-only sends, malformed messages, the DLQ."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,7 @@ def reset_mail() -> None:
 
 def notify(to: str, priority: int, subject: str) -> EmailAttempt:
     kind = EmailKind.PASSWORD_RESET if priority <= 3 else EmailKind.NOTIFICATION
-    return send_email_via_queue(to=to, priority=priority, kind=kind, subject=subject,
-                                text=f"{subject} body")
+    return send_email_via_queue(to=to, priority=priority, kind=kind, subject=subject, text=f"{subject} body")
 
 
 def test_priority_queue_is_drained_before_the_regular_one(queues, eager, settings):
@@ -111,10 +111,12 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
     settings.INVOICES_RETRY_BASE_DELAY = 0  # visible again at once (real default: 30 s, doubling)
     smtp.reply = "451 4.3.0 Try again later"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
+
     # when the consumer keeps polling
     def dead_lettered() -> bool:
         invoice_queues_poll()
         return q.depth(q.regular_dlq) == 1
+
     wait_for(dead_lettered, timeout=20, interval=0.2, message="message in the DLQ")
     # then it was tried exactly the redrive count, nothing was delivered, and the attempt says why
     attempt.refresh_from_db()

@@ -1,5 +1,6 @@
 """The whole journey with real parts: admin Email button → SQS (moto server) → a real Celery
 worker (poll job, then send job) → SMTP (aiosmtpd) → the received e-mail, its PDF, its link."""
+
 from __future__ import annotations
 
 import io
@@ -19,7 +20,7 @@ from tests.invoices.factories import InvoiceFactory, InvoiceLineFactory, invoice
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def parts(message) -> tuple[str, str, bytes]:  # noqa: ANN001
+def parts(message) -> tuple[str, str, bytes]:
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     pdfs = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
@@ -28,14 +29,17 @@ def parts(message) -> tuple[str, str, bytes]:  # noqa: ANN001
 
 
 def test_email_button_to_inbox_with_pdf_and_working_payment_link(
-        admin_client, queues, smtp, celery_worker, caplog, settings):
+    admin_client, queues, smtp, celery_worker, caplog, settings
+):
     settings.FRONTEND_URL = "https://pay.example.com"
     # given an invoice of 2 x 1,000.00 + 3 x 12.50 at 23 % tax = 2,506.13 EUR
     invoice = InvoiceFactory(number="INV-2025-0042", customer_email="ada@example.org")
-    InvoiceLineFactory(invoice=invoice, description="Design work", quantity=Decimal("2"),
-                       unit_price=Decimal("1000.00"))
-    InvoiceLineFactory(invoice=invoice, description="Hosting", quantity=Decimal("3"),
-                       unit_price=Decimal("12.50"))
+    InvoiceLineFactory(
+        invoice=invoice, description="Design work", quantity=Decimal("2"), unit_price=Decimal("1000.00")
+    )
+    InvoiceLineFactory(
+        invoice=invoice, description="Hosting", quantity=Decimal("3"), unit_price=Decimal("12.50")
+    )
     assert invoice.total == Decimal("2506.13")
 
     # when someone presses Email on the invoice page
@@ -97,8 +101,9 @@ def test_admin_action_emails_several_and_reports_each(admin_client, queues, smtp
     blocked = invoice_with_lines()
     suppression_add(address=blocked.customer_email, reason="complaint")
     ids = [i.pk for i in [*good, blocked]]
-    resp = admin_client.post("/admin/invoices/invoice/",
-                             {"action": "email_invoices", "_selected_action": ids}, follow=True)
+    resp = admin_client.post(
+        "/admin/invoices/invoice/", {"action": "email_invoices", "_selected_action": ids}, follow=True
+    )
     body = resp.content.decode()
     assert body.count("queued for e-mail") == 3
     assert f"Invoice {blocked.number} not sent" in body and "suppressed" in body
@@ -121,8 +126,9 @@ def test_celery_provider_uses_the_broker_queues(settings, smtp, celery_worker):
     from invoices.queues import invoice_email_queue, send_email_via_queue
 
     attempt = invoice_email_queue(invoice=invoice_with_lines())
-    reset = send_email_via_queue(to="who@example.org", priority=1, kind="password_reset",
-                                 subject="Reset your password", text="click")
+    reset = send_email_via_queue(
+        to="who@example.org", priority=1, kind="password_reset", subject="Reset your password", text="click"
+    )
     wait_for(lambda: len(smtp.received) == 2, timeout=30, message="two e-mails")
     jobs = {j.kwargs["attempt_id"]: j for j in Job.objects.filter(task=email_attempt_send_task.name)}
     assert jobs[attempt.pk].queue == "invoices_regular"

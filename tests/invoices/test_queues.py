@@ -1,4 +1,5 @@
 """Queue routing, queue creation, the entry point's refusals, and queue health."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ from tests.invoices.factories import InvoiceFactory, InvoiceLineFactory, invoice
 tx = pytest.mark.django_db(transaction=True)  # on_commit publishing needs real commits
 
 
-@pytest.mark.parametrize("priority,queue", [(1, "priority"), (3, "priority"), (4, "regular"),
-                                            (5, "regular"), (10, "regular")])
+@pytest.mark.parametrize(
+    "priority,queue", [(1, "priority"), (3, "priority"), (4, "regular"), (5, "regular"), (10, "regular")]
+)
 def test_priority_picks_the_queue(priority, queue):
     assert queue_for_priority(priority) == queue
 
@@ -80,12 +82,12 @@ def test_setup_invoice_queues_is_idempotent_with_the_seed_attributes(aws, settin
 def test_queue_url_is_looked_up_by_name_when_unset(aws, settings):
     call_command("setup_invoice_queues", stdout=StringIO())  # the default names
     settings.SQS_PRIORITY_QUEUE_URL = settings.SQS_REGULAR_QUEUE_URL = ""
-    attempt = send_email_via_queue(to="a@example.org", priority=2, kind="verification",
-                                   subject="Verify", text="code")
+    attempt = send_email_via_queue(
+        to="a@example.org", priority=2, kind="verification", subject="Verify", text="code"
+    )
     assert attempt.queue == "priority" and attempt.queue_message_id
     url = sqs.queue_url_get(name="priority-emails-queue")
-    assert [json.loads(m.body)["attempt_id"] for m in sqs.messages_receive(queue_url=url)] == [
-        attempt.pk]
+    assert [json.loads(m.body)["attempt_id"] for m in sqs.messages_receive(queue_url=url)] == [attempt.pk]
 
 
 @tx
@@ -93,8 +95,11 @@ def test_a_huge_invoice_still_makes_a_tiny_message(queues, settings):
     # given an invoice whose PDF is far bigger than SQS's 256 KiB limit
     invoice = InvoiceFactory(notes="x" * 1000)
     InvoiceLine.objects.bulk_create(
-        InvoiceLineFactory.build(invoice=invoice, position=i, description="A long line " * 6,
-                                 unit_price=Decimal("1.10")) for i in range(3000))
+        InvoiceLineFactory.build(
+            invoice=invoice, position=i, description="A long line " * 6, unit_price=Decimal("1.10")
+        )
+        for i in range(3000)
+    )
     invoice_email_queue(invoice=invoice)
     body = sqs.messages_receive(queue_url=queues.regular)[0].body
     # then the message names the attempt only; the worker renders the PDF from the invoice
@@ -118,8 +123,7 @@ def test_health_reports_depth_in_flight_age_and_warns_past_the_limit(queues, set
     settings.INVOICES_QUEUE_WARN_DEPTH = 3
     for i in range(4):
         send_email_via_queue(to=f"u{i}@example.org", priority=6, subject="s", text="t")
-    send_email_via_queue(to="p@example.org", priority=1, kind="password_reset", subject="s",
-                         text="t")
+    send_email_via_queue(to="p@example.org", priority=1, kind="password_reset", subject="s", text="t")
     sqs.messages_receive(queue_url=queues.regular, max_messages=1)  # one now in flight
     report = invoice_queues_health()
     assert report["ok"] is True
@@ -155,8 +159,7 @@ def test_health_fails_when_sqs_is_unreachable(aws, settings):
 def test_a_send_claimed_by_another_worker_is_not_sent_again(queues, smtp, settings):
     attempt = invoice_email_queue(invoice=invoice_with_lines())
     # given another worker claimed it a moment ago
-    EmailAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.SENDING,
-                                                      claimed_at=timezone.now())
+    EmailAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.SENDING, claimed_at=timezone.now())
     assert email_attempt_send(attempt_id=attempt.pk) == "in_progress"
     assert smtp.received == []
     # a claim left by a worker that died long ago is taken over

@@ -1,4 +1,5 @@
 """EMAIL_PROVIDER=ses: the backend over boto3 send_raw_email, against a moto server."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,7 @@ from tests.invoices.factories import invoice_with_lines
 
 
 @pytest.fixture
-def ses_backend(queues, settings):  # noqa: ANN001
+def ses_backend(queues, settings):
     settings.EMAIL_BACKEND = "invoices.ses.SesEmailBackend"
     settings.DEFAULT_FROM_EMAIL = "billing@example.com"
     return ses.client()
@@ -54,5 +55,6 @@ def test_ses_rejection_is_permanent_and_not_retried(ses_backend, queues, eager, 
 def test_ses_unreachable_is_a_transient_error(settings):
     settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
     with pytest.raises(TransientSendError, match="SES unavailable"):
-        ses.raw_email_send(source="billing@example.com", destinations=["a@example.org"],
-                           raw=b"Subject: hi\r\n\r\nbody")
+        ses.raw_email_send(
+            source="billing@example.com", destinations=["a@example.org"], raw=b"Subject: hi\r\n\r\nbody"
+        )

@@ -1,4 +1,5 @@
 """Jobs used by the jobs-layer tests; loaded by test workers via CELERY_EXTRA_IMPORTS."""
+
 from __future__ import annotations
 
 import time

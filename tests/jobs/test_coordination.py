@@ -1,4 +1,5 @@
 """One contract, two backends: Redis (the cluster) and the database (single-machine mode)."""
+
 import time
 
 import pytest

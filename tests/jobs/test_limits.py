@@ -1,4 +1,5 @@
 """Cluster-wide rate limits and single-flight, across real worker processes."""
+
 import pytest
 import redis
 from django.conf import settings
@@ -27,8 +28,11 @@ def test_rate_limit_holds_across_two_worker_processes(worker_process):
     starts = [float(t) for t in r.lrange("test:limited_starts", 0, -1)]
     assert len(starts) == 50
     assert max_in_window(starts, 2.0) <= 10
-    wait_for(lambda: Job.objects.filter(state=JobState.SUCCEEDED).count() == 50, timeout=10,
-             message="50 succeeded records")
+    wait_for(
+        lambda: Job.objects.filter(state=JobState.SUCCEEDED).count() == 50,
+        timeout=10,
+        message="50 succeeded records",
+    )
     assert not Job.objects.filter(state=JobState.FAILED).exists()
     # Deferred jobs were waiting, not failing: several needed more than one turn.
     assert Job.objects.filter(deferrals__gt=0).exists()

@@ -1,4 +1,5 @@
 """Pruning, cancel, health and the doors that need a login."""
+
 import json
 import os
 import subprocess
@@ -27,7 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _job(state: str, queue: str = "default", age_days: float = 0) -> Job:
     at = timezone.now() - timedelta(days=age_days)
     return Job.objects.create(
-        id=uuid.uuid4(), task="t", queue=queue, state=state, enqueued_at=at,
+        id=uuid.uuid4(),
+        task="t",
+        queue=queue,
+        state=state,
+        enqueued_at=at,
         finished_at=at if state in ("succeeded", "failed", "cancelled") else None,
     )
 
@@ -60,8 +65,7 @@ def test_cancelled_job_never_runs():
     row = job_cancel(job=Job.objects.get(pk=job.job_id))
     assert row.state == JobState.CANCELLED
 
-    with start_worker(app, pool="threads", perform_ping_check=False, queues=["default"],
-                      loglevel="WARNING"):
+    with start_worker(app, pool="threads", perform_ping_check=False, queues=["default"], loglevel="WARNING"):
         time.sleep(2)
     assert Job.objects.get(pk=job.job_id).state == JobState.CANCELLED
     assert Job.objects.get(pk=job.job_id).started_at is None
@@ -116,8 +120,21 @@ def test_admin_requires_login(client):
 def test_flower_refuses_to_start_without_a_login():
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
     done = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "project", "flower", f"--port={free_port()}",
-         "--address=127.0.0.1"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "flower",
+            f"--port={free_port()}",
+            "--address=127.0.0.1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert done.returncode != 0
     assert "FLOWER_BASIC_AUTH" in done.stdout + done.stderr
@@ -127,9 +144,11 @@ def test_flower_answers_401_without_credentials():
     port = free_port()
     env = dict(os.environ, FLOWER_BASIC_AUTH="ops:s3cret-pass")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "project", "flower", f"--port={port}",
-         "--address=127.0.0.1"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "celery", "-A", "project", "flower", f"--port={port}", "--address=127.0.0.1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -151,14 +170,20 @@ def test_flower_answers_401_without_credentials():
         proc.wait(10)
 
 
-
 def test_request_logs_never_show_a_payment_token():
     import logging
 
     from jobs.telemetry import RedactPathsFilter
 
-    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
-                               ("GET /pay/Zx9-secretToken_abc HTTP/1.1", "200", "512"), None)
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("GET /pay/Zx9-secretToken_abc HTTP/1.1", "200", "512"),
+        None,
+    )
     RedactPathsFilter().filter(record)
     assert "secretToken" not in record.getMessage()
     assert "/pay/[token]" in record.getMessage()
@@ -169,7 +194,8 @@ def test_redaction_leaves_mapping_style_log_arguments_alone():
 
     from jobs.telemetry import RedactPathsFilter
 
-    record = logging.LogRecord("celery", logging.INFO, __file__, 1, "%(name)s done",
-                               ({"name": "worker"},), None)
+    record = logging.LogRecord(
+        "celery", logging.INFO, __file__, 1, "%(name)s done", ({"name": "worker"},), None
+    )
     RedactPathsFilter().filter(record)
     assert record.getMessage() == "worker done"

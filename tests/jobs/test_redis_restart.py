@@ -2,6 +2,7 @@
 
 Uses a private redis-server on its own port so other test runs on the machine are untouched.
 """
+
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
 class PrivateRedis:
     def __init__(self) -> None:
         self.port = free_port()
@@ -26,9 +26,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for(self._answers, timeout=10, message="private redis up")
 
@@ -61,8 +71,15 @@ def _enqueue(env: dict, key: str) -> str:
         "import django; django.setup(); import tests.jobs.tasks as t; "
         f"print(t.slow_effect_job.enqueue(key={key!r}, seconds=0).job_id)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -70,21 +87,37 @@ def test_worker_reconnects_after_redis_restart(worker_process, private_redis):
     from tests.conftest import worker_env
 
     url = f"redis://127.0.0.1:{private_redis.port}/0"
-    env = worker_env(REDIS_URL=url, CELERY_EXTRA_IMPORTS="tests.jobs.tasks",
-                     DJANGO_SETTINGS_MODULE="project.settings", JOBS_HISTORY_FLUSH_INTERVAL="0")
-    w = worker_process("restart", queues=["default"], concurrency=1, ready=False,
-                       REDIS_URL=url, CELERY_EXTRA_IMPORTS="tests.jobs.tasks")
+    env = worker_env(
+        REDIS_URL=url,
+        CELERY_EXTRA_IMPORTS="tests.jobs.tasks",
+        DJANGO_SETTINGS_MODULE="project.settings",
+        JOBS_HISTORY_FLUSH_INTERVAL="0",
+    )
+    w = worker_process(
+        "restart",
+        queues=["default"],
+        concurrency=1,
+        ready=False,
+        REDIS_URL=url,
+        CELERY_EXTRA_IMPORTS="tests.jobs.tasks",
+    )
     wait_for(lambda: "ready." in w.read_log(), timeout=60, message="worker ready")
 
     first = _enqueue(env, "before")
-    wait_for(lambda: Job.objects.filter(pk=first, state=JobState.SUCCEEDED).exists(),
-             timeout=30, message="job before the restart")
+    wait_for(
+        lambda: Job.objects.filter(pk=first, state=JobState.SUCCEEDED).exists(),
+        timeout=30,
+        message="job before the restart",
+    )
 
     private_redis.stop()
     time.sleep(2)  # the worker sees the connection drop
     private_redis.start()
 
     second = _enqueue(env, "after")
-    wait_for(lambda: Job.objects.filter(pk=second, state=JobState.SUCCEEDED).exists(),
-             timeout=90, message="job after the restart (worker reconnected)")
+    wait_for(
+        lambda: Job.objects.filter(pk=second, state=JobState.SUCCEEDED).exists(),
+        timeout=90,
+        message="job after the restart (worker reconnected)",
+    )
     assert w.proc.poll() is None, "the worker must survive a Redis restart"

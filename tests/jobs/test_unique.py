@@ -41,13 +41,12 @@ def test_sensitive_arguments_are_hidden_from_history_and_monitoring(db):
     sent = []
     from celery.signals import before_task_publish
 
-    def grab(headers=None, **_kw):  # noqa: ANN001
+    def grab(headers=None, **_kw):
         sent.append(headers)
 
     before_task_publish.connect(grab, weak=False)
     try:
-        enq = secretive.enqueue(text="mail me at jan@example.com", api_token="xoxb-123",
-                                channel="C1")
+        enq = secretive.enqueue(text="mail me at jan@example.com", api_token="xoxb-123", channel="C1")
     finally:
         before_task_publish.disconnect(grab)
     row = Job.objects.get(pk=enq.job_id)
@@ -63,7 +62,10 @@ def test_unique_until_done_frees_the_key_when_the_job_ends(celery_worker):
 
     first = unique_until_done_job.enqueue(n=1)
     assert unique_until_done_job.enqueue(n=1).duplicate  # still waiting or running
-    wait_for(lambda: Job.objects.filter(pk=first.job_id, state=JobState.SUCCEEDED).exists(), 20,
-             message="first run")
+    wait_for(
+        lambda: Job.objects.filter(pk=first.job_id, state=JobState.SUCCEEDED).exists(),
+        20,
+        message="first run",
+    )
     second = unique_until_done_job.enqueue(n=1)
     assert not second.duplicate and second.job_id != first.job_id

@@ -1,4 +1,5 @@
 """A stand-in engine for the pluggable-detector test."""
+
 from pii.findings import Finding
 
 

@@ -1,4 +1,5 @@
 """The built-in detector: exact spans, validation, Slack markup, hard negatives, the corpus."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,48 +13,73 @@ CORPUS = Path(__file__).parent / "corpus" / "corpus.jsonl"
 
 
 def spans(text: str) -> list[tuple[str, str]]:
-    return [(f.type, text[f.start:f.end]) for f in detect(text)]
+    return [(f.type, text[f.start : f.end]) for f in detect(text)]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("mail jan.kowalski@example.pl.", [("EMAIL", "jan.kowalski@example.pl")]),
-    ("<mailto:a@b.com|a@b.com>", [("EMAIL", "a@b.com"), ("EMAIL", "a@b.com")]),
-    ("メールはtaro@example.jpです", [("EMAIL", "taro@example.jp")]),
-    ("Почта: иван@пример.рф!", [("EMAIL", "иван@пример.рф")]),
-    ("Jörg.Müller@bücher.de", [("EMAIL", "Jörg.Müller@bücher.de")]),
-    ("https://x.com/u?email=john@doe.com&a=1", [("EMAIL", "john@doe.com")]),
-    ("(555) 123-4567", [("PHONE", "(555) 123-4567")]),
-    ("call +44 (0)20 7946 0958.", [("PHONE", "+44 (0)20 7946 0958")]),
-    ("(tel 030 1234567)", [("PHONE", "030 1234567")]),
-    ("Mój numer: 601 234 567", [("PHONE", "601 234 567")]),
-    ("am 15.03.2024 0171 2345678 erreichbar", [("PHONE", "0171 2345678")]),
-    ("nums 601 234 567 602 345 678", [("PHONE", "601 234 567"), ("PHONE", "602 345 678")]),
-    ("電話は03-1234-5678です", [("PHONE", "03-1234-5678")]),
-    ("4111 1111 1111 1111 12/27", [("CREDIT_CARD", "4111 1111 1111 1111")]),
-    ("MC 2223-0031-2200-3222", [("CREDIT_CARD", "2223-0031-2200-3222")]),
-    ("amex 378282246310005", [("CREDIT_CARD", "378282246310005")]),
-    ("DE89 3704 0044 0532 0130 00 bitte", [("IBAN", "DE89 3704 0044 0532 0130 00")]),
-    ("NO9386011117947", [("IBAN", "NO9386011117947")]),
-    ("SSN 123-45-6789", [("US_SSN", "123-45-6789")]),
-    ("host 192.168.0.1:8080", [("IP_ADDRESS", "192.168.0.1")]),
-    ("at [2001:db8::1]:443 and ::ffff:192.0.2.1.", [("IP_ADDRESS", "2001:db8::1"),
-                                                     ("IP_ADDRESS", "::ffff:192.0.2.1")]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("mail jan.kowalski@example.pl.", [("EMAIL", "jan.kowalski@example.pl")]),
+        ("<mailto:a@b.com|a@b.com>", [("EMAIL", "a@b.com"), ("EMAIL", "a@b.com")]),
+        ("メールはtaro@example.jpです", [("EMAIL", "taro@example.jp")]),
+        ("Почта: иван@пример.рф!", [("EMAIL", "иван@пример.рф")]),
+        ("Jörg.Müller@bücher.de", [("EMAIL", "Jörg.Müller@bücher.de")]),
+        ("https://x.com/u?email=john@doe.com&a=1", [("EMAIL", "john@doe.com")]),
+        ("(555) 123-4567", [("PHONE", "(555) 123-4567")]),
+        ("call +44 (0)20 7946 0958.", [("PHONE", "+44 (0)20 7946 0958")]),
+        ("(tel 030 1234567)", [("PHONE", "030 1234567")]),
+        ("Mój numer: 601 234 567", [("PHONE", "601 234 567")]),
+        ("am 15.03.2024 0171 2345678 erreichbar", [("PHONE", "0171 2345678")]),
+        ("nums 601 234 567 602 345 678", [("PHONE", "601 234 567"), ("PHONE", "602 345 678")]),
+        ("電話は03-1234-5678です", [("PHONE", "03-1234-5678")]),
+        ("4111 1111 1111 1111 12/27", [("CREDIT_CARD", "4111 1111 1111 1111")]),
+        ("MC 2223-0031-2200-3222", [("CREDIT_CARD", "2223-0031-2200-3222")]),
+        ("amex 378282246310005", [("CREDIT_CARD", "378282246310005")]),
+        ("DE89 3704 0044 0532 0130 00 bitte", [("IBAN", "DE89 3704 0044 0532 0130 00")]),
+        ("NO9386011117947", [("IBAN", "NO9386011117947")]),
+        ("SSN 123-45-6789", [("US_SSN", "123-45-6789")]),
+        ("host 192.168.0.1:8080", [("IP_ADDRESS", "192.168.0.1")]),
+        (
+            "at [2001:db8::1]:443 and ::ffff:192.0.2.1.",
+            [("IP_ADDRESS", "2001:db8::1"), ("IP_ADDRESS", "::ffff:192.0.2.1")],
+        ),
+    ],
+)
 def test_exact_spans(text, expected):
     assert spans(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "<@U123ABC> see <#C123|general>", "ts 1712345678.123456", "version 1.2.3 and v2.10.4.1",
-    "1.2.3.4.5", "Release 10.4.2.1", "2024-03-15, 15.03.2024, 03/15/2024 at 10:30",
-    "Order #123456789", "uuid 123e4567-e89b-12d3-a456-426614174000",
-    "ISBN 978-3-16-148410-0", "OID 1.3.6.1.4.1.311.21.7", "§ 4.2.1", "zip 90210 or 10001-1234",
-    "total $1,234,567.89", "4111 1111 1111 1112", "1234 5678 9012 3456",
-    "DE89 3704 0044 0532 0130 01", "000-12-3456 666-12-3456 900-12-3456 123-00-4567 123-45-0000",
-    "https://example.com/orders/4111111111111111", "https://user:pw@host.example.com/",
-    "icon@2x.png", "git@github.com:org/repo.git", "MAC 00:1A:2B:3C:4D:5E", "std::vector",
-    "Population 38 386 000", "NIP 123-456-32-18", "Lot 2024-03-15-001",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<@U123ABC> see <#C123|general>",
+        "ts 1712345678.123456",
+        "version 1.2.3 and v2.10.4.1",
+        "1.2.3.4.5",
+        "Release 10.4.2.1",
+        "2024-03-15, 15.03.2024, 03/15/2024 at 10:30",
+        "Order #123456789",
+        "uuid 123e4567-e89b-12d3-a456-426614174000",
+        "ISBN 978-3-16-148410-0",
+        "OID 1.3.6.1.4.1.311.21.7",
+        "§ 4.2.1",
+        "zip 90210 or 10001-1234",
+        "total $1,234,567.89",
+        "4111 1111 1111 1112",
+        "1234 5678 9012 3456",
+        "DE89 3704 0044 0532 0130 01",
+        "000-12-3456 666-12-3456 900-12-3456 123-00-4567 123-45-0000",
+        "https://example.com/orders/4111111111111111",
+        "https://user:pw@host.example.com/",
+        "icon@2x.png",
+        "git@github.com:org/repo.git",
+        "MAC 00:1A:2B:3C:4D:5E",
+        "std::vector",
+        "Population 38 386 000",
+        "NIP 123-456-32-18",
+        "Lot 2024-03-15-001",
+    ],
+)
 def test_hard_negatives(text):
     assert detect(text) == []
 

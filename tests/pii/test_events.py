@@ -1,4 +1,5 @@
 """POST /slack/events: signature, url_verification, dedupe, what is ignored, and speed."""
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,15 @@ def test_published_vector_passes_the_endpoint_and_tampering_does_not(client, set
     settings.SLACK_SIGNING_SECRET = VECTOR_SECRET
     headers = {"HTTP_X_SLACK_REQUEST_TIMESTAMP": str(VECTOR_TS), "HTTP_X_SLACK_SIGNATURE": VECTOR_SIG}
     with time_machine.travel(VECTOR_TS + 1, tick=False):
-        ok = client.post("/slack/events", data=VECTOR_BODY,
-                         content_type="application/x-www-form-urlencoded", **headers)
-        bad = client.post("/slack/events", data=VECTOR_BODY.replace(b"foobar", b"foobaz"),
-                          content_type="application/x-www-form-urlencoded", **headers)
+        ok = client.post(
+            "/slack/events", data=VECTOR_BODY, content_type="application/x-www-form-urlencoded", **headers
+        )
+        bad = client.post(
+            "/slack/events",
+            data=VECTOR_BODY.replace(b"foobar", b"foobaz"),
+            content_type="application/x-www-form-urlencoded",
+            **headers,
+        )
     assert ok.status_code == 400  # signed, but a slash command is not an Events API payload
     assert bad.status_code == 401
 
@@ -68,8 +74,7 @@ def test_stale_timestamp_is_refused(post_event):
 def test_missing_secret_refuses_everything(client, settings):
     settings.SLACK_SIGNING_SECRET = ""
     body = b"{}"
-    resp = client.post("/slack/events", data=body, content_type="application/json",
-                       **sign(body, secret=""))
+    resp = client.post("/slack/events", data=body, content_type="application/json", **sign(body, secret=""))
     assert resp.status_code == 401
 
 
@@ -108,21 +113,28 @@ def test_message_enqueues_one_job_fast_without_a_worker(post_event):
 def test_repeated_event_id_and_slack_retries_enqueue_nothing_new(post_event):
     payload = message_event("call +48 601 234 567", event_id="EvDUP")
     assert post_event(payload).status_code == 200
-    assert post_event(payload, headers={"HTTP_X_SLACK_RETRY_NUM": "1",
-                                        "HTTP_X_SLACK_RETRY_REASON": "http_timeout"}).status_code == 200
+    assert (
+        post_event(
+            payload, headers={"HTTP_X_SLACK_RETRY_NUM": "1", "HTTP_X_SLACK_RETRY_REASON": "http_timeout"}
+        ).status_code
+        == 200
+    )
     assert post_event(payload, headers={"HTTP_X_SLACK_RETRY_NUM": "2"}).status_code == 200
     assert Job.objects.count() == 1
     assert SlackEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("event", [
-    {"subtype": "bot_message", "bot_id": "B1"},
-    {"bot_id": "B1"},
-    {"subtype": "message_deleted", "hidden": True},
-    {"subtype": "channel_join"},
-    {"user": "U0BOT"},  # our own bot user (from authorizations)
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"subtype": "bot_message", "bot_id": "B1"},
+        {"bot_id": "B1"},
+        {"subtype": "message_deleted", "hidden": True},
+        {"subtype": "channel_join"},
+        {"user": "U0BOT"},  # our own bot user (from authorizations)
+    ],
+)
 def test_ignored_messages_enqueue_nothing(post_event, event):
     payload = message_event("a@b.com")
     payload["event"].update(event)
@@ -133,10 +145,19 @@ def test_ignored_messages_enqueue_nothing(post_event, event):
 @pytest.mark.django_db(transaction=True)
 def test_message_changed_scans_the_new_text(post_event):
     payload = message_event("")
-    payload["event"].update({"subtype": "message_changed", "ts": "1712345999.000100",
-                             "message": {"type": "message", "user": "U0AUTHOR", "text": "now a@b.com",
-                                         "ts": "1712345678.123456"},
-                             "previous_message": {"text": "before", "ts": "1712345678.123456"}})
+    payload["event"].update(
+        {
+            "subtype": "message_changed",
+            "ts": "1712345999.000100",
+            "message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": "now a@b.com",
+                "ts": "1712345678.123456",
+            },
+            "previous_message": {"text": "before", "ts": "1712345678.123456"},
+        }
+    )
     payload["event"].pop("user")
     assert post_event(payload).status_code == 200
     job = Job.objects.get()
@@ -146,9 +167,13 @@ def test_message_changed_scans_the_new_text(post_event):
 @pytest.mark.django_db(transaction=True)
 def test_unfurl_message_changed_with_same_text_is_ignored(post_event):
     payload = message_event("")
-    payload["event"].update({"subtype": "message_changed",
-                             "message": {"user": "U0AUTHOR", "text": "same", "ts": "1.2"},
-                             "previous_message": {"text": "same", "ts": "1.2"}})
+    payload["event"].update(
+        {
+            "subtype": "message_changed",
+            "message": {"user": "U0AUTHOR", "text": "same", "ts": "1.2"},
+            "previous_message": {"text": "same", "ts": "1.2"},
+        }
+    )
     post_event(payload)
     assert not Job.objects.exists()
 

@@ -1,4 +1,5 @@
 """Retention and rescue (the seed's Pruner and Lifeline) and the event-id pruning."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,9 +26,13 @@ def test_jobs_layer_defaults_match_the_seed():
 def test_pii_jobs_are_pruned_after_seven_days():
     now = timezone.now()
     for age in (8, 6):
-        Job.objects.create(task="pii.tasks.slack_message_scan_task", queue="events",
-                           state="succeeded", finished_at=now - timedelta(days=age),
-                           enqueued_at=now - timedelta(days=age))
+        Job.objects.create(
+            task="pii.tasks.slack_message_scan_task",
+            queue="events",
+            state="succeeded",
+            finished_at=now - timedelta(days=age),
+            enqueued_at=now - timedelta(days=age),
+        )
     jobs_prune(now=now)
     assert [j.finished_at.date() for j in Job.objects.all()] == [(now - timedelta(days=6)).date()]
 
@@ -43,7 +48,8 @@ def test_old_event_ids_are_forgotten():
 def test_admin_lists_show_no_pii(admin_client):
     from pii.models import Detection
 
-    Detection.objects.create(team_id="T1", channel="C1", user="U1", ts="1.2",
-                             types={"EMAIL": 1}, redacted_excerpt="mail [EMAIL]")
+    Detection.objects.create(
+        team_id="T1", channel="C1", user="U1", ts="1.2", types={"EMAIL": 1}, redacted_excerpt="mail [EMAIL]"
+    )
     page = admin_client.get("/admin/pii/detection/").content.decode()
     assert "EMAIL×1" in page and "[EMAIL]" not in page

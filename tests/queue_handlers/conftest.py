@@ -1,5 +1,6 @@
 """Fixtures for the queue_handlers tests: a real SMTP server, helpers to run a job now, and a
 registry that forgets what a test registered."""
+
 from __future__ import annotations
 
 import socket
@@ -23,14 +24,19 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
-        self.messages.append({"from": envelope.mail_from, "rcpt": list(envelope.rcpt_tos),
-                              "data": envelope.content.decode("utf8", "replace")})
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(
+            {
+                "from": envelope.mail_from,
+                "rcpt": list(envelope.rcpt_tos),
+                "data": envelope.content.decode("utf8", "replace"),
+            }
+        )
         return "250 OK"
 
 
 @pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:  # noqa: ANN001
+def smtp(settings) -> Iterator[Inbox]:
     """A real SMTP server on loopback, with Django's SMTP backend pointed at it."""
     inbox = Inbox()
     with socket.socket() as probe:
@@ -49,7 +55,7 @@ def smtp(settings) -> Iterator[Inbox]:  # noqa: ANN001
 
 
 @pytest.fixture
-def webhook_settings(settings):  # noqa: ANN001, ANN201
+def webhook_settings(settings):
     """pytest-httpserver listens on loopback: allow exactly that host, and sign."""
     settings.WEBHOOK_SIGNING_SECRET = SECRET
     settings.WEBHOOK_ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
@@ -57,7 +63,7 @@ def webhook_settings(settings):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def mover(celery_worker) -> Iterator[None]:  # noqa: ANN001
+def mover(celery_worker) -> Iterator[None]:
     """The in-process worker never sends worker_ready (only `celery worker` does), so nothing
     would move due scheduled jobs (countdowns, rate-limit deferrals): do what jobs.signals does."""
     from jobs.runtime import runtime
@@ -84,8 +90,11 @@ def run_now(job_type: str, payload: dict[str, Any], attempt: int = 1) -> dict[st
     return handler_job_run(job_type=job_type, handler_job_id=str(record.pk), attempt=attempt)
 
 
-def wait_job(job_id: str, states: tuple[str, ...] = ("succeeded", "failed"), timeout: float = 30):  # noqa: ANN201
+def wait_job(job_id: str, states: tuple[str, ...] = ("succeeded", "failed"), timeout: float = 30):
     from jobs.models import Job
 
-    return wait_for(lambda: Job.objects.filter(pk=job_id, state__in=states).first(),
-                    timeout=timeout, message=f"job {job_id} in {states}")
+    return wait_for(
+        lambda: Job.objects.filter(pk=job_id, state__in=states).first(),
+        timeout=timeout,
+        message=f"job {job_id} in {states}",
+    )

@@ -1,4 +1,5 @@
 """Handlers registered by tests (explicitly, by name), some deliberately broken."""
+
 from __future__ import annotations
 
 from typing import Any

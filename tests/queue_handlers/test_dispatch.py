@@ -1,4 +1,5 @@
 """One dispatch task through a real worker: results, retries, failures, stats and health."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,8 +56,7 @@ def test_a_failed_job_can_be_retried_from_the_admin_with_its_payload(celery_work
     register_handler("custom_job", CustomEchoHandler)
     r = redis.Redis.from_url(settings.REDIS_URL)
     r.set("test:echo-down", 1)
-    first = wait_job(enqueue_job("custom_job", {"text": "later",
-                                                "refuse_while": "test:echo-down"}).job_id)
+    first = wait_job(enqueue_job("custom_job", {"text": "later", "refuse_while": "test:echo-down"}).job_id)
     assert first.state == "failed"
     r.delete("test:echo-down")
     again = wait_job(job_retry(job=first))

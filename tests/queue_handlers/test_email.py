@@ -1,4 +1,5 @@
 """The email handler against a real SMTP server (aiosmtpd on loopback)."""
+
 from __future__ import annotations
 
 import base64
@@ -15,13 +16,25 @@ pytestmark = pytest.mark.django_db
 
 
 def test_email_is_sent_with_everything_the_payload_names(smtp):
-    summary = run_now("email", {
-        "to": "ada@example.com", "subject": "Your report", "body": "Plain text",
-        "html_body": "<p>HTML</p>", "cc": ["cc@example.com"], "bcc": ["bcc@example.com"],
-        "reply_to": ["help@example.com"],
-        "attachments": [{"filename": "r.txt", "content": base64.b64encode(b"hello").decode(),
-                         "mimetype": "text/plain"}],
-    })
+    summary = run_now(
+        "email",
+        {
+            "to": "ada@example.com",
+            "subject": "Your report",
+            "body": "Plain text",
+            "html_body": "<p>HTML</p>",
+            "cc": ["cc@example.com"],
+            "bcc": ["bcc@example.com"],
+            "reply_to": ["help@example.com"],
+            "attachments": [
+                {
+                    "filename": "r.txt",
+                    "content": base64.b64encode(b"hello").decode(),
+                    "mimetype": "text/plain",
+                }
+            ],
+        },
+    )
     assert summary == {"job_type": "email", "sent": 1, "recipients": 3}
     [msg] = smtp.messages
     assert sorted(msg["rcpt"]) == ["ada@example.com", "bcc@example.com", "cc@example.com"]
@@ -35,8 +48,7 @@ def test_email_is_sent_with_everything_the_payload_names(smtp):
 def test_suppressed_address_is_refused_and_nothing_is_sent(smtp):
     suppression_add(address="Bounced@Example.com", reason="bounce")
     with pytest.raises(SuppressedAddressError, match="1 suppressed address"):
-        run_now("email", {"to": ["ok@example.com"], "cc": ["bounced@example.com"],
-                          "subject": "Hi"})
+        run_now("email", {"to": ["ok@example.com"], "cc": ["bounced@example.com"], "subject": "Hi"})
     assert smtp.messages == []
 
 
@@ -53,8 +65,7 @@ def test_suppressed_address_is_refused_at_enqueue_and_nothing_is_queued(smtp):
 def test_address_suppressed_after_enqueue_is_refused_when_sent(smtp):
     from queue_handlers.services import handler_job_run
 
-    record = HandlerJob.objects.create(job_type="email", payload={"to": "late@example.com",
-                                                                  "subject": "x"})
+    record = HandlerJob.objects.create(job_type="email", payload={"to": "late@example.com", "subject": "x"})
     suppression_add(address="late@example.com", reason="bounce")
     with pytest.raises(SuppressedAddressError):
         handler_job_run(job_type="email", handler_job_id=str(record.pk))

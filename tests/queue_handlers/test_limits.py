@@ -1,4 +1,5 @@
 """Per-type rate limits hold across two worker processes; jobs over the limit wait, none drop."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,13 +19,18 @@ def test_email_limit_holds_across_two_workers_and_every_job_completes(worker_pro
     worker_process("qh1", queues=["handlers"], concurrency=3, **env)
     worker_process("qh2", queues=["handlers"], concurrency=3, **env)
 
-    ids = [enqueue_email({"to": f"user{i}@example.com", "subject": f"Hello {i}"}).job_id
-           for i in range(JOBS)]
+    ids = [enqueue_email({"to": f"user{i}@example.com", "subject": f"Hello {i}"}).job_id for i in range(JOBS)]
     # While the burst drains, the stats see jobs waiting for their slot.
-    wait_for(lambda: get_processing_stats()["types"]["email"]["waiting_for_rate_limit"] > 0,
-             timeout=20, message="e-mails waiting for a rate-limit slot")
-    wait_for(lambda: Job.objects.filter(pk__in=ids, state=JobState.SUCCEEDED).count() == JOBS,
-             timeout=60, message=f"{JOBS} e-mails sent")
+    wait_for(
+        lambda: get_processing_stats()["types"]["email"]["waiting_for_rate_limit"] > 0,
+        timeout=20,
+        message="e-mails waiting for a rate-limit slot",
+    )
+    wait_for(
+        lambda: Job.objects.filter(pk__in=ids, state=JobState.SUCCEEDED).count() == JOBS,
+        timeout=60,
+        message=f"{JOBS} e-mails sent",
+    )
 
     jobs = list(Job.objects.filter(pk__in=ids))
     assert all(j.attempt == 1 for j in jobs)  # waiting is not an attempt

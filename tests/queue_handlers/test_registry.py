@@ -1,4 +1,5 @@
 """Registration both ways, discovery by name, and refusals at enqueue (nothing queued)."""
+
 from __future__ import annotations
 
 import json

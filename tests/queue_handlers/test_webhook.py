@@ -1,4 +1,5 @@
 """The webhook handler: signed delivery, SSRF refusals, retries on 5xx/timeouts, never on 4xx."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,9 +19,15 @@ pytestmark = pytest.mark.django_db
 
 def test_delivers_a_signed_body_with_its_headers(httpserver, webhook_settings):
     httpserver.expect_request("/hook", method="PUT").respond_with_data("ok", status=202)
-    summary = run_now("webhook", {"url": httpserver.url_for("/hook"), "method": "put",
-                                  "payload": {"event": "user_signup", "user_id": 123},
-                                  "headers": {"X-Tenant": "acme"}})
+    summary = run_now(
+        "webhook",
+        {
+            "url": httpserver.url_for("/hook"),
+            "method": "put",
+            "payload": {"event": "user_signup", "user_id": 123},
+            "headers": {"X-Tenant": "acme"},
+        },
+    )
     assert summary == {"job_type": "webhook", "status": 202, "host": "localhost", "attempt": 1}
     req = httpserver.log[0][0]
     body = req.get_data()
@@ -31,18 +38,21 @@ def test_delivers_a_signed_body_with_its_headers(httpserver, webhook_settings):
     assert req.headers["Content-Type"] == "application/json"
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8080/hook",
-    "http://10.1.2.3/hook",
-    "http://192.168.0.10/hook",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]/hook",
-    "http://[::ffff:127.0.0.1]/hook",
-    "http://0.0.0.0/hook",
-    "http://240.0.0.1/hook",
-    "ftp://example.com/hook",
-    "http://user:pw@example.com/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://240.0.0.1/hook",
+        "ftp://example.com/hook",
+        "http://user:pw@example.com/hook",
+    ],
+)
 def test_internal_or_odd_targets_are_refused_at_enqueue(url, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = []
     with pytest.raises(InvalidPayload, match="url: "):
@@ -68,7 +78,8 @@ def test_4xx_fails_at_once_and_is_not_retried(httpserver, webhook_settings):
 
 def test_redirects_are_not_followed(httpserver, webhook_settings):
     httpserver.expect_request("/hook").respond_with_response(
-        Response("", status=302, headers={"Location": "http://169.254.169.254/"}))
+        Response("", status=302, headers={"Location": "http://169.254.169.254/"})
+    )
     with pytest.raises(WebhookRejected, match="302"):
         run_now("webhook", {"url": httpserver.url_for("/hook"), "payload": {}})
 
@@ -84,7 +95,8 @@ def test_5xx_is_retried_until_the_last_attempt(httpserver, webhook_settings):
 
 def test_timeout_is_retried(httpserver, webhook_settings):
     httpserver.expect_request("/slow").respond_with_handler(
-        lambda request: (time.sleep(1.0), Response("late"))[1])
+        lambda request: (time.sleep(1.0), Response("late"))[1]
+    )
     with pytest.raises(RetryJob, match="WebhookUnavailable"):
         run_now("webhook", {"url": httpserver.url_for("/slow"), "payload": {}, "timeout": 0.3})
 
@@ -98,5 +110,7 @@ def test_unsigned_delivery_is_refused(httpserver, webhook_settings):
 
 def test_handler_set_headers_cannot_be_overridden():
     with pytest.raises(InvalidPayload, match="set by the handler"):
-        enqueue_job("webhook", {"url": "https://example.com/h", "payload": {},
-                                "headers": {"X-Webhook-Signature": "forged"}})
+        enqueue_job(
+            "webhook",
+            {"url": "https://example.com/h", "payload": {}, "headers": {"X-Webhook-Signature": "forged"}},
+        )

@@ -17,7 +17,7 @@ _athletes = itertools.count(1000)
 
 
 @pytest.fixture
-def fake_strava(httpserver, settings) -> Iterator[FakeStrava]:  # noqa: ANN001
+def fake_strava(httpserver, settings) -> Iterator[FakeStrava]:
     """Strava at a local HTTP server; the client's settings point at it."""
     fake = FakeStrava()
     httpserver.expect_request(re.compile(r".*")).respond_with_handler(fake.handle)
@@ -33,7 +33,7 @@ def fake_strava(httpserver, settings) -> Iterator[FakeStrava]:  # noqa: ANN001
 
 
 @pytest.fixture
-def make_participant(fake_strava) -> Callable[..., Participant]:  # noqa: ANN001
+def make_participant(fake_strava) -> Callable[..., Participant]:
     """A participant with tokens that Strava knows, and its activities at the fake."""
 
     def make(activities: list | None = None, expired: bool = False, **kw) -> Participant:
@@ -43,7 +43,13 @@ def make_participant(fake_strava) -> Callable[..., Participant]:  # noqa: ANN001
         fake_strava.refresh[refresh] = (f"access-{n}-new", f"refresh-{n}-new")
         fake_strava.activities[f"access-{n}-new"] = fake_strava.activities[access]
         expires = timezone.now() + (timedelta(hours=-1) if expired else timedelta(hours=5))
-        return participant_connect(athlete_id=n, name=f"Athlete {n}", access_token=access,
-                                   refresh_token=refresh, expires_at=expires, **kw)
+        return participant_connect(
+            athlete_id=n,
+            name=f"Athlete {n}",
+            access_token=access,
+            refresh_token=refresh,
+            expires_at=expires,
+            **kw,
+        )
 
     return make

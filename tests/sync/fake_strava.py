@@ -1,5 +1,6 @@
 """A Strava stand-in on pytest-httpserver: athletes' activities by access token, the token
 endpoint, rate-limit headers, and failures on demand. It records every request it answers."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,7 @@ class FakeStrava:
     def handle(self, request: Request) -> Response:
         with self.lock:
             auth = request.headers.get("Authorization", "")
-            self.seen.append(Seen(request.path, dict(request.args), auth, dict(request.form),
-                                  time.time()))
+            self.seen.append(Seen(request.path, dict(request.args), auth, dict(request.form), time.time()))
             for i, (path_end, status, headers) in enumerate(self.script):
                 if request.path.endswith(path_end):
                     del self.script[i]
@@ -59,11 +59,17 @@ class FakeStrava:
             return self._json({"message": "Bad Request"}, 400)
         pair = self.refresh.get(form.get("refresh_token", ""))
         if pair is None:
-            return self._json({"message": "Bad Request", "errors": [
-                {"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}]}, 400)
+            return self._json(
+                {
+                    "message": "Bad Request",
+                    "errors": [{"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}],
+                },
+                400,
+            )
         expires = int((datetime.now(UTC) + timedelta(hours=6)).timestamp())
-        return self._json({"token_type": "Bearer", "access_token": pair[0],
-                           "refresh_token": pair[1], "expires_at": expires})
+        return self._json(
+            {"token_type": "Bearer", "access_token": pair[0], "refresh_token": pair[1], "expires_at": expires}
+        )
 
     def _activities(self, request: Request, token: str) -> Response:
         if token in self.broken:
@@ -72,13 +78,16 @@ class FakeStrava:
             return self._json({"message": "Authorization Error"}, 401)
         after = int(request.args.get("after", 0))
         page, per_page = int(request.args.get("page", 1)), int(request.args.get("per_page", 30))
-        items = [a for a in self.activities[token]
-                 if not isinstance(a, dict) or "start_date" not in a
-                 or (_epoch(a["start_date"]) or after + 1) > after]
-        return self._json(items[(page - 1) * per_page: page * per_page])
+        items = [
+            a
+            for a in self.activities[token]
+            if not isinstance(a, dict)
+            or "start_date" not in a
+            or (_epoch(a["start_date"]) or after + 1) > after
+        ]
+        return self._json(items[(page - 1) * per_page : page * per_page])
 
-    def _json(self, body: Any, status: int = 200,
-              headers: dict[str, str] | None = None) -> Response:
+    def _json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         h = dict(headers or {})
         if self.limit_headers and "X-RateLimit-Limit" not in h:
             h["X-RateLimit-Limit"], h["X-RateLimit-Usage"] = self.limit_headers
@@ -94,6 +103,14 @@ def _epoch(iso: str) -> float | None:
 
 def activity(ext_id: int, days_ago: float = 1, distance: float = 5000.0, **extra: Any) -> dict:
     start = datetime.now(UTC) - timedelta(days=days_ago)
-    return {"id": ext_id, "name": f"Run {ext_id}", "type": "Run", "sport_type": "Run",
-            "distance": distance, "moving_time": 1500, "elapsed_time": 1600,
-            "start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"), **extra}
+    return {
+        "id": ext_id,
+        "name": f"Run {ext_id}",
+        "type": "Run",
+        "sport_type": "Run",
+        "distance": distance,
+        "moving_time": 1500,
+        "elapsed_time": 1600,
+        "start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **extra,
+    }

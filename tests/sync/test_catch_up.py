@@ -5,6 +5,7 @@ call (sync_run_begin for the nightly job, sync_due then sync_run_begin for the c
 the jobs' Redis unique keys expire on Redis's real clock, which time-machine cannot move. The
 catch-up job's own enqueue is tested on its own below.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -69,29 +70,44 @@ def runs() -> dict[date, str]:
 
 
 def seed_run(day: date) -> None:
-    SyncRun.objects.create(local_date=day, trigger=SyncTrigger.SCHEDULED,
-                           job_id=str(uuid.uuid4()), started_at=local(day.year, day.month,
-                                                                      day.day, 0, 0))
+    SyncRun.objects.create(
+        local_date=day,
+        trigger=SyncTrigger.SCHEDULED,
+        job_id=str(uuid.uuid4()),
+        started_at=local(day.year, day.month, day.day, 0, 0),
+    )
 
 
 def test_restart_at_8_after_a_missed_midnight_runs_the_day_once(settings):
     seed_run(date(2026, 6, 9))
-    walk(local(2026, 6, 9, 22, 0), local(2026, 6, 11, 1, 0),
-         down=(local(2026, 6, 9, 23, 0), local(2026, 6, 10, 8, 0)))
+    walk(
+        local(2026, 6, 9, 22, 0),
+        local(2026, 6, 11, 1, 0),
+        down=(local(2026, 6, 9, 23, 0), local(2026, 6, 10, 8, 0)),
+    )
 
-    assert runs() == {date(2026, 6, 9): "scheduled", date(2026, 6, 10): "catch_up",
-                      date(2026, 6, 11): "scheduled"}
+    assert runs() == {
+        date(2026, 6, 9): "scheduled",
+        date(2026, 6, 10): "catch_up",
+        date(2026, 6, 11): "scheduled",
+    }
     caught = SyncRun.objects.get(local_date=date(2026, 6, 10))
     assert caught.started_at.astimezone(WAW).strftime("%H:%M") == "08:00"
 
 
 def test_several_missed_nights_make_one_run():
     seed_run(date(2026, 6, 1))
-    walk(local(2026, 6, 1, 22, 0), local(2026, 6, 5, 12, 0),
-         down=(local(2026, 6, 1, 23, 0), local(2026, 6, 4, 8, 0)))
+    walk(
+        local(2026, 6, 1, 22, 0),
+        local(2026, 6, 5, 12, 0),
+        down=(local(2026, 6, 1, 23, 0), local(2026, 6, 4, 8, 0)),
+    )
 
-    assert runs() == {date(2026, 6, 1): "scheduled", date(2026, 6, 4): "catch_up",
-                      date(2026, 6, 5): "scheduled"}
+    assert runs() == {
+        date(2026, 6, 1): "scheduled",
+        date(2026, 6, 4): "catch_up",
+        date(2026, 6, 5): "scheduled",
+    }
 
 
 def test_spring_forward_day_march_29_has_one_run():
@@ -112,10 +128,11 @@ def test_fall_back_day_october_25_has_one_run():
 def test_down_over_a_dst_night_catches_up_once(day):
     before = day - timedelta(days=1)
     seed_run(before)
-    walk(local(before.year, before.month, before.day, 22, 0),
-         local(day.year, day.month, day.day, 23, 50),
-         down=(local(before.year, before.month, before.day, 23, 0),
-               local(day.year, day.month, day.day, 8, 0)))
+    walk(
+        local(before.year, before.month, before.day, 22, 0),
+        local(day.year, day.month, day.day, 23, 50),
+        down=(local(before.year, before.month, before.day, 23, 0), local(day.year, day.month, day.day, 8, 0)),
+    )
 
     assert runs() == {before: "scheduled", day: "catch_up"}
 
@@ -139,7 +156,8 @@ def test_nightly_and_catch_up_never_double():
         # beat, restarted, fires the missed midnight entry late: the day is taken
         assert nightly() is None
         assert sync_all(job_id=str(uuid.uuid4()), trigger="scheduled") == {
-            "skipped": "the day already has its sync run"}
+            "skipped": "the day already has its sync run"
+        }
         assert catch_up_tick() is None
     with time_machine.travel(local(2026, 6, 11, 0, 0, 20), tick=False):
         assert nightly() is not None
@@ -170,9 +188,9 @@ def test_switched_off_nightly_entry_means_no_catch_up():
 
 
 def test_catch_up_follows_an_operator_retimed_nightly_entry():
-    cron, _ = CrontabSchedule.objects.get_or_create(minute="30", hour="3", day_of_month="*",
-                                                    month_of_year="*", day_of_week="*",
-                                                    timezone="Europe/Warsaw")
+    cron, _ = CrontabSchedule.objects.get_or_create(
+        minute="30", hour="3", day_of_month="*", month_of_year="*", day_of_week="*", timezone="Europe/Warsaw"
+    )
     PeriodicTask.objects.filter(name="sync.nightly").update(crontab=cron)
     seed_run(date(2026, 6, 9))
     with time_machine.travel(local(2026, 6, 10, 2, 0), tick=False):
@@ -188,8 +206,7 @@ def test_catch_up_job_enqueues_the_sync_once():
         assert job_id is not None
         assert sync_catch_up() is None  # the first is still waiting for a worker
     job = Job.objects.get(pk=job_id)
-    assert (job.task, job.queue, job.kwargs) == ("sync.tasks.sync_all_task", "sync",
-                                                 {"trigger": "catch_up"})
+    assert (job.task, job.queue, job.kwargs) == ("sync.tasks.sync_all_task", "sync", {"trigger": "catch_up"})
 
 
 def test_beat_alone_skips_the_missed_midnight_at_8_but_loads_the_catch_up_entry():

@@ -1,4 +1,5 @@
 """What an operator sees and edits: the beat rows across deploys, pruning, admin, health."""
+
 from __future__ import annotations
 
 import zoneinfo
@@ -25,7 +26,12 @@ def test_nightly_entry_is_midnight_warsaw_on_the_sync_queue():
     task = PeriodicTask.objects.get(name="sync.nightly")
     cron = task.crontab
     assert (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week) == (
-        "0", "0", "*", "*", "*")
+        "0",
+        "0",
+        "*",
+        "*",
+        "*",
+    )
     assert str(cron.timezone) == "Europe/Warsaw"
     assert (task.task, task.queue, task.enabled) == ("sync.tasks.sync_all_task", "sync", True)
     assert task.kwargs == '{"trigger": "scheduled"}'
@@ -36,11 +42,11 @@ def test_nightly_entry_is_midnight_warsaw_on_the_sync_queue():
 def test_a_redeploy_keeps_an_operators_edit():
     ensure_schedules()
     three_am, _ = CrontabSchedule.objects.get_or_create(
-        minute="15", hour="3", day_of_month="*", month_of_year="*", day_of_week="*",
-        timezone="Europe/Warsaw")
+        minute="15", hour="3", day_of_month="*", month_of_year="*", day_of_week="*", timezone="Europe/Warsaw"
+    )
     PeriodicTask.objects.filter(name="sync.nightly").update(crontab=three_am, enabled=False)
 
-    call_command("setup_schedules", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("setup_schedules", stdout=open("/dev/null", "w"))
     call_command("migrate", verbosity=0, interactive=False)
 
     task = PeriodicTask.objects.get(name="sync.nightly")
@@ -51,14 +57,15 @@ def test_a_redeploy_keeps_an_operators_edit():
 def test_a_deleted_entry_comes_back_on_deploy():
     ensure_schedules()
     PeriodicTask.objects.filter(name="sync.nightly").delete()
-    call_command("setup_schedules", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("setup_schedules", stdout=open("/dev/null", "w"))
     assert PeriodicTask.objects.get(name="sync.nightly").enabled
 
 
 def _job(queue: str, days_ago: float, state: str = JobState.SUCCEEDED) -> Job:
     at = timezone.now() - timedelta(days=days_ago)
-    return Job.objects.create(task=f"{queue}.tasks.x", queue=queue, state=state,
-                              enqueued_at=at, finished_at=at)
+    return Job.objects.create(
+        task=f"{queue}.tasks.x", queue=queue, state=state, enqueued_at=at, finished_at=at
+    )
 
 
 def test_sync_job_records_are_kept_60_days_others_by_the_default(settings):
@@ -80,8 +87,10 @@ def test_admin_never_shows_tokens(admin_client, make_participant):
     p = make_participant()
     token, refresh = p.access_token, p.refresh_token
 
-    pages = [admin_client.get("/admin/sync/participant/").content.decode(),
-             admin_client.get(f"/admin/sync/participant/{p.pk}/change/").content.decode()]
+    pages = [
+        admin_client.get("/admin/sync/participant/").content.decode(),
+        admin_client.get(f"/admin/sync/participant/{p.pk}/change/").content.decode(),
+    ]
 
     for page in pages:
         assert token not in page and refresh not in page
@@ -93,9 +102,16 @@ def test_admin_replaces_tokens_write_only(admin_client, make_participant):
     p = make_participant()
     p.needs_reauth = True
     p.save()
-    response = admin_client.post(f"/admin/sync/participant/{p.pk}/change/", {
-        "name": "Renamed", "athlete_id": p.athlete_id, "active": "on",
-        "new_access_token": "", "new_refresh_token": "fresh-refresh"})
+    response = admin_client.post(
+        f"/admin/sync/participant/{p.pk}/change/",
+        {
+            "name": "Renamed",
+            "athlete_id": p.athlete_id,
+            "active": "on",
+            "new_access_token": "",
+            "new_refresh_token": "fresh-refresh",
+        },
+    )
     assert response.status_code == 302
     p = Participant.objects.get(pk=p.pk)
     assert p.refresh_token == "fresh-refresh" and p.access_token.startswith("access-")
@@ -110,6 +126,7 @@ def test_health_reports_a_missing_day_run_after_the_allowed_lag(settings):
     with time_machine.travel(datetime(2026, 6, 10, 3, 0, tzinfo=WAW), tick=False):
         report = check_sync()
         assert not report["ok"] and report["local_date"] == "2026-06-10"
-        SyncRun.objects.create(local_date=date(2026, 6, 10), trigger=SyncTrigger.CATCH_UP,
-                               job_id="j1", started_at=timezone.now())
+        SyncRun.objects.create(
+            local_date=date(2026, 6, 10), trigger=SyncTrigger.CATCH_UP, job_id="j1", started_at=timezone.now()
+        )
         assert check_sync()["ok"]

@@ -1,4 +1,5 @@
 """One participant's sync, called directly: tokens, upsert by external id, bad items, failures."""
+
 from __future__ import annotations
 
 import logging
@@ -19,15 +20,18 @@ pytestmark = pytest.mark.django_db
 
 
 def _run() -> SyncRun:
-    return SyncRun.objects.create(trigger=SyncTrigger.MANUAL, job_id=str(uuid.uuid4()),
-                                  started_at=timezone.now())
+    return SyncRun.objects.create(
+        trigger=SyncTrigger.MANUAL, job_id=str(uuid.uuid4()), started_at=timezone.now()
+    )
 
 
 def test_tokens_are_encrypted_at_rest_and_rotate_keys(make_participant, settings):
     p = make_participant()
     with connection.cursor() as cur:
-        cur.execute("SELECT access_token_encrypted, refresh_token_encrypted FROM "
-                    "sync_participant WHERE id = %s", [p.pk])
+        cur.execute(
+            "SELECT access_token_encrypted, refresh_token_encrypted FROM sync_participant WHERE id = %s",
+            [p.pk],
+        )
         stored = " ".join(cur.fetchone())
     assert "access-" not in stored and "refresh-" not in stored
     assert Participant.objects.get(pk=p.pk).access_token.startswith("access-")
@@ -89,8 +93,7 @@ def test_expired_token_is_refreshed_and_the_new_pair_stored(make_participant, fa
     assert (p.access_token, p.refresh_token) == (f"access-{n}-new", f"refresh-{n}-new")
     assert p.token_expires_at > timezone.now() + timedelta(hours=5)
     assert fake_strava.requests_to("/oauth/token")[0].form["refresh_token"] == f"refresh-{n}"
-    assert {s.auth for s in fake_strava.requests_to("/athlete/activities")} == {
-        f"Bearer access-{n}-new"}
+    assert {s.auth for s in fake_strava.requests_to("/athlete/activities")} == {f"Bearer access-{n}-new"}
 
 
 def test_a_401_with_an_unexpired_token_refreshes_once(make_participant, fake_strava):
@@ -103,8 +106,7 @@ def test_a_401_with_an_unexpired_token_refreshes_once(make_participant, fake_str
     assert len(fake_strava.requests_to("/oauth/token")) == 1
 
 
-def test_revoked_access_fails_the_participant_and_later_runs_skip_it(make_participant,
-                                                                      fake_strava):
+def test_revoked_access_fails_the_participant_and_later_runs_skip_it(make_participant, fake_strava):
     p = make_participant([activity(1)], expired=True)
     fake_strava.refresh.clear()  # Strava no longer accepts the refresh token
 

@@ -1,4 +1,5 @@
 """The Strava client against a local HTTP server: paging, token refresh, rate limits."""
+
 from __future__ import annotations
 
 import time
@@ -51,8 +52,12 @@ def test_token_refresh_posts_the_refresh_grant(fake_strava):
     assert (tokens.access_token, tokens.refresh_token) == ("new-access", "new-refresh")
     assert tokens.expires_at > datetime.now(UTC) + timedelta(hours=5)
     form = fake_strava.requests_to("/oauth/token")[0].form
-    assert form == {"client_id": "12345", "client_secret": "client-secret-xyz",
-                    "grant_type": "refresh_token", "refresh_token": "old-refresh"}
+    assert form == {
+        "client_id": "12345",
+        "client_secret": "client-secret-xyz",
+        "grant_type": "refresh_token",
+        "refresh_token": "old-refresh",
+    }
     assert "new-access" not in repr(tokens) and "new-refresh" not in repr(tokens)
 
 
@@ -99,8 +104,12 @@ def test_429_retries_are_bounded(fake_strava, settings):
 
 def test_429_with_a_long_wait_fails_at_once_instead_of_hammering(fake_strava):
     # No Retry-After: Strava's 15-minute window resets on the quarter hour, 10 minutes away.
-    fake_strava.fail_next("/athlete/activities", 429, times=10, **{
-        "X-RateLimit-Limit": "200,2000", "X-RateLimit-Usage": "201,500"})
+    fake_strava.fail_next(
+        "/athlete/activities",
+        429,
+        times=10,
+        **{"X-RateLimit-Limit": "200,2000", "X-RateLimit-Usage": "201,500"},
+    )
     with time_machine.travel(datetime(2026, 6, 1, 12, 5, tzinfo=UTC), tick=True):
         with pytest.raises(strava.StravaRateLimited) as err:
             _pages()

@@ -1,4 +1,5 @@
 """End to end with a real worker, Redis and PostgreSQL; Strava is the local fake."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _finished_run(job_id: str, timeout: float = 45) -> SyncRun:
-    return wait_for(lambda: SyncRun.objects.filter(job_id=job_id, finished_at__isnull=False)
-                    .first(), timeout=timeout, message=f"run of job {job_id} finished")
+    return wait_for(
+        lambda: SyncRun.objects.filter(job_id=job_id, finished_at__isnull=False).first(),
+        timeout=timeout,
+        message=f"run of job {job_id} finished",
+    )
 
 
 def _window_passes() -> None:
@@ -31,8 +35,7 @@ def _window_passes() -> None:
         r.delete(k)
 
 
-def test_a_failing_participant_does_not_stop_the_others(celery_worker, make_participant,
-                                                       fake_strava):
+def test_a_failing_participant_does_not_stop_the_others(celery_worker, make_participant, fake_strava):
     ok1 = make_participant([activity(1), activity(2), activity(3)])
     ok2 = make_participant([activity(4)], expired=True)  # refreshed on the way
     down = make_participant([activity(5)])
@@ -51,8 +54,7 @@ def test_a_failing_participant_does_not_stop_the_others(celery_worker, make_part
     assert (outcomes[down.pk].state, outcomes[down.pk].attempts) == (OutcomeState.FAILED, 3)
     assert "500" in outcomes[down.pk].error
     assert (outcomes[revoked.pk].state, outcomes[revoked.pk].attempts) == (OutcomeState.FAILED, 1)
-    jobs = {j.kwargs["participant_id"]: j for j in
-            Job.objects.filter(task=sync_participant_task.name)}
+    jobs = {j.kwargs["participant_id"]: j for j in Job.objects.filter(task=sync_participant_task.name)}
     assert (jobs[down.pk].state, jobs[down.pk].attempt) == (JobState.FAILED, 3)
     assert (jobs[revoked.pk].state, jobs[revoked.pk].attempt) == (JobState.FAILED, 1)
     assert jobs[ok1.pk].state == JobState.SUCCEEDED
@@ -62,8 +64,7 @@ def test_a_failing_participant_does_not_stop_the_others(celery_worker, make_part
     assert "access-" not in every and "refresh-" not in every and "Athlete" not in every
 
 
-def test_transient_5xx_is_retried_with_growing_backoff(celery_worker, make_participant,
-                                                       fake_strava):
+def test_transient_5xx_is_retried_with_growing_backoff(celery_worker, make_participant, fake_strava):
     p = make_participant([activity(1)])
     fake_strava.fail_next("/athlete/activities", 503, times=2)
 
@@ -93,8 +94,9 @@ def test_rerun_after_the_window_changes_nothing(celery_worker, make_participant,
     assert list(Activity.objects.order_by("external_id").values()) == before
 
 
-def test_manual_runs_during_the_nightly_one_join_it(celery_worker, make_participant, fake_strava,
-                                                    admin_client):
+def test_manual_runs_during_the_nightly_one_join_it(
+    celery_worker, make_participant, fake_strava, admin_client
+):
     make_participant([activity(1)])
     nightly = sync_all_task.enqueue(trigger="scheduled")
     manual = sync_all_task.enqueue(trigger="manual")
@@ -111,8 +113,7 @@ def test_manual_runs_during_the_nightly_one_join_it(celery_worker, make_particip
     assert Job.objects.filter(task=sync_participant_task.name).count() == 1
 
 
-def test_command_syncs_one_participant_with_a_progress_bar(celery_worker, make_participant,
-                                                           fake_strava):
+def test_command_syncs_one_participant_with_a_progress_bar(celery_worker, make_participant, fake_strava):
     make_participant([activity(1)])
     p = make_participant([activity(2), activity(3)])
     out, err = StringIO(), StringIO()
@@ -132,14 +133,18 @@ def test_command_refuses_an_unknown_participant_and_enqueues_nothing(celery_work
     assert not Job.objects.exists()
 
 
-def test_admin_action_syncs_the_selected_participants(celery_worker, make_participant,
-                                                      fake_strava, admin_client):
+def test_admin_action_syncs_the_selected_participants(
+    celery_worker, make_participant, fake_strava, admin_client
+):
     a = make_participant([activity(1)])
     b = make_participant([activity(2)])
     make_participant([activity(3)])
 
-    response = admin_client.post("/admin/sync/participant/", {
-        "action": "sync_selected", "_selected_action": [str(b.pk), str(a.pk)]}, follow=True)
+    response = admin_client.post(
+        "/admin/sync/participant/",
+        {"action": "sync_selected", "_selected_action": [str(b.pk), str(a.pk)]},
+        follow=True,
+    )
 
     assert "Sync started as job" in response.content.decode()
     job = Job.objects.get(task=sync_all_task.name)
@@ -158,8 +163,9 @@ def test_declared_job_options():
     assert (popts.queue, popts.max_attempts, popts.unique_on) == ("sync", 3, ("participant_id",))
 
 
-def test_catch_up_job_runs_the_missed_day_through_the_worker(celery_worker, make_participant,
-                                                             fake_strava, settings):
+def test_catch_up_job_runs_the_missed_day_through_the_worker(
+    celery_worker, make_participant, fake_strava, settings
+):
     """The service was down over midnight: today has no run. The catch-up job, on the worker,
     starts today's sync once; its next ticks do nothing."""
     from jobs.schedules import ensure_schedules
@@ -171,8 +177,11 @@ def test_catch_up_job_runs_the_missed_day_through_the_worker(celery_worker, make
     make_participant([activity(1)])
 
     first = sync_catch_up_task.enqueue()
-    wait_for(lambda: Job.objects.filter(pk=first.job_id, state=JobState.SUCCEEDED).exists(),
-             timeout=20, message="catch-up job ran")
+    wait_for(
+        lambda: Job.objects.filter(pk=first.job_id, state=JobState.SUCCEEDED).exists(),
+        timeout=20,
+        message="catch-up job ran",
+    )
     sync_job_id = Job.objects.get(pk=first.job_id).result
     run = _finished_run(sync_job_id)
     assert (run.trigger, run.local_date) == ("catch_up", sync_slot().local_date)
@@ -180,8 +189,11 @@ def test_catch_up_job_runs_the_missed_day_through_the_worker(celery_worker, make
 
     _window_passes()  # later ticks, after every unique window: still nothing to do
     again = sync_catch_up_task.enqueue()
-    wait_for(lambda: Job.objects.filter(pk=again.job_id, state=JobState.SUCCEEDED).exists(),
-             timeout=20, message="second catch-up tick ran")
+    wait_for(
+        lambda: Job.objects.filter(pk=again.job_id, state=JobState.SUCCEEDED).exists(),
+        timeout=20,
+        message="second catch-up tick ran",
+    )
     assert Job.objects.get(pk=again.job_id).result is None
     assert SyncRun.objects.count() == 1
     assert Job.objects.filter(task=sync_all_task.name).count() == 1

@@ -1,4 +1,5 @@
 """`manage.py setup_ses_queue`: create the SES event queue and its dead-letter queue."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,10 @@ from emails.config import email_settings_get, email_settings_update
 
 
 class Command(BaseCommand):
-    help = ("Create the SQS queue for SES events and its dead-letter queue (redrive after "
-            "N receives), idempotently; store the URL in the settings and print it last.")
+    help = (
+        "Create the SQS queue for SES events and its dead-letter queue (redrive after "
+        "N receives), idempotently; store the URL in the settings and print it last."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", default=settings.SES_EVENTS_QUEUE_NAME)
@@ -28,8 +31,12 @@ class Command(BaseCommand):
             raise CommandError("--max-receives must be at least 1")
         try:
             url, dlq_url = sqs.queue_ensure(
-                name=name, region=region, dlq_name=dlq, max_receives=opts["max_receives"],
-                visibility_timeout=settings.SES_EVENTS_VISIBILITY_TIMEOUT)
+                name=name,
+                region=region,
+                dlq_name=dlq,
+                max_receives=opts["max_receives"],
+                visibility_timeout=settings.SES_EVENTS_VISIBILITY_TIMEOUT,
+            )
         except sqs.SqsError as exc:
             raise CommandError(str(exc)) from exc
         email_settings_update(queue_url=url, aws_region=region)

@@ -1,4 +1,5 @@
 """`manage.py sqs_polling {status,enable,disable,poll-now,set-interval MS}`."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ class Command(BaseCommand):
         sub.add_parser("enable", help="switch polling on (and queue a first poll)")
         sub.add_parser("disable", help="switch polling off")
         now = sub.add_parser("poll-now", help="queue a poll now")
-        now.add_argument("--sync", action="store_true",
-                         help="run one poll in this process and print its counts as JSON")
+        now.add_argument(
+            "--sync", action="store_true", help="run one poll in this process and print its counts as JSON"
+        )
         iv = sub.add_parser("set-interval", help="milliseconds between polls (>= 1000)")
         iv.add_argument("ms", type=int)
 
@@ -38,8 +40,7 @@ class Command(BaseCommand):
                 self.stdout.write("polling disabled")
             elif action == "set-interval":
                 s = polling.set_polling_interval(opts["ms"])
-                self.stdout.write(f"interval {s.polling_interval_ms} ms "
-                                  f"(beat: every {s.interval_seconds} s)")
+                self.stdout.write(f"interval {s.polling_interval_ms} ms (beat: every {s.interval_seconds} s)")
             elif opts["sync"]:
                 result = polling.poll_sync()
                 self.stdout.write(json.dumps(result, sort_keys=False))

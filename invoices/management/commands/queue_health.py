@@ -1,4 +1,5 @@
 """Print the invoice queues' health; exit 1 when a queue is unreachable."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,10 @@ from invoices.queues import QUEUES
 class Command(BaseCommand):
     help = "Invoice queues: reachable, available, in flight, oldest message age, warnings."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         report = invoice_queues_health()
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
@@ -30,7 +31,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{queue:9} available={info['available']} in_flight={info['in_flight']} "
                     f"oldest_age_s={info['oldest_age_s']} "
-                    f"dead_letters={info.get('dead_letters', '-')}")
+                    f"dead_letters={info.get('dead_letters', '-')}"
+                )
             for warning in report["warnings"]:
                 self.stdout.write(f"WARNING: {warning}")
         if not report["ok"]:

@@ -1,4 +1,5 @@
 """Create the priority and regular queues and their dead-letter queues (safe to run again)."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,16 +11,26 @@ from invoices.queues import queues_setup
 class Command(BaseCommand):
     help = "Create the invoice SQS queues (and DLQs with a redrive policy), idempotently."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
-        parser.add_argument("--visibility-timeout", type=int, default=None,
-                            help="seconds (default SQS_VISIBILITY_TIMEOUT, 300)")
-        parser.add_argument("--max-receive-count", type=int, default=None,
-                            help="deliveries before the DLQ (default SQS_MAX_RECEIVE_COUNT, 5)")
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--visibility-timeout",
+            type=int,
+            default=None,
+            help="seconds (default SQS_VISIBILITY_TIMEOUT, 300)",
+        )
+        parser.add_argument(
+            "--max-receive-count",
+            type=int,
+            default=None,
+            help="deliveries before the DLQ (default SQS_MAX_RECEIVE_COUNT, 5)",
+        )
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         try:
-            made = queues_setup(visibility_timeout=options["visibility_timeout"],
-                                max_receive_count=options["max_receive_count"])
+            made = queues_setup(
+                visibility_timeout=options["visibility_timeout"],
+                max_receive_count=options["max_receive_count"],
+            )
         except QueueError as exc:
             raise CommandError(str(exc)) from exc
         for queue, info in made.items():

@@ -8,7 +8,7 @@ from jobs.health import run_checks
 class Command(BaseCommand):
     help = "Print the same health report as GET /healthz; exit 1 when a check fails."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--only", nargs="*", help="run only these checks")
 
     def handle(self, *args, **options) -> None:

@@ -1,4 +1,5 @@
 """`manage.py enqueue_job TYPE --payload JSON`: the same checks as enqueue_job() in code."""
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("job_type")
-        parser.add_argument("--payload", required=True,
-                            help='JSON object, e.g. \'{"prompt": "hi"}\'')
+        parser.add_argument("--payload", required=True, help='JSON object, e.g. \'{"prompt": "hi"}\'')
         parser.add_argument("--countdown", type=float, default=None, help="seconds to wait")
         parser.add_argument("--priority", type=int, default=None, choices=range(10))
 
-    def handle(self, *args: Any, job_type: str, payload: str, countdown: float | None,
-               priority: int | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        job_type: str,
+        payload: str,
+        countdown: float | None,
+        priority: int | None,
+        **options: Any,
+    ) -> None:
         try:
             data = json.loads(payload)
         except json.JSONDecodeError as exc:

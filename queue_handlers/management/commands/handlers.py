@@ -1,4 +1,5 @@
 """`manage.py handlers list` / `manage.py handlers validate` (exit 1 on any problem)."""
+
 from __future__ import annotations
 
 import json as jsonlib

@@ -3,6 +3,7 @@
 It enqueues the same unique job as the nightly run, so during the nightly run (or within the
 hour after it) it follows that run instead of starting another.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,14 +18,27 @@ class Command(BaseCommand):
     help = "Sync Strava activities now (all active participants, or --participant ID)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--participant", type=int, action="append", dest="participants",
-                            metavar="ID", help="only this participant (repeatable)")
+        parser.add_argument(
+            "--participant",
+            type=int,
+            action="append",
+            dest="participants",
+            metavar="ID",
+            help="only this participant (repeatable)",
+        )
         parser.add_argument("--no-wait", action="store_true", help="enqueue and return")
-        parser.add_argument("--timeout", type=float, default=3600,
-                            help="seconds to follow the run before giving up waiting")
+        parser.add_argument(
+            "--timeout", type=float, default=3600, help="seconds to follow the run before giving up waiting"
+        )
 
-    def handle(self, *args, participants: list[int] | None = None, no_wait: bool = False,
-               timeout: float = 3600, **options) -> None:
+    def handle(
+        self,
+        *args,
+        participants: list[int] | None = None,
+        no_wait: bool = False,
+        timeout: float = 3600,
+        **options,
+    ) -> None:
         from sync.tasks import sync_all_task
 
         ids = sorted(set(participants)) if participants else None
@@ -45,7 +59,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Run {run.pk} {run.state}: {run.participants_succeeded} ok, "
             f"{run.participants_failed} failed, {run.participants_skipped} skipped; "
-            f"{run.activities_created} new and {run.activities_updated} updated activities")
+            f"{run.activities_created} new and {run.activities_updated} updated activities"
+        )
         if run.participants_failed:
             for o in run.outcomes.filter(state="failed").order_by("participant_id"):
                 self.stdout.write(f"  participant {o.participant_id}: {o.error}")
@@ -59,18 +74,25 @@ class Command(BaseCommand):
             while time.monotonic() < deadline:
                 run = SyncRun.objects.filter(job_id=job_id).first()
                 job = Job.objects.filter(pk=job_id).only("state", "result").first()
-                if run is None and job is not None and job.state in (
-                        JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED):
-                    note = (job.result or {}).get("skipped") if isinstance(job.result, dict) \
-                        else None
+                if (
+                    run is None
+                    and job is not None
+                    and job.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+                ):
+                    note = (job.result or {}).get("skipped") if isinstance(job.result, dict) else None
                     self.stdout.write(f"Job {job_id} {job.state}" + (f": {note}" if note else ""))
                     return None
                 if run is not None:
                     if bar is None:
-                        bar = tqdm(total=run.participants_total or None, unit="participant",
-                                   file=self.stderr._out, desc="sync")
+                        bar = tqdm(
+                            total=run.participants_total or None,
+                            unit="participant",
+                            file=self.stderr._out,
+                            desc="sync",
+                        )
                     done = SyncOutcome.objects.filter(
-                        run=run, state__in=("succeeded", "failed", "skipped")).count()
+                        run=run, state__in=("succeeded", "failed", "skipped")
+                    ).count()
                     bar.total = max(run.participants_total, done)
                     bar.n = done
                     bar.refresh()
@@ -80,5 +102,6 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        raise CommandError(f"job {job_id} has not finished after {timeout:.0f}s; "
-                           "is a worker consuming the 'sync' queue?")
+        raise CommandError(
+            f"job {job_id} has not finished after {timeout:.0f}s; is a worker consuming the 'sync' queue?"
+        )

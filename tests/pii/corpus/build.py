@@ -1,7 +1,8 @@
 """Turn source.txt ([[TYPE|value]] markup) into corpus.jsonl (text + exact spans).
 
-    .venv/bin/python tests/pii/corpus/build.py
+.venv/bin/python tests/pii/corpus/build.py
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ def parse(line: str) -> dict:
     text, spans, pos = [], [], 0
     out_len = 0
     for m in MARK.finditer(line):
-        plain = line[pos:m.start()]
+        plain = line[pos : m.start()]
         text.append(plain)
         out_len += len(plain)
         value = m.group(2)
