@@ -24,16 +24,16 @@ TICK = 0.05
 class Runtime:
     def __init__(self) -> None:
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.held: dict[str, float] = {}
+        self.held: dict[str, tuple[float, str]] = {}
         self.mover = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     # -- leases held by this process, renewed until released ----------------------------------
-    def hold(self, key: str, ttl: float) -> None:
+    def hold(self, key: str, ttl: float, token: str | None = None) -> None:
         with self._lock:
-            self.held[key] = ttl
+            self.held[key] = (ttl, token or self.token)
         self.ensure_started()
 
     def unhold(self, key: str) -> None:
@@ -82,11 +82,11 @@ class Runtime:
 
     def _renew(self) -> None:
         with self._lock:
-            by_ttl: dict[float, list[str]] = {}
-            for key, ttl in self.held.items():
-                by_ttl.setdefault(ttl, []).append(key)
-        for ttl, keys in by_ttl.items():
-            coordinator().lease_renew(keys, self.token, ttl)
+            groups: dict[tuple[float, str], list[str]] = {}
+            for key, (ttl, token) in self.held.items():
+                groups.setdefault((ttl, token), []).append(key)
+        for (ttl, token), keys in groups.items():
+            coordinator().lease_renew(keys, token, ttl)
 
 
 def move_due(limit: int = 200) -> int:

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs import history, telemetry
+from jobs.context import JobContext, Snooze, _current
 from jobs.coordination import CLAIM_CANCELLED, CLAIM_DONE, CLAIM_OK, coordinator, key
 from jobs.models import JobState
 from jobs.options import JobOptions, rate_for
@@ -126,6 +127,9 @@ class JobTask(Task):
         )
         return _result(job_id, state)
 
+    def enqueue_many(self, kwargs_list: list[dict[str, Any]]) -> list[Enqueued]:
+        return [self.enqueue(**kw) for kw in kwargs_list]
+
     def type_check(self, args: tuple, kwargs: dict) -> None:
         """Refuse wrong arguments at enqueue, before anything is recorded or queued."""
         check = getattr(self, "__header__", None)
@@ -225,11 +229,21 @@ class Execution:
         self._record(JobState.STARTED, started_at=timezone.now(), worker=self.req.hostname or "")
         started = time.perf_counter()
         telemetry.log_event("start", self.task.name, self.job_id, queue=self.queue, attempt=self.attempt)
+        ctx = JobContext(
+            self.job_id, self.task.name, self.queue, self.attempt, self.opts.max_attempts, self.deferrals
+        )
+        token = _current.set(ctx)
         try:
             result = self.task.run(*self.args, **self.kwargs)
+        except Snooze as snooze:
+            if self.req.is_eager:
+                raise
+            self._defer(snooze.seconds)
         except Exception as exc:
             self._fail(exc, time.perf_counter() - started)
             raise
+        finally:
+            _current.reset(token)
         duration = time.perf_counter() - started
         self._record(JobState.SUCCEEDED, finished_at=timezone.now(), result=_jsonable(result))
         telemetry.log_event(
@@ -370,3 +384,8 @@ def _result(job_id: str, state: str, duplicate: bool = False):
     res = current_app.AsyncResult(job_id)
     res.enqueued = Enqueued(job_id=job_id, state=str(state), duplicate=duplicate)
     return res
+
+
+def enqueue_many(task: JobTask, kwargs_list: list[dict[str, Any]]) -> list[Enqueued]:
+    """Enqueue one job per kwargs dict (`task.enqueue_many(...)` is the same)."""
+    return task.enqueue_many(kwargs_list)
