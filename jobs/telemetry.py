@@ -7,12 +7,36 @@ import logging
 import re
 from typing import Any
 
+from django.dispatch import Signal
+
 logger = logging.getLogger("jobs.telemetry")
+
+# Seed 003's `[:oban, :job, :start | :stop | :exception]`: receivers get task, job_id, queue,
+# attempt and, where known, duration (s), outcome and error (an exception class name; never
+# arguments or messages). A receiver that raises is logged and never hurts the job.
+job_started = Signal()
+job_finished = Signal()  # outcome "succeeded"
+job_failed = Signal()  # outcome "failed" (for good) or "retrying"
+job_deferred = Signal()  # snoozed, rate-limited or waiting for its single-flight turn
+_SIGNALS = {
+    "start": job_started,
+    "finish": job_finished,
+    "failure": job_failed,
+    "retry": job_failed,
+    "deferred": job_deferred,
+    "snoozed": job_deferred,
+}
 
 
 def log_event(event: str, task: str, job_id: str, **fields: Any) -> None:
+    """One structured line per job event, and the matching telemetry signal."""
     if logger.isEnabledFor(logging.INFO):
         logger.info(event, extra={"fields": {"event": event, "task": task, "job_id": job_id, **fields}})
+    signal = _SIGNALS.get(event)
+    if signal is not None and signal.has_listeners():
+        for _receiver, response in signal.send_robust(sender=task, task=task, job_id=job_id, **fields):
+            if isinstance(response, Exception):
+                logger.warning("telemetry receiver failed: %s", type(response).__name__)
 
 
 class KeyValueFormatter(logging.Formatter):
