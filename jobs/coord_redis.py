@@ -2,75 +2,63 @@
 
 from __future__ import annotations
 
-import json
+import time
 
 import redis
 
-from jobs.coordination import (
-    CANCEL_TTL,
-    CLAIM_CANCELLED,
-    CLAIM_DONE,
-    CLAIM_OK,
-    CLAIM_RUNNING,
-    DONE_TTL,
-    key,
-)
+from jobs.coordination import key
 
-_CLAIM = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'cancelled' end
-local v = redis.call('GET', KEYS[1])
-if (not v) or v == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 'ok'
-end
-if v == 'done' then return 'done' end
-return 'running'
-"""
 _RELEASE_IF = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# Leases and slots renewed together: a plain key holding the token, or a slot member.
 _RENEW_IF = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local n = 0
 for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[1] then redis.call('PEXPIRE', k, ARGV[2]) n = n + 1 end
+  if redis.call('TYPE', k).ok == 'zset' then
+    if redis.call('ZSCORE', k, ARGV[1]) then
+      redis.call('ZADD', k, now + tonumber(ARGV[2]) / 1000, ARGV[1]) n = n + 1
+    end
+  elseif redis.call('GET', k) == ARGV[1] then
+    redis.call('PEXPIRE', k, ARGV[2]) n = n + 1
+  end
 end
 return n
 """
-# Sliding window of actual start times, measured on Redis's clock so machines need not agree.
-_RATE = """
+# A counting semaphore whose members lapse unless renewed (a killed holder frees its slot).
+_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
+  return 1
+end
+return 0
+"""
+# "Next free slot": reservations (member -> start time) in a sorted set; a new member gets the
+# earliest start with fewer than `limit` reservations in the `period` before it. On Redis's clock.
+_RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local period = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
+local mine = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if mine then return tostring(tonumber(mine) - now) end
 local n = redis.call('ZCARD', KEYS[1])
-if n < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(period * 1000) + 1000)
-  return '0'
+local slot = now
+if n >= limit then
+  local nth = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  slot = math.max(now, tonumber(nth[2]) + period)
 end
-local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + period - now)
-"""
-_POP_DUE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-local out = {}
-for i, id in ipairs(ids) do
-  local p = redis.call('HGET', KEYS[2], id)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  if p then table.insert(out, p) end
-end
-return out
-"""
-_SCHEDULE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-return 1
+redis.call('ZADD', KEYS[1], slot, ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], math.ceil((slot + period) * 1000) + 1000)
+return tostring(slot - now)
 """
 
 
@@ -79,45 +67,13 @@ class RedisCoordinator:
         self.client = redis.Redis.from_url(
             url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
         )
-        self._claim = self.client.register_script(_CLAIM)
         self._release_if = self.client.register_script(_RELEASE_IF)
         self._renew_if = self.client.register_script(_RENEW_IF)
-        self._rate = self.client.register_script(_RATE)
-        self._pop_due = self.client.register_script(_POP_DUE)
-        self._schedule = self.client.register_script(_SCHEDULE)
-        self.sched_key, self.sched_payload_key = key("scheduled"), key("scheduled", "payload")
-
-    def unique_acquire(self, k: str, job_id: str, ttl: float) -> str | None:
-        for _ in range(3):
-            if self.client.set(k, job_id, nx=True, px=max(int(ttl * 1000), 1)):
-                return None
-            holder = self.client.get(k)
-            if holder is not None:
-                return holder.decode()
-        return None
-
-    def unique_release(self, k: str, job_id: str) -> None:
-        self._release_if(keys=[k], args=[job_id])
-
-    def claim(self, job_id: str, delivery: str, token: str, ttl: float) -> str:
-        keys = [key("claim", job_id, delivery), key("cancel", job_id)]
-        return self._claim(keys=keys, args=[token, int(ttl * 1000)]).decode()
-
-    def claim_done(self, job_id: str, delivery: str) -> None:
-        self.client.set(key("claim", job_id, delivery), CLAIM_DONE, ex=DONE_TTL)
-
-    def claim_release(self, job_id: str, delivery: str, token: str) -> None:
-        self._release_if(keys=[key("claim", job_id, delivery)], args=[token])
-
-    def cancel(self, job_id: str) -> None:
-        with self.client.pipeline() as pipe:
-            pipe.set(key("cancel", job_id), 1, ex=CANCEL_TTL)
-            pipe.zrem(self.sched_key, job_id)
-            pipe.hdel(self.sched_payload_key, job_id)
-            pipe.execute()
+        self._slot = self.client.register_script(_SLOT)
+        self._reserve = self.client.register_script(_RESERVE)
 
     def lease_acquire(self, k: str, token: str, ttl: float) -> bool:
-        if self.client.set(k, token, nx=True, px=int(ttl * 1000)):
+        if self.client.set(k, token, nx=True, px=max(int(ttl * 1000), 1)):
             return True
         return self.client.get(k) == token.encode()
 
@@ -128,25 +84,23 @@ class RedisCoordinator:
     def lease_release(self, k: str, token: str) -> None:
         self._release_if(keys=[k], args=[token])
 
-    def rate_take(self, k: str, limit: int, period: float, member: str) -> float:
-        return float(self._rate(keys=[k], args=[period, limit, member]))
+    def slot_acquire(self, k: str, token: str, limit: int, ttl: float) -> bool:
+        return bool(self._slot(keys=[k], args=[token, limit, ttl]))
 
-    def schedule(self, job_id: str, delay: float, payload: dict) -> None:
-        keys = [self.sched_key, self.sched_payload_key]
-        self._schedule(keys=keys, args=[job_id, max(delay, 0.0), json.dumps(payload)])
+    def slot_release(self, k: str, token: str) -> None:
+        self.client.zrem(k, token)
 
-    def pop_due(self, limit: int = 200) -> list[dict]:
-        raw = self._pop_due(keys=[self.sched_key, self.sched_payload_key], args=[limit])
-        return [json.loads(p) for p in raw]
+    def rate_reserve(self, k: str, limit: int, period: float, member: str) -> float:
+        return float(self._reserve(keys=[k], args=[period, limit, member]))
 
-    def scheduled_count(self) -> int:
-        return int(self.client.zcard(self.sched_key))
-
-    def is_scheduled(self, job_id: str) -> bool:
-        return self.client.zscore(self.sched_key, job_id) is not None
+    def epoch(self) -> float:
+        k = key("epoch")
+        self.client.set(k, repr(time.time()), nx=True)
+        value = self.client.get(k)
+        return float(value) if value else time.time()
 
     def ping(self) -> None:
         self.client.ping()
 
 
-__all__ = ["RedisCoordinator", "CLAIM_OK", "CLAIM_RUNNING", "CLAIM_CANCELLED", "CANCEL_TTL"]
+__all__ = ["RedisCoordinator"]

@@ -1,8 +1,8 @@
-"""Cluster-wide coordination: uniqueness, claims, leases, rate slots and the scheduled set.
+"""Cluster-wide coordination: single-flight leases, queue concurrency slots, rate reservations.
 
-Two backends share one interface: Redis (the cluster) and the database (single-machine mode).
-Every operation is one atomic step on the backend, so any number of processes on any number of
-machines agree without talking to each other.
+Two backends share one interface: Redis (the cluster) and the database (single-machine mode on
+SQLite). Each operation is one atomic step on the backend. Nothing here is the truth about a job
+(that is the job table): losing all of it costs at most a short burst over a limit.
 """
 
 from __future__ import annotations
@@ -12,42 +12,28 @@ from typing import Protocol
 
 from django.conf import settings
 
-CLAIM_OK, CLAIM_DONE, CLAIM_RUNNING, CLAIM_CANCELLED = "ok", "done", "running", "cancelled"
-DONE_TTL = 24 * 3600
-CANCEL_TTL = 7 * 24 * 3600
-
 
 class Coordinator(Protocol):
-    def unique_acquire(self, key: str, job_id: str, ttl: float) -> str | None:
-        """Take `key` for `job_id`; None when taken, else the job id already holding it."""
-
-    def unique_release(self, key: str, job_id: str) -> None: ...
-
-    def claim(self, job_id: str, delivery: str, token: str, ttl: float) -> str:
-        """Claim one delivery of a job: ok, done, running (elsewhere) or cancelled."""
-
-    def claim_done(self, job_id: str, delivery: str) -> None: ...
-
-    def claim_release(self, job_id: str, delivery: str, token: str) -> None: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def lease_acquire(self, key: str, token: str, ttl: float) -> bool: ...
+    def lease_acquire(self, key: str, token: str, ttl: float) -> bool:
+        """Take `key` for `token` (or keep it, if `token` holds it already)."""
 
     def lease_renew(self, keys: list[str], token: str, ttl: float) -> None: ...
 
     def lease_release(self, key: str, token: str) -> None: ...
 
-    def rate_take(self, key: str, limit: int, period: float, member: str) -> float:
-        """Take a start slot now: 0.0 when taken, else seconds until one may be free."""
+    def slot_acquire(self, key: str, token: str, limit: int, ttl: float) -> bool:
+        """One of `limit` slots of `key` for `token`, leased for `ttl` (renewed like a lease)."""
 
-    def schedule(self, job_id: str, delay: float, payload: dict) -> None: ...
+    def slot_release(self, key: str, token: str) -> None: ...
 
-    def pop_due(self, limit: int = 200) -> list[dict]: ...
+    def rate_reserve(self, key: str, limit: int, period: float, member: str) -> float:
+        """Reserve `member`'s start: 0.0 to start now, else seconds until its reserved slot.
 
-    def scheduled_count(self) -> int: ...
+        Asking again for the same member returns the same slot, so a job deferred to its slot
+        starts when it comes back: one deferral per job however long the backlog."""
 
-    def is_scheduled(self, job_id: str) -> bool: ...
+    def epoch(self) -> float:
+        """When this store's data began (a Redis that came back empty has a new epoch)."""
 
     def ping(self) -> None: ...
 

@@ -1,9 +1,12 @@
-"""Job history writes, batched off the hot path.
+"""Write-behind for the job table's hot-path writes: finishes, publish marks, attempt rows.
 
-Enqueuers and workers append small events to an in-process buffer; the runtime thread flushes
-them as one multi-row upsert. Each event carries `seq` and the row keeps the greatest: writes
-from several processes may land in any order and the row still only moves forward. With
-JOBS_HISTORY_FLUSH_INTERVAL=0 every event is written at once (tests, management commands).
+A job's claim, deferral, retry and snooze are written at once (they decide what runs next);
+what only records an outcome is buffered here and flushed by the runtime thread as one
+`executemany` per kind. The writer never hurts a job: `record()` never raises, the buffer is
+bounded (the oldest entries are dropped and counted, never an exception), and a row the database
+rejects is retried alone once and then dropped with a counted log line — never retried forever,
+never blocking the rows behind it. With JOBS_HISTORY_FLUSH_INTERVAL=0 every entry is written at
+once (tests, management commands).
 """
 
 from __future__ import annotations
@@ -14,84 +17,34 @@ from collections import deque
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, transaction
 
-from jobs.models import Job, JobState
+from jobs import store
+from jobs.models import JobAttempt
 
 logger = logging.getLogger("jobs.history")
+ATTEMPT = "attempt"
 
-COLUMNS = [f.column for f in Job._meta.concrete_fields]
-_FIELDS = {f.column: f for f in Job._meta.concrete_fields}
-_REQUIRED = ("id", "task", "queue", "state", "attempt", "max_attempts", "deferrals", "seq")
-CANCELLED_SEQ = 2**62
-
-_buffer: deque[dict[str, Any]] = deque()
+_buffer: deque[tuple[str, Any]] = deque()
 _flush_lock = threading.Lock()
+stats = {"written": 0, "dropped_rejected": 0, "dropped_overflow": 0}
 
 
-PHASE = {
-    JobState.QUEUED: 1,
-    JobState.SCHEDULED: 1,
-    JobState.STARTED: 2,
-    JobState.RETRYING: 3,
-    JobState.SUCCEEDED: 9,
-    JobState.FAILED: 9,
-    JobState.CANCELLED: 9,
-}
+def record(kind: str, params: Any) -> None:
+    """Buffer one write (an SQL statement of jobs.store with its parameters, or an attempt row)."""
+    try:
+        if len(_buffer) >= settings.JOBS_HISTORY_MAX_BUFFER:
+            _buffer.popleft()
+            stats["dropped_overflow"] += 1
+        _buffer.append((kind, params))
+        if settings.JOBS_HISTORY_FLUSH_INTERVAL <= 0:
+            flush()
+        elif len(_buffer) == 1:
+            from jobs.runtime import runtime
 
-
-def seq(attempt: int, deferrals: int, phase: int) -> int:
-    """Order of an event: later attempts, then later deferrals, then the phase within one."""
-    return attempt * 1_000_000 + deferrals * 10 + phase
-
-
-def record_state(
-    *,
-    job_id: str,
-    task: str,
-    queue: str,
-    state: str,
-    attempt: int,
-    max_attempts: int,
-    deferrals: int,
-    **fields: Any,
-) -> None:
-    """Buffer one state change of a job (the one way every writer describes an event)."""
-    record(
-        {
-            "id": job_id,
-            "task": task,
-            "queue": queue,
-            "state": state,
-            "attempt": attempt,
-            "max_attempts": max_attempts,
-            "deferrals": deferrals,
-            "seq": seq(attempt, deferrals, PHASE[state]),
-            **fields,
-        }
-    )
-
-
-def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """The rule the SQL applies: the higher seq wins each column it knows; the other fills gaps."""
-    hi, lo = (new, old) if new["seq"] >= old["seq"] else (old, new)
-    out = dict(lo)
-    out.update({k: v for k, v in hi.items() if v is not None})
-    return out
-
-
-BACKPRESSURE = 50_000
-
-
-def record(event: dict[str, Any]) -> None:
-    """Buffer one event; the runtime thread writes it within the flush interval."""
-    _buffer.append(event)
-    if settings.JOBS_HISTORY_FLUSH_INTERVAL <= 0 or len(_buffer) >= BACKPRESSURE:
-        flush()  # tests and one-shot commands write at once; a stalled DB slows enqueuers
-    elif len(_buffer) == 1:
-        from jobs.runtime import runtime
-
-        runtime().ensure_started()
+            runtime().ensure_started()
+    except Exception:  # the writer must never fail the job or the enqueue that called it
+        logger.exception("job history: could not buffer a write")
 
 
 def pending_events() -> int:
@@ -99,53 +52,47 @@ def pending_events() -> int:
 
 
 def flush() -> int:
-    """Write every buffered event; returns how many rows were written."""
+    """Write everything buffered; returns how many entries were written."""
     with _flush_lock:
-        rows: dict[str, dict[str, Any]] = {}
+        items = []
         while _buffer:
-            ev = _buffer.popleft()
-            rows[ev["id"]] = merge(rows[ev["id"]], ev) if ev["id"] in rows else ev
-        if not rows:
+            items.append(_buffer.popleft())
+        if not items:
             return 0
-        batch = list(rows.values())
-        size = settings.JOBS_HISTORY_BATCH
-        try:
-            for i in range(0, len(batch), size):
-                _upsert(batch[i : i + size])
-        except Exception:
-            # Keep the events for the next flush rather than lose history on a DB blip.
-            _buffer.extendleft(reversed(batch))
-            logger.exception("job history flush failed; %d events kept for retry", len(batch))
-            raise
+        groups: dict[str, list[Any]] = {}
+        for kind, params in items:
+            groups.setdefault(kind, []).append(params)
+        written = 0
+        for kind, batch in groups.items():
+            written += _write(kind, batch)
+        stats["written"] += written
+        return written
+
+
+def _write(kind: str, batch: list[Any]) -> int:
+    try:
+        with transaction.atomic():
+            _apply(kind, batch)
         return len(batch)
-
-
-def _upsert(rows: list[dict[str, Any]]) -> None:
-    table = connection.ops.quote_name(Job._meta.db_table)
-    q = connection.ops.quote_name
-    cols = ", ".join(q(c) for c in COLUMNS)
-    one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    sets = ", ".join(
-        f"{q(c)} = CASE WHEN excluded.seq >= {table}.seq "
-        f"THEN COALESCE(excluded.{q(c)}, {table}.{q(c)}) "
-        f"ELSE COALESCE({table}.{q(c)}, excluded.{q(c)}) END"
-        for c in COLUMNS
-        if c != "id"
-    )
-    sql = (
-        f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(rows))} "
-        f"ON CONFLICT (id) DO UPDATE SET {sets}"
-    )
-    params: list[Any] = []
-    for row in rows:
-        for c in COLUMNS:
-            value = row.get(c)
-            if value is None and c in _REQUIRED:
-                value = _FIELDS[c].get_default()
-            # None must stay SQL NULL (a JSONField would write JSON null) so COALESCE keeps
-            # what another event already wrote.
-            params.append(
-                None if value is None else _FIELDS[c].get_db_prep_value(value, connection, prepared=False)
+    except Exception as exc:
+        close_old_connections()
+        if len(batch) == 1:
+            stats["dropped_rejected"] += 1
+            logger.warning(
+                "job history: write dropped",
+                extra={"fields": {"kind": _label(kind), "error": type(exc).__name__}},
             )
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
+            return 0
+    # One rejected row must not cost the others: write them one by one.
+    return sum(_write(kind, [one]) for one in batch)
+
+
+def _apply(kind: str, batch: list[Any]) -> None:
+    if kind == ATTEMPT:
+        JobAttempt.objects.bulk_create([JobAttempt(**row) for row in batch])
+    else:
+        store.executemany(kind, batch)
+
+
+def _label(kind: str) -> str:
+    return ATTEMPT if kind == ATTEMPT else kind.split(" SET ")[1].split(" ")[0]

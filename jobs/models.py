@@ -58,8 +58,6 @@ class Job(models.Model):
     last_error = models.TextField(null=True, blank=True)
     deferrals = models.PositiveIntegerField(default=0)
     retry_of = models.UUIDField(null=True, blank=True)
-    # Kept for the history writer's ordering of buffered events (jobs.history).
-    seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-enqueued_at"]
@@ -79,6 +77,11 @@ class Job(models.Model):
                 fields=["enqueued_at"],
                 name="jobs_job_unpublished",
                 condition=models.Q(state="queued", published_at__isnull=True),
+            ),
+            models.Index(
+                fields=["unique_key", "enqueued_at"],
+                name="jobs_job_unique",
+                condition=models.Q(unique_key__isnull=False),
             ),
             models.Index(
                 fields=["lease_expires_at"],
@@ -155,14 +158,3 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at}"
-
-
-class ScheduledJob(models.Model):
-    """Single-machine mode's scheduled set (being replaced by the job table's own due times)."""
-
-    job_id = models.CharField(max_length=64, primary_key=True)
-    due = models.FloatField(db_index=True)
-    payload = models.JSONField()
-
-    def __str__(self) -> str:
-        return self.job_id

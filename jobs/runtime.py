@@ -1,5 +1,9 @@
-"""One background thread per process: flushes job history, renews the leases this process
-holds, and (in worker main processes) moves due scheduled jobs onto their queues."""
+"""One background thread per process. Each step runs on its own clock and fails on its own
+(a rejected history row never stops lease renewal or the mover):
+- flush the write-behind history (every process);
+- renew the leases this process holds: Redis leases and slots, and the job rows it runs;
+- in worker main processes: move due jobs onto their queues, and every few seconds relay,
+  reconcile and rescue (jobs.reconcile)."""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ import os
 import socket
 import threading
 import time
-import uuid
+from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils import timezone
 
-from jobs import history
+from jobs import history, store
 from jobs.coordination import coordinator
 
 logger = logging.getLogger("jobs.runtime")
@@ -23,14 +29,16 @@ TICK = 0.05
 
 class Runtime:
     def __init__(self) -> None:
-        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.token = f"{socket.gethostname()}:{os.getpid()}"
         self.held: dict[str, tuple[float, str]] = {}
+        self.jobs: dict[str, str] = {}
         self.mover = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._next: dict[str, float] = {}
 
-    # -- leases held by this process, renewed until released ----------------------------------
+    # -- what this process holds ---------------------------------------------------------------
     def hold(self, key: str, ttl: float, token: str | None = None) -> None:
         with self._lock:
             self.held[key] = (ttl, token or self.token)
@@ -40,8 +48,17 @@ class Runtime:
         with self._lock:
             self.held.pop(key, None)
 
+    def hold_job(self, job_id: str, token: str) -> None:
+        with self._lock:
+            self.jobs[job_id] = token
+        self.ensure_started()
+
+    def unhold_job(self, job_id: str) -> None:
+        with self._lock:
+            self.jobs.pop(job_id, None)
+
     def start_mover(self) -> None:
-        """Move due scheduled jobs onto their queues from this process (worker main processes)."""
+        """Move due jobs and reconcile from this process (worker main processes)."""
         self.mover = True
         self.ensure_started()
 
@@ -57,47 +74,63 @@ class Runtime:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        try:
-            history.flush()
-        except Exception:
-            pass
+        self._step("flush", 0, history.flush)
 
+    # -- the loop -------------------------------------------------------------------------------
     def _loop(self) -> None:
-        last_flush = last_renew = 0.0
+        from jobs import reconcile
+
         while not self._stop.wait(TICK):
-            now = time.monotonic()
-            try:
-                if history.pending_events() and now - last_flush >= settings.JOBS_HISTORY_FLUSH_INTERVAL:
-                    last_flush = now
-                    history.flush()
-                if self.held and now - last_renew >= settings.JOBS_LEASE_TTL / 3:
-                    last_renew = now
-                    self._renew()
-                if self.mover:
-                    move_due()
-            except Exception:
-                logger.exception("jobs runtime tick failed")
-                close_old_connections()
-                time.sleep(1)
+            if history.pending_events():
+                self._step("flush", settings.JOBS_HISTORY_FLUSH_INTERVAL, history.flush)
+            if self.held or self.jobs:
+                self._step("renew", settings.JOBS_LEASE_TTL / 3, self._renew)
+            if self.mover:
+                self._step("move", settings.JOBS_MOVER_INTERVAL, reconcile.move_due)
+                self._step("sweep", settings.JOBS_RECONCILE_EVERY, self._sweep)
+
+    def _step(self, name: str, every: float, fn: Callable[[], object]) -> None:
+        now = time.monotonic()
+        if now < self._next.get(name, 0.0):
+            return
+        self._next[name] = now + every
+        try:
+            fn()
+        except Exception as exc:  # this step backs off; the others go on
+            logger.warning(
+                "jobs runtime step failed", extra={"fields": {"step": name, "error": type(exc).__name__}}
+            )
+            close_old_connections()
+            self._next[name] = now + max(every, 1.0)
+
+    def _sweep(self) -> None:
+        from jobs import reconcile
+
+        reconcile.relay()
+        reconcile.reconcile()
+        reconcile.rescue()
 
     def _renew(self) -> None:
         with self._lock:
             groups: dict[tuple[float, str], list[str]] = {}
             for key, (ttl, token) in self.held.items():
                 groups.setdefault((ttl, token), []).append(key)
+            jobs = list(self.jobs.items())
+        errors = []
+        if jobs:
+            until = store.db_time(timezone.now() + timedelta(seconds=float(settings.JOBS_LEASE_TTL)))
+            try:
+                store.executemany(store.RENEW_SQL, [[until, store.db_id(j), t] for j, t in jobs])
+            except Exception as exc:
+                errors.append(exc)
+                close_old_connections()
         for (ttl, token), keys in groups.items():
-            coordinator().lease_renew(keys, token, ttl)
-
-
-def move_due(limit: int = 200) -> int:
-    """Publish scheduled jobs whose time has come; returns how many were moved."""
-    from jobs.task import publish_scheduled
-
-    moved = 0
-    for payload in coordinator().pop_due(limit):
-        publish_scheduled(payload)
-        moved += 1
-    return moved
+            try:
+                coordinator().lease_renew(keys, token, ttl)
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 _runtime: Runtime | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 from django.conf import settings
@@ -15,9 +16,9 @@ logger = logging.getLogger("jobs")
 
 
 @worker_ready.connect
-def _start_mover(sender=None, **_kw) -> None:
-    """Each worker node moves due scheduled jobs onto their queues (any node may; pops are
-    atomic)."""
+def _start_mover(sender: Any = None, **_kw: Any) -> None:
+    """Each worker node moves due jobs onto their queues and reconciles (any node may: every
+    move is a conditional update of the job table)."""
     runtime().start_mover()
     if settings.EMBEDDED_MODE:
         logger.warning("single-machine mode: filesystem broker under var/, locks in the database")
@@ -25,12 +26,12 @@ def _start_mover(sender=None, **_kw) -> None:
 
 @worker_process_shutdown.connect
 @worker_shutdown.connect
-def _flush_on_exit(**_kw) -> None:
+def _flush_on_exit(**_kw: Any) -> None:
     runtime().stop()
 
 
 @receiver(post_migrate)
-def _ensure_schedules(sender, **_kw) -> None:
+def _ensure_schedules(sender: Any, **_kw: Any) -> None:
     if sender.name != "jobs":
         return
     from jobs.schedules import ensure_schedules

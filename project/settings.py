@@ -106,6 +106,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # locks and rate limits kept in the database. `make run` chooses this when no Redis answers.
 EMBEDDED_MODE = env.bool("EMBEDDED_MODE", default=not REDIS_URL)
 BROKER_DIR = VAR_DIR / "broker"
+if EMBEDDED_MODE and not DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    raise ImproperlyConfigured(
+        "single-machine mode (no REDIS_URL) runs on SQLite only: its locks and rate limits rely on "
+        "SQLite's one writer at a time. Set REDIS_URL to run on PostgreSQL, or unset DATABASE_URL."
+    )
 
 # --- Celery (CELERY_ namespace; names checked against celery/app/defaults.py) -----------------
 if EMBEDDED_MODE:
@@ -134,7 +139,7 @@ else:
         "health_check_interval": 25,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_BACKEND = "jobs.results:JobResultBackend"  # job rows, else django-celery-results
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_TASK_SERIALIZER = "json"
@@ -160,15 +165,26 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- The jobs layer ----------------------------------------------------------------------------
 JOBS_HISTORY_FLUSH_INTERVAL = env.float("JOBS_HISTORY_FLUSH_INTERVAL", default=0.25)
-JOBS_HISTORY_BATCH = env.int("JOBS_HISTORY_BATCH", default=500)
-JOBS_RESCUE_AFTER = env.int("JOBS_RESCUE_AFTER", default=30 * 60)
+JOBS_HISTORY_MAX_BUFFER = env.int("JOBS_HISTORY_MAX_BUFFER", default=100_000)  # then the oldest drop
+# A started job whose lease lapsed this long ago (its process is gone) is queued again.
+JOBS_RESCUE_AFTER = env.int("JOBS_RESCUE_AFTER", default=60)
+JOBS_LEASE_TTL = env.int("JOBS_LEASE_TTL", default=30)
+# Committed jobs not handed to a broker after this many seconds are published by the relay.
+JOBS_RELAY_AFTER = env.float("JOBS_RELAY_AFTER", default=10)
+# Queued jobs handed over this long ago while their broker queue is empty are published again.
+JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
+JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
+JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
+JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # after a failed publish
+# A provider's retry-after (Strava's daily window: up to 24 h) and a Snooze are capped here.
+JOBS_MAX_RETRY_AFTER = env.float("JOBS_MAX_RETRY_AFTER", default=6 * 3600)
+JOBS_MAX_SNOOZE = env.float("JOBS_MAX_SNOOZE", default=24 * 3600)
 JOBS_PRUNE_AFTER_DAYS = env.int("JOBS_PRUNE_AFTER_DAYS", default=7)
 # Per-queue retention in days, e.g. JOBS_PRUNE_AFTER_DAYS_BY_QUEUE=sync=60,events=7
 JOBS_PRUNE_AFTER_DAYS_BY_QUEUE = {
     k: int(v) for k, v in env.dict("JOBS_PRUNE_AFTER_DAYS_BY_QUEUE", default={"sync": 60}).items()
 }
 JOBS_PRUNE_BATCH = env.int("JOBS_PRUNE_BATCH", default=1000)
-JOBS_LEASE_TTL = env.int("JOBS_LEASE_TTL", default=30)
 JOBS_KEY_PREFIX = env.str("JOBS_KEY_PREFIX", default="jobs")
 HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=120)
 

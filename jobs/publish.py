@@ -1,0 +1,73 @@
+"""Handing stored jobs to the broker. The job row is already committed when this runs, so a
+publish that fails loses nothing: the row stays unpublished and the relay tries again.
+
+One way to publish (enqueue, the mover, the relay, the reconciler, rescue, admin retry), with a
+short circuit breaker: while the broker is down, enqueues return at once instead of each waiting
+for a connection time-out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.utils import timezone
+
+from jobs import history, store, telemetry
+from jobs.payload import payload_real, reprs
+
+logger = logging.getLogger("jobs.publish")
+_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+_down_until = 0.0
+
+
+def broker_down() -> bool:
+    return time.monotonic() < _down_until
+
+
+def job_publish(spec: dict[str, Any], producer: Any = None) -> bool:
+    """Put one stored job on its queue; False when the broker did not take it (logged, kept)."""
+    global _down_until
+    if broker_down():
+        return False
+    args, kwargs = payload_real(spec["args"], spec["kwargs"], None)
+    options: dict[str, Any] = {"queue": spec["queue"], **reprs(spec["args"], spec["kwargs"])}
+    if spec.get("priority") is not None:
+        options["priority"] = spec["priority"]
+    try:
+        current_app.send_task(
+            spec["task"],
+            args=args,
+            kwargs=kwargs,
+            task_id=spec["id"],
+            producer=producer,
+            retry=True,
+            retry_policy=_RETRY_POLICY,
+            **options,
+        )
+    except Exception as exc:
+        _down_until = time.monotonic() + settings.JOBS_BROKER_BACKOFF
+        telemetry.log_event(
+            "publish_failed", spec["task"], spec["id"], queue=spec["queue"], error=type(exc).__name__
+        )
+        return False
+    history.record(store.PUBLISHED_SQL, [store.db_time(timezone.now()), store.db_id(spec["id"])])
+    return True
+
+
+def jobs_publish(specs: list[dict[str, Any]]) -> int:
+    """Publish several over one producer; each failure stays stored for the relay. Returns how
+    many the broker took."""
+    if not specs or broker_down():
+        return 0
+    done = 0
+    try:
+        with current_app.producer_or_acquire() as producer:
+            for spec in specs:
+                done += job_publish(spec, producer=producer)
+    except Exception as exc:  # no connection at all: every one stays for the relay
+        logger.warning("publish: no broker connection", extra={"fields": {"error": type(exc).__name__}})
+    return done
