@@ -8,6 +8,7 @@ import time
 
 from django.db import transaction
 
+from jobs.coordination import rate_margin
 from jobs.models import Lease
 
 
@@ -51,19 +52,22 @@ class DatabaseCoordinator:
         Lease.objects.filter(key=f"{k}:{token}").delete()
 
     def rate_reserve(self, k: str, limit: int, period: float, member: str) -> float:
-        now = time.time()
+        now, margin = time.time(), rate_margin(period)
+        span = period + margin
         with transaction.atomic():
             prefix = f"{k}:"
             Lease.objects.filter(key__startswith=prefix, expires_at__lte=now).delete()
             mine = Lease.objects.filter(key=prefix + member).first()
             if mine is not None:
-                return mine.expires_at - period - now
+                if now - (mine.expires_at - span) <= margin:
+                    return mine.expires_at - span - now
+                mine.delete()
             slots = sorted(
-                e - period
+                e - span
                 for e in Lease.objects.filter(key__startswith=prefix).values_list("expires_at", flat=True)
             )
-            slot = now if len(slots) < limit else max(now, slots[len(slots) - limit] + period)
-            Lease.objects.create(key=prefix + member, value="rate", expires_at=slot + period)
+            slot = now if len(slots) < limit else max(now, slots[len(slots) - limit] + span)
+            Lease.objects.create(key=prefix + member, value="rate", expires_at=slot + span)
             return slot - now
 
     def epoch(self) -> float:

@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from jobs.coordination import key
+from jobs.coordination import key, rate_margin
 
 _RELEASE_IF = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -41,23 +41,30 @@ end
 return 0
 """
 # "Next free slot": reservations (member -> start time) in a sorted set; a new member gets the
-# earliest start with fewer than `limit` reservations in the `period` before it. On Redis's clock.
+# earliest start with fewer than `limit` reservations in the `period` + `margin` before it, on
+# Redis's clock. A member that comes back more than `margin` after its slot gives it up and asks
+# again, so real starts (slot + at most margin) never put more than `limit` in any `period`.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local period = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
+local margin = tonumber(ARGV[4])
+local span = period + margin
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
 local mine = redis.call('ZSCORE', KEYS[1], ARGV[3])
-if mine then return tostring(tonumber(mine) - now) end
+if mine then
+  if now - tonumber(mine) <= margin then return tostring(tonumber(mine) - now) end
+  redis.call('ZREM', KEYS[1], ARGV[3])
+end
 local n = redis.call('ZCARD', KEYS[1])
 local slot = now
 if n >= limit then
   local nth = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-  slot = math.max(now, tonumber(nth[2]) + period)
+  slot = math.max(now, tonumber(nth[2]) + span)
 end
 redis.call('ZADD', KEYS[1], slot, ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], math.ceil((slot + period) * 1000) + 1000)
+redis.call('PEXPIREAT', KEYS[1], math.ceil((slot + span) * 1000) + 1000)
 return tostring(slot - now)
 """
 
@@ -91,7 +98,7 @@ class RedisCoordinator:
         self.client.zrem(k, token)
 
     def rate_reserve(self, k: str, limit: int, period: float, member: str) -> float:
-        return float(self._reserve(keys=[k], args=[period, limit, member]))
+        return float(self._reserve(keys=[k], args=[period, limit, member, rate_margin(period)]))
 
     def epoch(self) -> float:
         k = key("epoch")

@@ -38,6 +38,11 @@ class Coordinator(Protocol):
     def ping(self) -> None: ...
 
 
+def rate_margin(period: float) -> float:
+    """How late a reserved start may be and still count (see the reservation script)."""
+    return min(0.25, period * 0.1)
+
+
 def key(*parts: str) -> str:
     return ":".join((settings.JOBS_KEY_PREFIX, *parts))
 

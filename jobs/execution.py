@@ -1,13 +1,14 @@
 """One delivery of a job to a worker: gates, claim, body, outcome.
 
-1. Gates, in Redis (cluster-wide): the queue's global limit, the single-flight lease, the rate
-   slot. A job that may not start yet is deferred: its row goes back to `scheduled` with a due
-   time and the message is acked — it waits in the database, not in a worker's memory, and the
-   wait is not an attempt. Rate waits reserve a distinct start per job (one deferral per job).
-2. Claim, in the database: `queued` (or `started` under a lapsed lease) → `started` with a lease
+1. Claim, in the database: `queued` (or `started` under a lapsed lease) → `started` with a lease
    token of this execution, renewed by the runtime thread. A copy of a job that is running,
    finished or cancelled — Redis's redelivery, a relay's second publish — claims nothing and is
    dropped: the database state decides, since Redis claims may be gone.
+2. Gates, in Redis (cluster-wide), right before the body so a reserved start is the real start:
+   the queue's global limit, the single-flight lease, the rate slot. A job that may not start
+   yet is deferred: its row goes back to `scheduled` with a due time and the message is acked —
+   it waits in the database, not in a worker's memory, and the wait is not an attempt. Rate
+   waits reserve a distinct start per job (one deferral per job).
 3. Body, with `current_job()` set. Outcome: succeeded (write-behind), Snooze (scheduled again,
    not an attempt), a retryable error (retrying, due after the backoff or the provider's capped
    retry_after), or failed.
@@ -58,8 +59,8 @@ class Execution:
         if self.req.is_eager:
             return self._body(eager=True)
         try:
-            self._gates()
             self._claim()
+            self._gates()
             return self._body()
         finally:
             self._release_all()
@@ -86,10 +87,9 @@ class Execution:
                 self._defer(wait, "rate limit")
 
     def _defer(self, delay: float, reason: str) -> None:
+        """Back to `scheduled` until `delay` has passed; the attempt is given back."""
         due = timezone.now() + timedelta(seconds=delay)
-        if not store.job_defer(self.job_id, due=due):
-            self._adopt_or_drop()
-            store.job_defer(self.job_id, due=due)
+        store.job_transition(self.job_id, self.token, JobState.SCHEDULED, scheduled_at=due, uncount=True)
         telemetry.log_event(
             "deferred",
             self.task.name,

@@ -58,23 +58,22 @@ def reconcile(now: datetime | None = None) -> int:
 def rescue(now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     lapsed = store.jobs_take_lapsed(now, now - timedelta(seconds=settings.JOBS_RESCUE_AFTER), BATCH)
-    for job_id, attempt, worker in lapsed:
+    for spec in lapsed:
         history.record(
             history.ATTEMPT,
             {
-                "job_id": job_id,
-                "attempt": attempt,
+                "job_id": spec["id"],
+                "attempt": spec["attempt"],
                 "started_at": now,
                 "finished_at": now,
-                "worker": worker,
+                "worker": spec["worker"][:200],
                 "outcome": JobAttempt.Outcome.LOST,
                 "error": "lease lapsed: the process running it is gone",
             },
         )
-        logger.warning("rescued job", extra={"fields": {"job_id": job_id, "attempt": attempt}})
-    if lapsed:
-        relay(now + timedelta(seconds=settings.JOBS_RELAY_AFTER + 1))
-    return [job_id for job_id, _a, _w in lapsed]
+        logger.warning("rescued job", extra={"fields": {"job_id": spec["id"], "attempt": spec["attempt"]}})
+    _publish_or_unpublish(lapsed, "rescued")
+    return [spec["id"] for spec in lapsed]
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:

@@ -158,7 +158,7 @@ def job_transition(job_id: str, token: str, state: str, **values: Any) -> bool:
 
 
 FINISH_SQL = (
-    f"UPDATE {TABLE} SET state = %s, finished_at = %s, result = %s, last_error = %s, "
+    f"UPDATE {TABLE} SET state = %s, finished_at = %s, result = %s, last_error = COALESCE(%s, last_error), "
     f"lease_token = NULL, lease_expires_at = NULL WHERE id = %s AND lease_token = %s"
 )
 
@@ -217,15 +217,18 @@ def jobs_take_published_before(
     return _specs(rows)
 
 
-def jobs_take_lapsed(now: datetime, lapsed_before: datetime, limit: int) -> list[tuple[str, int, str]]:
+def jobs_take_lapsed(now: datetime, lapsed_before: datetime, limit: int) -> list[dict[str, Any]]:
     """Started jobs whose lease lapsed before `lapsed_before` (their process is gone) are queued
-    again; returns (id, attempt, worker) of each, for the attempt history."""
+    again, marked published by the caller's publish to come; each spec also names the worker."""
     pick = _pick("state = %s AND lease_expires_at < %s", "lease_expires_at")
     rows = _run(
-        f"UPDATE {TABLE} SET state = %s, published_at = NULL, lease_token = NULL, lease_expires_at = NULL "
-        f"WHERE id IN ({pick}) AND state = %s AND lease_expires_at < %s RETURNING id, attempt, worker",
+        f"UPDATE {TABLE} SET state = %s, published_at = %s, scheduled_at = %s, lease_token = NULL, "
+        f"lease_expires_at = NULL WHERE id IN ({pick}) AND state = %s AND lease_expires_at < %s "
+        f"RETURNING {SPEC}, worker",
         [
             JobState.QUEUED,
+            db_time(now),
+            db_time(now),
             JobState.STARTED,
             db_time(lapsed_before),
             limit,
@@ -233,7 +236,10 @@ def jobs_take_lapsed(now: datetime, lapsed_before: datetime, limit: int) -> list
             db_time(lapsed_before),
         ],
     )
-    return [(str(_F["id"].to_python(r[0])), r[1], r[2] or "") for r in rows]
+    specs = _specs([r[:-1] for r in rows])
+    for spec, row in zip(specs, rows, strict=True):
+        spec["worker"] = row[-1] or ""
+    return specs
 
 
 def queued_published_queues(before: datetime) -> list[str]:

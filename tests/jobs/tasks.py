@@ -60,3 +60,38 @@ def noop_job() -> None:
 def unique_until_done_job(n: int) -> int:
     _redis().rpush("test:until_done_runs", n)
     return n
+
+
+@job(queue="default", max_attempts=2, sensitive=("text",))
+def sensitive_effect_job(text: str, channel: str) -> None:
+    """Proves it ran with its real argument without writing it anywhere in the clear."""
+    import hashlib
+
+    _redis().rpush("test:sensitive_runs", hashlib.sha256(text.encode()).hexdigest())
+
+
+@job(queue="default", max_attempts=3, backoff=(0.2, 1))
+def counted_job(n: int, seconds: float = 0.0, fail_first: bool = False) -> int:
+    """One list entry per run: the tests count lost and repeated runs from it."""
+    from jobs import current_job
+
+    ctx = current_job()
+    r = _redis()
+    if seconds:
+        time.sleep(seconds)
+    if fail_first and ctx is not None and ctx.attempt == 1:
+        r.rpush("test:counted_failed", n)
+        raise ConnectionError("first attempt fails")
+    r.rpush("test:counted_runs", n)
+    return n
+
+
+@job(queue="default")
+def snoozing_job(key: str, times: int) -> int:
+    from jobs import Snooze, current_job
+
+    n = _redis().incr(f"test:snoozes:{key}")
+    if n <= times:
+        raise Snooze(0.3, reason="not yet")
+    ctx = current_job()
+    return ctx.attempt if ctx else -1

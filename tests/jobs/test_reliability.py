@@ -6,7 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from jobs.models import Job, JobState
+from jobs.models import Job, JobAttempt, JobState
 from tests.helpers import wait_for
 from tests.jobs.tasks import flaky_job, slow_effect_job
 
@@ -84,74 +84,42 @@ def test_always_failing_job_fails_after_max_attempts_and_admin_retry_runs_it(cel
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rescue_requeues_jobs_stuck_in_started_whose_worker_is_gone(celery_worker):
-    import uuid
+def test_rescue_requeues_started_jobs_whose_lease_lapsed_and_leaves_live_ones(celery_worker, settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from jobs.services import jobs_rescue
 
-    long_ago = timezone.now() - timedelta(hours=1)
-    orphan = Job.objects.create(
-        id=uuid.uuid4(),
-        task="tests.jobs.tasks.slow_effect_job",
-        queue="default",
+    settings.JOBS_RESCUE_AFTER = 5
+    orphan = slow_effect_job.enqueue(key="orphan", seconds=0, countdown=3600)
+    live = slow_effect_job.enqueue(key="live", seconds=0, countdown=3600)
+    now = timezone.now()
+    # Both "started" by a worker that shares a host name with a live one: only the lease counts.
+    Job.objects.filter(pk=orphan.job_id).update(
         state=JobState.STARTED,
         attempt=1,
-        max_attempts=1,
-        args=[],
-        kwargs={"key": "orphan", "seconds": 0},
-        started_at=long_ago,
-        enqueued_at=long_ago,
-        worker="gone@nowhere",
-        seq=1_000_002,
+        worker="w1@vm",
+        lease_token="dead",
+        lease_expires_at=now - timedelta(seconds=30),
     )
-    recent = Job.objects.create(
-        id=uuid.uuid4(),
-        task="tests.jobs.tasks.slow_effect_job",
-        queue="default",
+    Job.objects.filter(pk=live.job_id).update(
         state=JobState.STARTED,
         attempt=1,
-        max_attempts=1,
-        args=[],
-        kwargs={"key": "recent", "seconds": 0},
-        started_at=timezone.now(),
-        enqueued_at=timezone.now(),
-        worker="gone@nowhere",
-        seq=1_000_002,
+        worker="w1@vm",
+        lease_token="alive",
+        lease_expires_at=now + timedelta(seconds=30),
     )
 
     rescued = jobs_rescue()
 
-    assert rescued == [str(orphan.pk)]
+    assert rescued == [orphan.job_id]
     wait_for(
-        lambda: Job.objects.filter(pk=orphan.pk, state=JobState.SUCCEEDED).exists(),
+        lambda: Job.objects.filter(pk=orphan.job_id, state=JobState.SUCCEEDED).exists(),
         timeout=20,
         message="rescued job completed",
     )
     assert int(_redis().get("test:effect:orphan")) == 1
-    assert Job.objects.get(pk=recent.pk).state == JobState.STARTED
-
-
-@pytest.mark.django_db(transaction=True)
-def test_rescue_requeues_scheduled_jobs_that_redis_lost(celery_worker):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from jobs.services import jobs_rescue
-
-    kept = slow_effect_job.enqueue(key="kept", seconds=0, countdown=3600)
-    lost = slow_effect_job.enqueue(key="lost", seconds=0, countdown=3600)
-    _redis().zrem("jobs:scheduled", lost.job_id)  # as if Redis restarted without persistence
-    long_ago = timezone.now() - timedelta(hours=2)
-    Job.objects.filter(pk__in=[kept.job_id, lost.job_id]).update(scheduled_at=long_ago)
-
-    assert jobs_rescue() == [lost.job_id]
-    wait_for(
-        lambda: Job.objects.filter(pk=lost.job_id, state=JobState.SUCCEEDED).exists(),
-        timeout=20,
-        message="lost scheduled job ran",
-    )
-    assert Job.objects.get(pk=kept.job_id).state == JobState.SCHEDULED
+    assert Job.objects.get(pk=live.job_id).state == JobState.STARTED
+    outcomes = list(JobAttempt.objects.filter(job_id=orphan.job_id).values_list("outcome", flat=True))
+    assert outcomes == ["lost", "succeeded"]
