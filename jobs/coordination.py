@@ -40,7 +40,7 @@ class Coordinator(Protocol):
 
 def rate_margin(period: float) -> float:
     """How late a reserved start may be and still count (see the reservation script)."""
-    return min(0.25, period * 0.1)
+    return min(0.25, period * 0.25)
 
 
 def key(*parts: str) -> str:

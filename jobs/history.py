@@ -63,8 +63,18 @@ def flush() -> int:
         for kind, params in items:
             groups.setdefault(kind, []).append(params)
         written = 0
-        for kind, batch in groups.items():
-            written += _write(kind, batch)
+        try:
+            with transaction.atomic():  # readers see a job's finish and its attempt row together
+                for kind, batch in groups.items():
+                    written += _write(kind, batch)
+        except Exception as exc:  # the database itself is unreachable: keep them for the next flush
+            close_old_connections()
+            _buffer.extendleft(reversed(items))
+            while len(_buffer) > settings.JOBS_HISTORY_MAX_BUFFER:
+                _buffer.popleft()
+                stats["dropped_overflow"] += 1
+            logger.warning("job history: flush failed, kept", extra={"fields": {"error": type(exc).__name__}})
+            return 0
         stats["written"] += written
         return written
 
@@ -75,7 +85,6 @@ def _write(kind: str, batch: list[Any]) -> int:
             _apply(kind, batch)
         return len(batch)
     except Exception as exc:
-        close_old_connections()
         if len(batch) == 1:
             stats["dropped_rejected"] += 1
             logger.warning(

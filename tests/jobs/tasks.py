@@ -95,3 +95,8 @@ def snoozing_job(key: str, times: int) -> int:
         raise Snooze(0.3, reason="not yet")
     ctx = current_job()
     return ctx.attempt if ctx else -1
+
+
+@job(queue="handlers", rate_limit="10/1s")
+def herd_job(n: int) -> None:
+    _redis().rpush("test:herd_starts", f"{time.time():.6f}")
