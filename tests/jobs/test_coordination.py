@@ -50,7 +50,7 @@ def test_rate_reservations_give_each_waiter_its_own_slot_and_keep_it(coord):
     waits = [coord.rate_reserve("rate:t", 3, 1.0, f"m{i}") for i in range(7)]
     assert waits[:3] == [0.0, 0.0, 0.0]
     # The next free slot, in order: period + margin (0.25 s) after the slot `limit` places back.
-    assert [round(w, 1) for w in waits[3:]] == [1.2, 1.2, 1.2, 2.5]
+    assert all(abs(w - 1.25) < 0.05 for w in waits[3:6]) and abs(waits[6] - 2.5) < 0.05
     again = coord.rate_reserve("rate:t", 3, 1.0, "m6")
     assert abs(again - waits[6]) < 0.1  # asking again gives the same slot: no second deferral
     time.sleep(waits[3] + 0.05)
