@@ -98,7 +98,7 @@ def sync_run_begin(
 def sync_run_fan_out(*, run: SyncRun) -> SyncRun:
     """One outcome row and one unique job per participant; safe to repeat (a retry of the run
     enqueues only what the last attempt did not)."""
-    from jobs.models import Job
+    from jobs import Job
     from sync.tasks import sync_participant_task
 
     qs = Participant.objects.filter(active=True)
@@ -199,7 +199,7 @@ def sync_due(*, now: datetime | None = None) -> date | None:
     fires it itself), when the day's run exists, or while a sync_all job is waiting or running.
     Only the latest slot counts: several missed nights make one run, not one per night.
     """
-    from jobs.models import Job, JobState
+    from jobs import Job, JobState
     from sync.tasks import sync_all_task
 
     now = now or timezone.now()

@@ -23,10 +23,10 @@ def fake_strava(httpserver, settings) -> Iterator[FakeStrava]:
     httpserver.expect_request(re.compile(r".*")).respond_with_handler(fake.handle)
     settings.STRAVA_API_URL = httpserver.url_for("/api/v3/")
     settings.STRAVA_TOKEN_URL = httpserver.url_for("/oauth/token")
-    settings.STRAVA_CLIENT_ID = "12345"
-    settings.STRAVA_CLIENT_SECRET = "client-secret-xyz"
+    settings.STRAVA_AUTHORIZE_URL = httpserver.url_for("/oauth/authorize")
+    settings.STRAVA_CLIENT_ID = fake.client_id
+    settings.STRAVA_CLIENT_SECRET = fake.client_secret
     settings.STRAVA_PER_PAGE = 2
-    settings.STRAVA_RATE_LIMIT_MAX_WAIT = 5
     strava.rate_limits_reset()
     yield fake
     strava.rate_limits_reset()
