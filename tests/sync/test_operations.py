@@ -160,3 +160,34 @@ def test_health_reports_a_missing_day_run_after_the_allowed_lag(settings):
             local_date=date(2026, 6, 10), trigger=SyncTrigger.CATCH_UP, job_id="j1", started_at=timezone.now()
         )
         assert check_sync()["ok"]
+
+
+def test_an_outcome_left_open_by_a_lost_worker_is_closed_by_the_catch_up(make_participant):
+    """A worker killed mid-job (no exception handler runs); the job was then failed for good:
+    the next catch-up tick closes the participant and the run instead of leaving them open."""
+    from sync.models import OutcomeState, SyncOutcome
+    from sync.tasks import sync_catch_up_task
+
+    p = make_participant()
+    run = SyncRun.objects.create(
+        trigger=SyncTrigger.MANUAL, job_id="j-lost", started_at=timezone.now(), fanned_out_at=timezone.now()
+    )
+    dead = _job("sync", 0, state=JobState.FAILED)
+    alive = _job("sync", 0, state=JobState.SCHEDULED)  # snoozed: still coming back
+    q = make_participant()
+    SyncOutcome.objects.create(run=run, participant=p, state=OutcomeState.RUNNING, job_id=str(dead.pk))
+    waiting = SyncOutcome.objects.create(
+        run=run, participant=q, state=OutcomeState.RETRYING, job_id=str(alive.pk)
+    )
+
+    sync_catch_up_task()
+
+    closed = SyncOutcome.objects.get(run=run, participant=p)
+    assert closed.state == OutcomeState.FAILED and f"job {dead.pk} ended (failed)" in closed.error
+    assert SyncOutcome.objects.get(pk=waiting.pk).state == OutcomeState.RETRYING
+    run.refresh_from_db()
+    assert run.finished_at is None  # one participant is still on its way
+    Job.objects.filter(pk=alive.pk).update(state=JobState.CANCELLED)
+    sync_catch_up_task()
+    run.refresh_from_db()
+    assert run.finished_at is not None and run.state == "failed" and run.participants_failed == 2
