@@ -299,6 +299,8 @@ OPENROUTER_API_URL = env.str("OPENROUTER_API_URL", default="https://openrouter.a
 OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
 WEBHOOK_SIGNING_SECRET = env.str("WEBHOOK_SIGNING_SECRET", default="")
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# At most this much of a webhook target's answer is read (then the connection is dropped).
+WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
 # Retries of transient handler errors: exponential from BASE seconds, capped, with jitter.
 HANDLER_RETRY_BACKOFF_BASE = env.float("HANDLER_RETRY_BACKOFF_BASE", default=2.0)
 HANDLER_RETRY_BACKOFF_CAP = env.float("HANDLER_RETRY_BACKOFF_CAP", default=300.0)
