@@ -258,18 +258,20 @@ PII_EVENTS_KEEP_DAYS = env.int("PII_EVENTS_KEEP_DAYS", default=7)  # event-id de
 # --- sync: Strava-like API ---------------------------------------------------------------------
 STRAVA_API_URL = env.str("STRAVA_API_URL", default="https://www.strava.com/api/v3/")
 STRAVA_TOKEN_URL = env.str("STRAVA_TOKEN_URL", default="https://www.strava.com/oauth/token")
+STRAVA_AUTHORIZE_URL = env.str("STRAVA_AUTHORIZE_URL", default="https://www.strava.com/oauth/authorize")
+# Where Strava sends the athlete back (its host must be the app's Authorization Callback Domain);
+# empty: this site's /sync/strava/callback/ as the request saw it.
+STRAVA_REDIRECT_URI = env.str("STRAVA_REDIRECT_URI", default="")
+STRAVA_CONNECT_MAX_AGE = env.int("STRAVA_CONNECT_MAX_AGE", default=3600)  # connect link, seconds
 STRAVA_CLIENT_ID = env.str("STRAVA_CLIENT_ID", default="")
 STRAVA_CLIENT_SECRET = env.str("STRAVA_CLIENT_SECRET", default="")
 SYNC_TIMEZONE = env.str("SYNC_TIMEZONE", default="Europe/Warsaw")
-# Tokens are encrypted at rest with this key (Fernet, 32 url-safe base64 bytes); derived from
-# SECRET_KEY when unset. Several keys, comma-separated, rotate: the first encrypts, all decrypt.
+# Tokens are encrypted at rest with this key (Fernet, 32 url-safe base64 bytes); required when
+# DEBUG is off (derived from SECRET_KEY only in development). Several keys, comma-separated,
+# rotate: the first encrypts, all decrypt; `manage.py rotate_tokens` re-encrypts with the first.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 STRAVA_PER_PAGE = env.int("STRAVA_PER_PAGE", default=100)  # Strava allows up to 200
 STRAVA_TIMEOUT = env.float("STRAVA_TIMEOUT", default=20)
-# A 429 or an exhausted 15-minute window is waited out in the worker up to this many seconds
-# (Strava's windows reset on the quarter hour); longer waits fail the attempt, which is retried.
-STRAVA_RATE_LIMIT_MAX_WAIT = env.float("STRAVA_RATE_LIMIT_MAX_WAIT", default=900)
-STRAVA_MAX_429_RETRIES = env.int("STRAVA_MAX_429_RETRIES", default=3)
 # Cluster-wide start rate of per-participant sync jobs, e.g. "60/60s" (empty: no limit).
 SYNC_PARTICIPANT_RATE_LIMIT = env.str("SYNC_PARTICIPANT_RATE_LIMIT", default="")
 SYNC_INITIAL_DAYS = env.int("SYNC_INITIAL_DAYS", default=30)  # first sync looks this far back
@@ -279,12 +281,19 @@ SYNC_CATCH_UP_GRACE = env.int("SYNC_CATCH_UP_GRACE", default=600)
 SYNC_CATCH_UP_EVERY = env.int("SYNC_CATCH_UP_EVERY", default=300)
 # /healthz reports sync as failing when the current day's run is missing this long after its slot.
 SYNC_HEALTH_MAX_LAG = env.int("SYNC_HEALTH_MAX_LAG", default=2 * 3600)
+# ... and when the day's run has started but is still unfinished this many hours later.
+SYNC_HEALTH_MAX_RUN_HOURS = env.float("SYNC_HEALTH_MAX_RUN_HOURS", default=6)
 try:
     import zoneinfo as _zoneinfo
 
     _zoneinfo.ZoneInfo(SYNC_TIMEZONE)
 except (ValueError, _zoneinfo.ZoneInfoNotFoundError):
     raise ImproperlyConfigured(f"SYNC_TIMEZONE {SYNC_TIMEZONE!r} is not a known time zone") from None
+if not FIELD_ENCRYPTION_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY is required when DEBUG is off (Strava tokens are encrypted with it). Make "
+        "one: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    )
 if FIELD_ENCRYPTION_KEY:
     from cryptography.fernet import Fernet as _Fernet
 
@@ -306,6 +315,8 @@ OPENROUTER_API_URL = env.str("OPENROUTER_API_URL", default="https://openrouter.a
 OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
 WEBHOOK_SIGNING_SECRET = env.str("WEBHOOK_SIGNING_SECRET", default="")
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# At most this much of a webhook target's answer is read (then the connection is dropped).
+WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
 # Retries of transient handler errors: exponential from BASE seconds, capped, with jitter.
 HANDLER_RETRY_BACKOFF_BASE = env.float("HANDLER_RETRY_BACKOFF_BASE", default=2.0)
 HANDLER_RETRY_BACKOFF_CAP = env.float("HANDLER_RETRY_BACKOFF_CAP", default=300.0)

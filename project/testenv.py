@@ -32,6 +32,8 @@ if "REDIS_URL" not in os.environ:
     os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tasksvc_{_db}")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tasksvc")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+# Required with DEBUG off; a fixed, public, test-only Fernet key (never used outside tests).
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE=")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("EMAIL_PROVIDER", "locmem")

@@ -8,4 +8,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("pii.urls")),
     path("", include("invoices.urls")),
+    path("", include("sync.urls")),
 ]

@@ -7,8 +7,12 @@ class QueueHandlersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from jobs.health import register_check
+        from jobs import register_check
         from queue_handlers.monitoring import health_check
+        from queue_handlers.registry import register_builtin_handlers
+
+        # Every process registers the same handlers at start-up (their @register_handler).
+        register_builtin_handlers()
 
         # /healthz and `manage.py health` gain a "handlers" section.
         register_check("handlers", health_check)

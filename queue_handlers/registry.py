@@ -1,9 +1,17 @@
 """Which class handles which job type: explicit registrations first, then the naming convention.
 
-`"ai_processing"` is found as `AiProcessingHandler` in `queue_handlers/handlers/ai_processing.py`,
-so adding a job type means writing one module. Other apps register handlers with non-standard
-names from their AppConfig.ready() (`register_handler("custom_job", MyHandler)`), so every
-process (web, every worker) sees the same registry.
+Every built-in handler says its type where it is defined (Zulip's `@assign_queue`), so grepping
+a job type finds its class:
+
+    @register_handler("ai_processing")
+    class AiProcessingHandler(JobHandler): ...
+
+The naming convention still finds it too (`"ai_processing"` → `AiProcessingHandler` in
+`queue_handlers/handlers/ai_processing.py`). Registration happens at start-up only — the
+handler modules are imported by QueueHandlersConfig.ready(), other apps register from their own
+AppConfig.ready() — so web and every worker process build the same registry. A registration
+after start-up would reach this one process only (never the workers), so it is refused with
+RegistrationClosed; tests swap handlers in-process with `override_handler`.
 """
 
 from __future__ import annotations
@@ -11,29 +19,85 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, overload
 
+from django.apps import apps
 from django.conf import settings
 
-from jobs.options import RateLimit
-from queue_handlers.base import JobHandler, UnknownJobType
+from jobs import RateLimit
+from queue_handlers.base import HandlerError, JobHandler, UnknownJobType
 
 HANDLERS_PACKAGE = "queue_handlers.handlers"
 _JOB_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _explicit: dict[str, type[JobHandler] | str] = {}
+H = TypeVar("H", bound=type[JobHandler])
 
 
-def register_handler(job_type: str, handler: type[JobHandler] | str) -> None:
-    """Route `job_type` to `handler` (a class, or "module.path:ClassName" imported when used)."""
+class RegistrationClosed(HandlerError, RuntimeError):
+    """register_handler called after start-up: it would not reach the worker processes."""
+
+
+@overload
+def register_handler(job_type: str) -> Callable[[H], H]: ...
+@overload
+def register_handler(job_type: str, handler: type[JobHandler] | str) -> None: ...
+def register_handler(job_type: str, handler: type[JobHandler] | str | None = None) -> Any:
+    """Route `job_type` to `handler` (a class, or "module.path:ClassName" imported when used);
+    without `handler`, a class decorator. Only while Django starts (AppConfig.ready)."""
     if not _JOB_TYPE.match(job_type or ""):
         raise ValueError(f"job type {job_type!r}: use lower_snake_case (a-z, 0-9, _)")
+    if handler is None:
+
+        def decorate(cls: H) -> H:
+            if not cls.job_type:
+                cls.job_type = job_type
+            elif cls.job_type != job_type:
+                raise ValueError(
+                    f"@register_handler({job_type!r}) on {cls.__name__} whose job_type is {cls.job_type!r}"
+                )
+            register_handler(job_type, cls)
+            return cls
+
+        return decorate
     if not isinstance(handler, str) and not (isinstance(handler, type) and issubclass(handler, JobHandler)):
         raise TypeError(f"handler for {job_type!r} must be a JobHandler subclass or a dotted path")
+    if apps.ready and _explicit.get(job_type) is not handler:
+        raise RegistrationClosed(
+            f"register_handler({job_type!r}) after start-up would reach this process only, never the "
+            "workers: register it in your app's AppConfig.ready() (or decorate a class in a module "
+            "that ready() imports)"
+        )
     _explicit[job_type] = handler
+    return None
 
 
-def unregister_handler(job_type: str) -> None:
-    _explicit.pop(job_type, None)
+def register_builtin_handlers() -> None:
+    """Import every module of the handlers package (from AppConfig.ready) so their
+    @register_handler decorators run in every process at start-up."""
+    package = importlib.import_module(HANDLERS_PACKAGE)
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{HANDLERS_PACKAGE}.{info.name}")
+
+
+@contextmanager
+def override_handler(job_type: str, handler: type[JobHandler] | str) -> Iterator[None]:
+    """For tests: route `job_type` to `handler` in THIS process only (an in-process worker
+    sees it, a worker subprocess does not), restoring the previous entry afterwards."""
+    if not _JOB_TYPE.match(job_type or ""):
+        raise ValueError(f"job type {job_type!r}: use lower_snake_case (a-z, 0-9, _)")
+    missing = object()
+    before = _explicit.get(job_type, missing)
+    _explicit[job_type] = handler
+    try:
+        yield
+    finally:
+        if before is missing:
+            _explicit.pop(job_type, None)
+        else:
+            _explicit[job_type] = before  # type: ignore[assignment]
 
 
 def handler_class_name(job_type: str) -> str:

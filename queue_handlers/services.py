@@ -18,9 +18,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from jobs.models import FINISHED_STATES, JobState
-from jobs.models import Job as JobRecord
-from jobs.task import Enqueued
+from jobs import FINISHED_STATES, Enqueued, JobState
+from jobs import Job as JobRecord
 from queue_handlers.base import (
     InvalidPayload,
     Job,
@@ -60,6 +59,9 @@ def enqueue_job(
             queue=cls.queue,
             countdown=countdown,
             priority=priority,
+            # The history shows (and the jobs layer enforces) this handler's own cap, not the
+            # dispatch task's MAX_ATTEMPTS_CAP.
+            max_attempts=cls.max_attempts,
         )
         published.append(res.enqueued)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs import job
+from jobs import current_job, job
 from queue_handlers.base import RetryJob
 from queue_handlers.registry import rate_limit_for
 from queue_handlers.services import handler_job_run, handler_jobs_prune
 
-# The task allows this many attempts; each handler stops earlier at its own max_attempts.
+# The task's declared ceiling; each job is enqueued with its handler's own max_attempts (<= this).
 MAX_ATTEMPTS_CAP = 10
 
 
@@ -31,11 +31,13 @@ def handler_rate(job_type: str, **_kw: Any) -> tuple[str, str] | None:
     retry_on=(RetryJob,),
     backoff=(settings.HANDLER_RETRY_BACKOFF_BASE, settings.HANDLER_RETRY_BACKOFF_CAP),
     rate_limit=handler_rate,
-    bind=True,
 )
-def handler_job_task(self: Any, job_type: str, handler_job_id: str) -> dict[str, Any]:
+def handler_job_task(job_type: str, handler_job_id: str) -> dict[str, Any]:
+    """Enqueued with the handler's own max_attempts (services.enqueue_job), which the history
+    shows; the handler's cap is also applied in handler_job_run, whatever the jobs layer does."""
+    ctx = current_job()
     return handler_job_run(
-        job_type=job_type, handler_job_id=handler_job_id, attempt=(self.request.retries or 0) + 1
+        job_type=job_type, handler_job_id=handler_job_id, attempt=ctx.attempt if ctx else 1
     )
 
 

@@ -2,7 +2,10 @@
 
 The host is resolved once, every address checked, and the request is sent to that address (TLS
 still verifies the host name), so DNS cannot swap in an internal address between the check and
-the connection. Redirects are not followed.
+the connection. Redirects are not followed. IPv6 forms that embed an IPv4 address (IPv4-mapped
+::ffff:0:0/96, 6to4 2002::/16, Teredo 2001::/32, NAT64 64:ff9b::/96) are judged by the IPv4
+they lead to. The answer is read with a byte cap (WEBHOOK_MAX_RESPONSE_BYTES) and a total
+deadline: a hostile target cannot push an unbounded or endless body into a worker's memory.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -54,23 +58,46 @@ def host_allowed(host: str) -> bool:
     return host.lower() in {h.lower() for h in settings.WEBHOOK_ALLOWED_HOSTS}
 
 
-def forbidden_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address may not be called, or None when it is a public one."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    for attr in (
-        "is_loopback",
-        "is_link_local",
-        "is_private",
-        "is_reserved",
-        "is_multicast",
-        "is_unspecified",
-    ):
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 is the last 32 bits
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: a site's own translator
+_CHECKS = ("is_loopback", "is_link_local", "is_private", "is_reserved", "is_multicast", "is_unspecified")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address leads to, by the embedding that carries them."""
+    if ip.ipv4_mapped:
+        return [("ipv4-mapped", ip.ipv4_mapped)]
+    if ip.sixtofour:
+        return [("6to4", ip.sixtofour)]
+    if ip.teredo:
+        server, client = ip.teredo
+        return [("teredo-server", server), ("teredo-client", client)]
+    if ip in NAT64_WELL_KNOWN:
+        return [("nat64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))]
+    return []
+
+
+def _forbidden_plain(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    for attr in _CHECKS:
         if getattr(ip, attr):
             return attr.removeprefix("is_").replace("_", "-")
     if not ip.is_global:
         return "non-global"
     return None
+
+
+def forbidden_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address may not be called, or None when it is a public one."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return "nat64-local-use"
+        embedded = embedded_ipv4(ip)
+        for kind, v4 in embedded:
+            if why := _forbidden_plain(v4):
+                return f"{kind}-embedded {why} ({v4})"
+        if embedded and embedded[0][0] in ("ipv4-mapped", "6to4", "nat64"):
+            return None  # the packet goes to that public IPv4: judged by it alone
+    return _forbidden_plain(ip)
 
 
 def check_url(url: str) -> tuple[str, str, int, str]:
@@ -158,12 +185,17 @@ def deliver(
             headers=send_headers,
             redirect=False,
             assert_same_host=False,
-            preload_content=True,
+            preload_content=False,  # streamed: read_capped decides how much is read
         )
+        try:
+            read_capped(resp, limit=settings.WEBHOOK_MAX_RESPONSE_BYTES, deadline=time.monotonic() + timeout)
+        finally:
+            resp.close()  # never drain what is left: the connection is dropped
     except (
         urllib3.exceptions.TimeoutError,
         urllib3.exceptions.ProtocolError,
         urllib3.exceptions.NewConnectionError,
+        urllib3.exceptions.DecodeError,
         OSError,
     ) as exc:
         raise WebhookUnavailable(f"{type(exc).__name__} delivering webhook") from None
@@ -174,3 +206,16 @@ def deliver(
     if resp.status >= 300:
         raise WebhookRejected(f"webhook target answered {resp.status}; not retried")
     return resp.status
+
+
+def read_capped(resp: urllib3.BaseHTTPResponse, *, limit: int, deadline: float, chunk: int = 8192) -> int:
+    """Read (and drop) at most `limit` bytes of the body before `deadline`; returns the bytes
+    read. Past either bound the rest is never read: the connection is closed with the pool,
+    and the status line alone decides the outcome."""
+    got = 0
+    while got < limit and time.monotonic() < deadline:
+        data = resp.read1(min(chunk, limit - got), decode_content=False)  # what has arrived, no more
+        if not data:
+            break
+        got += len(data)
+    return got

@@ -1,44 +1,22 @@
 """Admin: participants (tokens never shown), activities, runs with per-participant outcomes.
 
-List views carry ids and counts, no names (PII). Both "sync now" actions go through the same
-unique job as the nightly run.
+List views carry ids and counts, no names (PII). Tokens are never typed in here: each
+participant shows a Strava connect link (sync.connect) to send to the athlete, and why the last
+connect failed. Every "sync now" goes through the same unique job as the nightly run; "Run a
+full sync now" is a button, so it is offered on an empty run list too.
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from sync.connect import connect_link_token
 from sync.models import Activity, Participant, SyncOutcome, SyncRun, SyncTrigger
-
-
-class ParticipantForm(forms.ModelForm):
-    """Tokens are write-only: typing one replaces it, leaving it blank keeps the stored one."""
-
-    new_access_token = forms.CharField(
-        required=False, widget=forms.PasswordInput, label="Replace access token"
-    )
-    new_refresh_token = forms.CharField(
-        required=False, widget=forms.PasswordInput, label="Replace refresh token"
-    )
-
-    class Meta:
-        model = Participant
-        fields = ("name", "athlete_id", "active", "needs_reauth", "token_expires_at")
-
-    def save(self, commit: bool = True) -> Participant:
-        obj = super().save(commit=False)
-        if self.cleaned_data.get("new_access_token"):
-            obj.access_token = self.cleaned_data["new_access_token"]
-        if self.cleaned_data.get("new_refresh_token"):
-            obj.refresh_token = self.cleaned_data["new_refresh_token"]
-            obj.needs_reauth = False
-        if commit:
-            obj.save()
-        return obj
 
 
 def _enqueue(request: HttpRequest, modeladmin: admin.ModelAdmin, participant_ids: list[int] | None) -> None:
@@ -58,12 +36,63 @@ def _enqueue(request: HttpRequest, modeladmin: admin.ModelAdmin, participant_ids
 
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
-    form = ParticipantForm
-    list_display = ("id", "athlete_id", "active", "needs_reauth", "token_expires_at", "last_synced_at")
+    fields = (
+        "name",
+        "active",
+        "strava_connect_link",
+        "athlete_id",
+        "connected_at",
+        "needs_reauth",
+        "connect_error",
+        "connect_error_at",
+        "token_expires_at",
+        "synced_through",
+        "last_synced_at",
+        "created_at",
+    )
+    list_display = (
+        "id",
+        "athlete_id",
+        "active",
+        "needs_reauth",
+        "connect_problem",
+        "token_expires_at",
+        "last_synced_at",
+    )
     list_filter = ("active", "needs_reauth")
     search_fields = ("=athlete_id", "=id")
-    readonly_fields = ("synced_through", "last_synced_at", "created_at")
+    readonly_fields = (
+        "strava_connect_link",
+        "athlete_id",
+        "connected_at",
+        "connect_error",
+        "connect_error_at",
+        "token_expires_at",
+        "synced_through",
+        "last_synced_at",
+        "created_at",
+    )
     actions = ("sync_selected",)
+
+    @admin.display(description="Strava connect link")
+    def strava_connect_link(self, obj: Participant | None) -> str:
+        if obj is None or obj.pk is None:
+            return "Save the participant first; its connect link appears here."
+        url = reverse("sync:strava-connect", args=[connect_link_token(participant=obj)])
+        return format_html(
+            '<a href="{}">{}</a><br><span class="help">Send this link to the athlete: it opens '
+            "Strava's consent page (activity:read); the tokens are stored encrypted.</span>",
+            url,
+            "Connect with Strava" if not obj.refresh_token_encrypted or obj.needs_reauth else "Reconnect",
+        )
+
+    @admin.display(description="Strava")
+    def connect_problem(self, obj: Participant) -> str:
+        if obj.needs_reauth:
+            return "reconnect needed (Strava refused the tokens)"
+        if obj.connect_error:
+            return obj.connect_error
+        return "connected" if obj.refresh_token_encrypted else "not connected"
 
     @admin.action(description="Sync selected participants now")
     def sync_selected(self, request: HttpRequest, queryset: QuerySet[Participant]) -> None:
@@ -141,6 +170,18 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.sync_now_view)
+        return [path("sync-now/", view, name="sync_syncrun_sync_now"), *super().get_urls()]
+
+    def sync_now_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        _enqueue(request, self, None)
+        return HttpResponseRedirect(reverse("admin:sync_syncrun_changelist"))
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         # "Run a full sync now" needs no selection (there may be no run to select yet).

@@ -7,7 +7,7 @@ class SyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from jobs.health import register_check
+        from jobs import register_check
         from sync.health import check_sync
 
         register_check("sync", check_sync)

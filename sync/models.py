@@ -13,16 +13,21 @@ from sync import crypto
 
 
 class Participant(models.Model):
-    """A challenge participant with a connected Strava account. Tokens are stored encrypted."""
+    """A challenge participant and its Strava connection. Tokens are stored encrypted and only
+    ever arrive through Strava's OAuth (sync.connect); athlete_id is filled in by the callback."""
 
     name = models.CharField(max_length=200, blank=True)
-    athlete_id = models.BigIntegerField(unique=True)
+    athlete_id = models.BigIntegerField(unique=True, null=True, blank=True)
     active = models.BooleanField(default=True, db_index=True)
     access_token_encrypted = models.TextField(blank=True, default="", editable=False)
     refresh_token_encrypted = models.TextField(blank=True, default="", editable=False)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     # Set when Strava refuses the tokens (revoked access): skipped until reconnected.
     needs_reauth = models.BooleanField(default=False, db_index=True)
+    # Why the last Strava connect attempt did not connect (denied, expired, scope unticked...).
+    connect_error = models.CharField(max_length=300, blank=True, default="")
+    connect_error_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
     # Activities starting after this (less SYNC_OVERLAP_HOURS) are fetched on the next run.
     synced_through = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)

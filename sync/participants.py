@@ -10,13 +10,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from kombu.exceptions import OperationalError as BrokerError
 
 from sync import strava
-from sync.crypto import TokenDecryptError
 from sync.models import Activity, OutcomeState, Participant, SyncOutcome, SyncRun
 
 logger = logging.getLogger("sync")
@@ -30,7 +31,9 @@ FIELDS = (
     "elapsed_time_s",
     "start_date",
 )
-TRANSIENT = (strava.StravaUnavailable, strava.StravaRateLimited)
+# Infrastructure hiccups the job retries with backoff, like a Strava outage.
+INFRA_ERRORS = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError, BrokerError)
+RETRIED = (strava.StravaUnavailable, *INFRA_ERRORS)
 
 
 def participant_connect(
@@ -85,16 +88,23 @@ def participant_sync(
     )
     try:
         counts = _fetch_and_store(participant)
-    except TRANSIENT as exc:
-        state = OutcomeState.FAILED if final else OutcomeState.RETRYING
-        _finish(run, outcome, state, error=f"{type(exc).__name__}: {exc}")
+    except strava.StravaRateLimited as exc:
+        # Not an attempt: the job snoozes until the window resets, the outcome says so meanwhile.
+        _finish(run, outcome, OutcomeState.RETRYING, error=f"rate limited, back in {exc.retry_after:.0f}s")
         raise
     except strava.StravaAuthError as exc:
         Participant.objects.filter(pk=participant.pk).update(needs_reauth=True)
         _finish(run, outcome, OutcomeState.FAILED, error=f"authorization revoked: {exc}")
         raise
-    except (strava.StravaError, TokenDecryptError) as exc:
-        _finish(run, outcome, OutcomeState.FAILED, error=f"{type(exc).__name__}: {exc}")
+    except strava.StravaConfigError as exc:
+        _finish(run, outcome, OutcomeState.FAILED, error=f"configuration error: {exc}")
+        raise
+    except BaseException as exc:
+        # Whatever it is (a truncated body, the database, a soft time limit, a bug), the outcome
+        # must not stay `running`: that would keep the day's run open for ever.
+        # A non-Exception (worker shutdown) brings the job back, like a retried error.
+        retried = (isinstance(exc, RETRIED) or not isinstance(exc, Exception)) and not final
+        _finish_safely(run, outcome, OutcomeState.RETRYING if retried else OutcomeState.FAILED, exc)
         raise
     Participant.objects.filter(pk=participant.pk).update(synced_through=began, last_synced_at=timezone.now())
     _finish(run, outcome, OutcomeState.SUCCEEDED, **counts)
@@ -210,6 +220,25 @@ def _set(outcome: SyncOutcome, **fields: Any) -> None:
     SyncOutcome.objects.filter(pk=outcome.pk).update(**fields)
     for k, v in fields.items():
         setattr(outcome, k, v)
+
+
+def _finish_safely(run: SyncRun, outcome: SyncOutcome, state: str, exc: BaseException) -> None:
+    """Record the failure even when the database is what failed: a fresh connection, and if
+    that fails too the error is logged (ids only) and the original exception goes on."""
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        _finish(run, outcome, state, error=error)
+    except Exception:
+        from django.db import connection
+
+        connection.close()  # a broken connection is replaced on the next query
+        try:
+            _finish(run, outcome, state, error=error)
+        except Exception:
+            logger.exception(
+                "could not record the sync outcome",
+                extra={"fields": {"outcome_id": outcome.pk, "run_id": run.pk, "state": state}},
+            )
 
 
 def _finish(run: SyncRun, outcome: SyncOutcome, state: str, **fields: Any) -> None:

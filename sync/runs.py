@@ -8,6 +8,7 @@ nightly run, the catch-up check or a manual full run claims a day first is its o
 from __future__ import annotations
 
 import logging
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -98,7 +99,7 @@ def sync_run_begin(
 def sync_run_fan_out(*, run: SyncRun) -> SyncRun:
     """One outcome row and one unique job per participant; safe to repeat (a retry of the run
     enqueues only what the last attempt did not)."""
-    from jobs.models import Job
+    from jobs import Job
     from sync.tasks import sync_participant_task
 
     qs = Participant.objects.filter(active=True)
@@ -199,7 +200,7 @@ def sync_due(*, now: datetime | None = None) -> date | None:
     fires it itself), when the day's run exists, or while a sync_all job is waiting or running.
     Only the latest slot counts: several missed nights make one run, not one per night.
     """
-    from jobs.models import Job, JobState
+    from jobs import Job, JobState
     from sync.tasks import sync_all_task
 
     now = now or timezone.now()
@@ -216,10 +217,51 @@ def sync_due(*, now: datetime | None = None) -> date | None:
     return slot.local_date
 
 
+def sync_outcomes_reconcile() -> int:
+    """Close outcomes whose job is over but which still say pending/running/retrying.
+
+    The job body records every exception itself; this catches what no code can (a worker
+    killed mid-job whose job was then failed or cancelled), so no run stays open for ever.
+    """
+    from jobs import FINISHED_STATES, Job
+
+    open_outcomes = SyncOutcome.objects.exclude(state__in=FINAL_OUTCOMES).exclude(job_id="")
+    job_ids = [j for j in open_outcomes.values_list("job_id", flat=True)[:1000] if _is_uuid(j)]
+    done = {
+        str(pk): state
+        for pk, state in Job.objects.filter(pk__in=job_ids, state__in=FINISHED_STATES).values_list(
+            "pk", "state"
+        )
+    }
+    closed = 0
+    for outcome in open_outcomes.filter(job_id__in=list(done)).select_related("run"):
+        state = done[outcome.job_id]
+        SyncOutcome.objects.filter(pk=outcome.pk).exclude(state__in=FINAL_OUTCOMES).update(
+            state=OutcomeState.FAILED,
+            finished_at=timezone.now(),
+            error=f"job {outcome.job_id} ended ({state}) without recording this participant",
+        )
+        sync_run_finish_if_done(run=outcome.run)
+        closed += 1
+    if closed:
+        logger.warning("sync outcomes closed after their jobs ended", extra={"fields": {"count": closed}})
+    return closed
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def sync_catch_up(*, now: datetime | None = None) -> str | None:
-    """Start the missed day's sync through the same unique job; returns its job id."""
+    """Close what lost workers left open, then start the missed day's sync through the same
+    unique job; returns its job id."""
     from sync.tasks import sync_all_task
 
+    sync_outcomes_reconcile()
     day = sync_due(now=now)
     if day is None:
         return None

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from jobs.schedules import Schedule
+from jobs import Schedule
 
 SCHEDULES = [
     Schedule(

@@ -5,18 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import redis
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerError
 
-from jobs import job
+from jobs import Snooze, current_job, job
 from sync.models import Participant, SyncRun
-from sync.participants import participant_sync
+from sync.participants import INFRA_ERRORS, RETRIED, participant_sync
 from sync.runs import sync_all, sync_catch_up
-from sync.strava import StravaRateLimited, StravaUnavailable
+from sync.strava import StravaRateLimited
 
-INFRA_ERRORS = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError, BrokerError)
 PARTICIPANT_ATTEMPTS = 3
 
 
@@ -36,7 +32,8 @@ def _participant_rate(*_args: Any, **_kwargs: Any) -> tuple[str, str] | None:
 def sync_all_task(participant_ids: list[int] | None = None, trigger: str = "manual") -> dict:
     """The nightly sync, its catch-up and every manual run: one unique job for an hour, so a
     manual run during the nightly one gets the nightly one's id and runs nothing."""
-    job_id = sync_all_task.request.id or str(uuid.uuid4())
+    ctx = current_job()
+    job_id = ctx.job_id if ctx else str(uuid.uuid4())
     return sync_all(job_id=job_id, trigger=trigger, participant_ids=participant_ids)
 
 
@@ -44,19 +41,24 @@ def sync_all_task(participant_ids: list[int] | None = None, trigger: str = "manu
     queue="sync",
     max_attempts=PARTICIPANT_ATTEMPTS,
     backoff=(2, 300),
-    retry_on=(StravaUnavailable, StravaRateLimited, *INFRA_ERRORS),
+    retry_on=RETRIED,
     unique_for=3600,
     unique_on=("participant_id",),
     rate_limit=_participant_rate,
 )
 def sync_participant_task(run_id: int, participant_id: int) -> dict:
-    attempt = (sync_participant_task.request.retries or 0) + 1
-    outcome = participant_sync(
-        run=SyncRun.objects.get(pk=run_id),
-        participant=Participant.objects.get(pk=participant_id),
-        attempt=attempt,
-        final=attempt >= PARTICIPANT_ATTEMPTS,
-    )
+    """One participant of a run. Strava's rate limit is waited out with Snooze (the worker slot
+    is freed and the wait is not an attempt); outages are retried with backoff."""
+    ctx = current_job()
+    try:
+        outcome = participant_sync(
+            run=SyncRun.objects.get(pk=run_id),
+            participant=Participant.objects.get(pk=participant_id),
+            attempt=ctx.attempt if ctx else 1,
+            final=ctx.is_final if ctx else True,
+        )
+    except StravaRateLimited as exc:
+        raise Snooze(exc.retry_after, reason="strava rate limit") from None
     return {
         "state": outcome.state,
         "fetched": outcome.fetched,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from queue_handlers import llm
 from queue_handlers.base import Job, JobHandler
+from queue_handlers.registry import register_handler
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -21,6 +22,7 @@ class AiProcessingPayload(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
 
 
+@register_handler("ai_processing")
 class AiProcessingHandler(JobHandler):
     job_type = "ai_processing"
     required_fields = ("prompt",)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emails.suppression import SuppressedAddressError, ensure_not_suppressed
 from queue_handlers.base import Job, JobHandler, TransientJobError
+from queue_handlers.registry import register_handler
 
 
 class SmtpUnavailable(TransientJobError):
@@ -73,6 +74,7 @@ class EmailPayload(BaseModel):
         return value
 
 
+@register_handler("email")
 class EmailHandler(JobHandler):
     job_type = "email"
     required_fields = ("to", "subject")

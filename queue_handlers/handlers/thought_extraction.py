@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from queue_handlers import llm
 from queue_handlers.base import Job, JobHandler, PermanentJobError, describe_validation_error
+from queue_handlers.registry import register_handler
 
 SYSTEM_PROMPT = """You extract structured items from the user's text.
 Answer with one JSON object and nothing else, of the form
@@ -79,6 +80,7 @@ def parse_extraction(content: str) -> Extraction:
         ) from None
 
 
+@register_handler("thought_extraction")
 class ThoughtExtractionHandler(JobHandler):
     job_type = "thought_extraction"
     required_fields = ("model", "prompt")

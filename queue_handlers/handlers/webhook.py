@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from queue_handlers import webhooks
 from queue_handlers.base import Job, JobHandler
+from queue_handlers.registry import register_handler
 
 # Headers the handler sets itself; a payload may not override them.
 _RESERVED = {
@@ -56,6 +57,7 @@ class WebhookPayload(BaseModel):
         return value
 
 
+@register_handler("webhook")
 class WebhookHandler(JobHandler):
     job_type = "webhook"
     required_fields = ("url", "payload")

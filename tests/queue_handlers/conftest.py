@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -75,12 +76,21 @@ def mover(celery_worker) -> Iterator[None]:
     rt.mover = False
 
 
+_overrides = ExitStack()
+
+
 @pytest.fixture(autouse=True)
 def _forget_registrations() -> Iterator[None]:
     before = dict(registry._explicit)
     yield
-    registry._explicit.clear()
-    registry._explicit.update(before)
+    _overrides.close()
+    assert registry._explicit == before
+
+
+def register(job_type: str, handler: Any) -> None:
+    """A test's handler, in this process only (the in-process worker sees it; registering at
+    run time is refused in real code), forgotten when the test ends."""
+    _overrides.enter_context(registry.override_handler(job_type, handler))
 
 
 def run_now(job_type: str, payload: dict[str, Any], attempt: int = 1) -> dict[str, Any]:

@@ -6,16 +6,15 @@ import pytest
 from django.test import Client
 
 from queue_handlers.monitoring import get_processing_stats, health_check
-from queue_handlers.registry import register_handler
 from queue_handlers.services import enqueue_job, handler_job_result
-from tests.queue_handlers.conftest import wait_job
+from tests.queue_handlers.conftest import register, wait_job
 from tests.queue_handlers.handlers_for_tests import CustomEchoHandler, NoHandleJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_registered_handler_runs_through_the_one_dispatch_task(celery_worker):
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     res = enqueue_job("custom_job", {"text": "hello"})
     job = wait_job(res.job_id)
     assert job.state == "succeeded" and job.attempt == 1
@@ -25,7 +24,7 @@ def test_a_registered_handler_runs_through_the_one_dispatch_task(celery_worker):
 
 
 def test_transient_errors_are_retried_with_backoff_then_succeed(celery_worker):
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     res = enqueue_job("custom_job", {"text": "again", "fail_times": 1})
     job = wait_job(res.job_id, timeout=30)
     assert job.state == "succeeded" and job.attempt == 2
@@ -33,7 +32,7 @@ def test_transient_errors_are_retried_with_backoff_then_succeed(celery_worker):
 
 
 def test_permanent_errors_fail_once_and_exhausted_retries_fail_with_the_reason(celery_worker):
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     refused = enqueue_job("custom_job", {"text": "x", "permanent": True})
     exhausted = enqueue_job("custom_job", {"text": "x", "fail_times": 99})
     job = wait_job(refused.job_id)
@@ -53,7 +52,7 @@ def test_a_failed_job_can_be_retried_from_the_admin_with_its_payload(celery_work
 
     from jobs.services import job_retry
 
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     r = redis.Redis.from_url(settings.REDIS_URL)
     r.set("test:echo-down", 1)
     first = wait_job(enqueue_job("custom_job", {"text": "later", "refuse_while": "test:echo-down"}).job_id)
@@ -65,15 +64,15 @@ def test_a_failed_job_can_be_retried_from_the_admin_with_its_payload(celery_work
 
 
 def test_a_handler_that_breaks_after_enqueue_fails_the_job_clearly(celery_worker, mover):
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     res = enqueue_job("custom_job", {"text": "x"}, countdown=1)
-    register_handler("custom_job", "tests.queue_handlers.gone:Handler")  # deploy broke it
+    register("custom_job", "tests.queue_handlers.gone:Handler")  # deploy broke it
     job = wait_job(res.job_id)
     assert job.state == "failed" and "cannot import tests.queue_handlers.gone" in job.last_error
 
 
 def test_stats_count_outcomes_and_time_successes(celery_worker):
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     ok = [enqueue_job("custom_job", {"text": f"t{i}"}) for i in range(3)]
     bad = enqueue_job("custom_job", {"text": "x", "permanent": True})
     for res in [*ok, bad]:
@@ -94,7 +93,7 @@ def test_health_reports_registry_broker_and_queue_depth(db):
     assert report["broker"]["ok"] is True and report["queue_depth"]["handlers"] == 3
     assert report["problems"] == []
 
-    register_handler("lazy_job", NoHandleJob)
+    register("lazy_job", NoHandleJob)
     report = health_check()
     assert report["ok"] is False and "does not implement handle_job" in report["problems"][0]
 
@@ -129,7 +128,7 @@ def test_admin_stats_page_needs_a_login_and_shows_every_type(db, admin_client):
     url = "/admin/queue_handlers/handlerstats/"
     anonymous = Client().get(url)
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     page = admin_client.get(url + "?window=24h")
     assert page.status_code == 200
     text = page.content.decode()

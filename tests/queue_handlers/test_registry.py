@@ -10,18 +10,21 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from jobs.models import Job
-from queue_handlers.base import InvalidPayload, UnknownJobType
+from queue_handlers.base import InvalidPayload, JobHandler, UnknownJobType
 from queue_handlers.handlers.ai_processing import AiProcessingHandler
 from queue_handlers.handlers.email import EmailHandler
 from queue_handlers.models import HandlerJob
 from queue_handlers.registry import (
+    RegistrationClosed,
     get_handler_class,
     handler_class_name,
+    known_types,
     list_handlers,
     register_handler,
     validate_all_handlers,
 )
 from queue_handlers.services import enqueue_email, enqueue_job
+from tests.queue_handlers.conftest import register
 from tests.queue_handlers.handlers_for_tests import CustomEchoHandler, NoHandleJob, WrongType
 
 pytestmark = pytest.mark.django_db
@@ -46,15 +49,15 @@ def test_discovery_by_naming_convention():
 
 
 def test_explicit_registration_is_found_and_wins_over_the_convention():
-    register_handler("custom_job", CustomEchoHandler)
+    register("custom_job", CustomEchoHandler)
     assert get_handler_class("custom_job") is CustomEchoHandler
-    register_handler("custom_job", "tests.queue_handlers.handlers_for_tests:CustomEchoHandler")
+    register("custom_job", "tests.queue_handlers.handlers_for_tests:CustomEchoHandler")
     assert get_handler_class("custom_job") is CustomEchoHandler  # by dotted path, lazily
 
     class OtherEmail(EmailHandler):
         pass
 
-    register_handler("email", OtherEmail)
+    register("email", OtherEmail)
     assert get_handler_class("email") is OtherEmail
     row = next(r for r in list_handlers() if r["job_type"] == "email")
     assert row["source"] == "registered"
@@ -111,9 +114,9 @@ def test_valid_enqueue_records_the_type_but_not_the_payload(django_capture_on_co
 
 def test_validate_all_handlers_passes_for_built_ins_and_catches_broken_ones(settings):
     assert validate_all_handlers() == []
-    register_handler("missing_module", "tests.queue_handlers.no_such_module:Handler")
-    register_handler("lazy_job", NoHandleJob)
-    register_handler("mismatch", WrongType)
+    register("missing_module", "tests.queue_handlers.no_such_module:Handler")
+    register("lazy_job", NoHandleJob)
+    register("mismatch", WrongType)
     settings.HANDLER_RATE_LIMITS = {**settings.HANDLER_RATE_LIMITS, "email": "lots"}
     problems = "\n".join(validate_all_handlers())
     assert "missing_module: cannot load handler" in problems
@@ -128,7 +131,7 @@ def test_handlers_command_lists_and_validates(capsys):
     assert "ai_processing" in out and "AiProcessingHandler" in out and "rate=30/60s" in out
     call_command("handlers", "validate")
     assert "valid" in capsys.readouterr().out
-    register_handler("lazy_job", NoHandleJob)
+    register("lazy_job", NoHandleJob)
     with pytest.raises(CommandError, match="1 handler problem"):
         call_command("handlers", "validate")
 
@@ -160,3 +163,64 @@ def test_enqueue_inside_a_rolled_back_transaction_leaves_nothing():
         assert res.state == "queued"
         raise RuntimeError("order failed")
     _nothing_queued()
+
+
+def test_every_built_in_handler_names_its_type_where_it_is_defined():
+    """grep '"<type>"' finds the class: @register_handler("<type>") sits on it, and start-up
+    (AppConfig.ready) registered it in this process like in every worker."""
+    import inspect
+
+    from queue_handlers import registry
+
+    for job_type in ("email", "ai_processing", "thought_extraction", "webhook"):
+        cls = registry._explicit[job_type]
+        source = inspect.getsource(inspect.getmodule(cls))
+        assert f'@register_handler("{job_type}")\nclass {cls.__name__}(JobHandler):' in source
+        assert cls.job_type == job_type
+        row = next(r for r in list_handlers() if r["job_type"] == job_type)
+        assert row["source"] == "registered"
+
+
+def test_registration_after_start_up_is_refused_with_a_clear_error():
+    with pytest.raises(RegistrationClosed, match=r"register it in your app's AppConfig.ready\(\)"):
+        register_handler("late_job", CustomEchoHandler)
+    with pytest.raises(RegistrationClosed, match="would reach this process only"):
+
+        @register_handler("late_job")
+        class LateHandler(JobHandler):
+            def handle_job(self, job):
+                return None
+
+    assert "late_job" not in known_types()
+    with pytest.raises(UnknownJobType):
+        enqueue_job("late_job", {"text": "x"})
+
+
+def test_the_decorator_refuses_a_class_that_declares_another_type():
+    with pytest.raises(ValueError, match="whose job_type is 'something_else'"):
+        register_handler("mismatch")(WrongType)
+
+
+def _jobs_layer_takes_max_attempts() -> bool:
+    """The lead's per-enqueue max_attempts (task.enqueue(..., max_attempts=n))."""
+    import inspect
+
+    from jobs.task import JobTask
+
+    return "max_attempts" in inspect.signature(JobTask.enqueue).parameters or "max_attempts" in (
+        inspect.getsource(JobTask.apply_async)
+    )
+
+
+@pytest.mark.xfail(
+    not _jobs_layer_takes_max_attempts(),
+    reason="needs the jobs layer's per-enqueue max_attempts (the lead's change)",
+    strict=True,
+)
+def test_the_history_shows_each_handlers_own_max_attempts(django_capture_on_commit_callbacks):
+    register("custom_job", CustomEchoHandler)
+    with django_capture_on_commit_callbacks(execute=True):
+        custom = enqueue_job("custom_job", {"text": "x"})
+        hook = enqueue_job("webhook", {"url": "https://example.com/hook", "payload": {}})
+    assert Job.objects.get(pk=custom.job_id).max_attempts == 3  # not the dispatch task's 10
+    assert Job.objects.get(pk=hook.job_id).max_attempts == 5

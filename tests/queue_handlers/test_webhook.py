@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
+import threading
 import time
 
 import pytest
@@ -11,7 +14,7 @@ from werkzeug import Response
 
 from queue_handlers.base import InvalidPayload, RetriesExhausted, RetryJob
 from queue_handlers.services import enqueue_job
-from queue_handlers.webhooks import WebhookRefused, WebhookRejected
+from queue_handlers.webhooks import WebhookRefused, WebhookRejected, forbidden_address
 from tests.queue_handlers.conftest import SECRET, run_now
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +50,15 @@ def test_delivers_a_signed_body_with_its_headers(httpserver, webhook_settings):
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",  # IPv4-mapped private
+        "http://[2002:c0a8:0101::1]/hook",  # 6to4 embedding 192.168.1.1
+        "http://[2002:0a00:0001::]/hook",  # 6to4 embedding 10.0.0.1
+        "http://[2002:7f00:0001::1]/hook",  # 6to4 embedding 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/hook",  # 6to4 embedding 169.254.169.254 (cloud metadata)
+        "http://[64:ff9b::10.0.0.1]/hook",  # NAT64 embedding a private IPv4
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 embedding the metadata address
+        "http://[64:ff9b:1::a00:1]/hook",  # NAT64 local-use prefix
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook",  # Teredo, client 10.0.0.1
         "http://0.0.0.0/hook",
         "http://240.0.0.1/hook",
         "ftp://example.com/hook",
@@ -57,6 +69,27 @@ def test_internal_or_odd_targets_are_refused_at_enqueue(url, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = []
     with pytest.raises(InvalidPayload, match="url: "):
         enqueue_job("webhook", {"url": url, "payload": {}})
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("2002:c0a8:0101::1", "6to4-embedded private (192.168.1.1)"),
+        ("2002:7f00:0001::1", "6to4-embedded loopback (127.0.0.1)"),
+        ("64:ff9b::10.0.0.1", "nat64-embedded private (10.0.0.1)"),
+        ("::ffff:10.0.0.1", "ipv4-mapped-embedded private (10.0.0.1)"),
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "teredo-client-embedded private (10.0.0.1)"),
+    ],
+)
+def test_embedded_private_ipv4_is_named_in_the_refusal(address, why):
+    assert forbidden_address(ipaddress.ip_address(address)) == why
+
+
+@pytest.mark.parametrize(
+    "address", ["2002:0808:0808::1", "64:ff9b::8.8.8.8", "::ffff:8.8.8.8", "2606:4700::1111"]
+)
+def test_embeddings_of_a_public_ipv4_and_plain_public_ipv6_are_allowed(address):
+    assert forbidden_address(ipaddress.ip_address(address)) is None
 
 
 def test_a_host_that_resolves_to_loopback_is_refused_when_sent(httpserver, settings):
@@ -114,3 +147,62 @@ def test_handler_set_headers_cannot_be_overridden():
             "webhook",
             {"url": "https://example.com/h", "payload": {}, "headers": {"X-Webhook-Signature": "forged"}},
         )
+
+
+@pytest.fixture
+def endless_target():
+    """A target that answers 200 and then sends body bytes for ever (or one byte at a time);
+    it records how many bytes it got out before the client hung up."""
+    sent = {"bytes": 0, "hung_up": threading.Event()}
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def serve(trickle: bool) -> None:
+        conn, _ = sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000000000\r\n\r\n"
+            )
+            chunk = b"x" if trickle else b"x" * 65536
+            try:
+                while sent["bytes"] < 10**10:
+                    conn.sendall(chunk)
+                    sent["bytes"] += len(chunk)
+                    if trickle:
+                        time.sleep(0.05)
+            except OSError:
+                sent["hung_up"].set()
+
+    def start(trickle: bool = False) -> str:
+        threading.Thread(target=serve, args=(trickle,), daemon=True).start()
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+
+    yield start, sent
+    sock.close()
+
+
+def test_an_endless_answer_is_read_only_up_to_the_byte_cap(endless_target, webhook_settings):
+    webhook_settings.WEBHOOK_MAX_RESPONSE_BYTES = 100_000
+    start, sent = endless_target
+    url = start()
+
+    began = time.monotonic()
+    summary = run_now("webhook", {"url": url, "payload": {"a": 1}, "timeout": 5})
+
+    assert summary["status"] == 200 and time.monotonic() - began < 3
+    assert sent["hung_up"].wait(5)  # we closed the connection instead of reading on
+    assert sent["bytes"] < 50_000_000  # cap + what the socket buffers took, not the 100 GB promised
+
+
+def test_a_trickling_answer_stops_at_the_timeout(endless_target, webhook_settings):
+    start, sent = endless_target
+    url = start(trickle=True)
+
+    began = time.monotonic()
+    summary = run_now("webhook", {"url": url, "payload": {"a": 1}, "timeout": 1})
+
+    assert summary["status"] == 200
+    assert 0.9 <= time.monotonic() - began < 3  # one byte per 50 ms would otherwise go on for ever
+    assert sent["hung_up"].wait(5)

@@ -15,7 +15,7 @@ from jobs.models import Job, JobState
 from jobs.schedules import ensure_schedules
 from jobs.services import jobs_prune
 from sync.health import check_sync
-from sync.models import Participant, SyncRun, SyncTrigger
+from sync.models import SyncRun, SyncTrigger
 
 pytestmark = pytest.mark.django_db
 WAW = zoneinfo.ZoneInfo("Europe/Warsaw")
@@ -98,24 +98,54 @@ def test_admin_never_shows_tokens(admin_client, make_participant):
     assert p.name not in pages[0]  # no names in the list view
 
 
-def test_admin_replaces_tokens_write_only(admin_client, make_participant):
+def test_admin_offers_no_token_fields_only_the_connect_link(admin_client, make_participant):
     p = make_participant()
-    p.needs_reauth = True
-    p.save()
-    response = admin_client.post(
-        f"/admin/sync/participant/{p.pk}/change/",
-        {
-            "name": "Renamed",
-            "athlete_id": p.athlete_id,
-            "active": "on",
-            "new_access_token": "",
-            "new_refresh_token": "fresh-refresh",
-        },
-    )
-    assert response.status_code == 302
-    p = Participant.objects.get(pk=p.pk)
-    assert p.refresh_token == "fresh-refresh" and p.access_token.startswith("access-")
-    assert not p.needs_reauth and "fresh-refresh" not in p.refresh_token_encrypted
+    page = admin_client.get(f"/admin/sync/participant/{p.pk}/change/").content.decode()
+
+    assert "/sync/strava/connect/" in page
+    assert 'name="new_access_token"' not in page and 'name="new_refresh_token"' not in page
+    assert 'type="password"' not in page
+
+
+def test_run_a_full_sync_is_offered_on_an_empty_run_list(admin_client):
+    page = admin_client.get("/admin/sync/syncrun/").content.decode()
+
+    assert not SyncRun.objects.exists()
+    assert "Run a full sync now" in page and 'action="/admin/sync/syncrun/sync-now/"' in page
+    response = admin_client.post("/admin/sync/syncrun/sync-now/", follow=True)
+    assert "Sync started as job" in response.content.decode()
+    job = Job.objects.get(task="sync.tasks.sync_all_task")
+    assert job.kwargs == {"participant_ids": None, "trigger": "manual"}
+    assert admin_client.get("/admin/sync/syncrun/sync-now/").status_code == 405
+
+
+def test_health_flags_a_day_run_still_open_after_the_allowed_hours(settings, make_participant):
+    ensure_schedules()
+    settings.SYNC_HEALTH_MAX_RUN_HOURS = 6
+    with time_machine.travel(datetime(2026, 6, 10, 0, 5, tzinfo=WAW), tick=False):
+        run = SyncRun.objects.create(
+            local_date=date(2026, 6, 10),
+            trigger=SyncTrigger.SCHEDULED,
+            job_id="j2",
+            started_at=timezone.now(),
+        )
+    with time_machine.travel(datetime(2026, 6, 10, 5, 0, tzinfo=WAW), tick=False):
+        assert check_sync()["ok"]  # open, but within the allowed time
+    with time_machine.travel(datetime(2026, 6, 10, 7, 0, tzinfo=WAW), tick=False):
+        report = check_sync()
+    assert not report["ok"] and report["day_run_open_hours"] == pytest.approx(6.92, abs=0.01)
+    assert f"sync run {run.pk} still unfinished after 6.9 h" in report["problems"][0]
+    SyncRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), state="succeeded")
+    with time_machine.travel(datetime(2026, 6, 10, 7, 0, tzinfo=WAW), tick=False):
+        assert check_sync()["ok"]
+
+
+def test_health_names_missing_strava_credentials(settings, make_participant):
+    make_participant()
+    settings.STRAVA_CLIENT_ID = ""
+    report = check_sync()
+    assert not report["ok"] and not report["strava_configured"]
+    assert "STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET are not set" in " ".join(report["problems"])
 
 
 def test_health_reports_a_missing_day_run_after_the_allowed_lag(settings):
@@ -130,3 +160,34 @@ def test_health_reports_a_missing_day_run_after_the_allowed_lag(settings):
             local_date=date(2026, 6, 10), trigger=SyncTrigger.CATCH_UP, job_id="j1", started_at=timezone.now()
         )
         assert check_sync()["ok"]
+
+
+def test_an_outcome_left_open_by_a_lost_worker_is_closed_by_the_catch_up(make_participant):
+    """A worker killed mid-job (no exception handler runs); the job was then failed for good:
+    the next catch-up tick closes the participant and the run instead of leaving them open."""
+    from sync.models import OutcomeState, SyncOutcome
+    from sync.tasks import sync_catch_up_task
+
+    p = make_participant()
+    run = SyncRun.objects.create(
+        trigger=SyncTrigger.MANUAL, job_id="j-lost", started_at=timezone.now(), fanned_out_at=timezone.now()
+    )
+    dead = _job("sync", 0, state=JobState.FAILED)
+    alive = _job("sync", 0, state=JobState.SCHEDULED)  # snoozed: still coming back
+    q = make_participant()
+    SyncOutcome.objects.create(run=run, participant=p, state=OutcomeState.RUNNING, job_id=str(dead.pk))
+    waiting = SyncOutcome.objects.create(
+        run=run, participant=q, state=OutcomeState.RETRYING, job_id=str(alive.pk)
+    )
+
+    sync_catch_up_task()
+
+    closed = SyncOutcome.objects.get(run=run, participant=p)
+    assert closed.state == OutcomeState.FAILED and f"job {dead.pk} ended (failed)" in closed.error
+    assert SyncOutcome.objects.get(pk=waiting.pk).state == OutcomeState.RETRYING
+    run.refresh_from_db()
+    assert run.finished_at is None  # one participant is still on its way
+    Job.objects.filter(pk=alive.pk).update(state=JobState.CANCELLED)
+    sync_catch_up_task()
+    run.refresh_from_db()
+    assert run.finished_at is not None and run.state == "failed" and run.participants_failed == 2

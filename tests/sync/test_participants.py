@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from sync import strava
@@ -158,3 +158,81 @@ def test_no_token_reaches_the_logs(make_participant, fake_strava, caplog):
 
     text = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
     assert "access-" not in text and "refresh-" not in text and "client-secret" not in text
+
+
+def test_missing_client_credentials_are_a_configuration_error_not_a_revoked_athlete(
+    make_participant, fake_strava, settings
+):
+    p = make_participant([activity(1)], expired=True)  # needs a refresh, which needs the secret
+    settings.STRAVA_CLIENT_SECRET = ""
+    run = _run()
+
+    with pytest.raises(strava.StravaConfigError):
+        participant_sync(run=run, participant=p)
+
+    outcome = run.outcomes.get()
+    assert outcome.state == OutcomeState.FAILED
+    assert outcome.error.startswith("configuration error: STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET")
+    p.refresh_from_db()
+    assert not p.needs_reauth  # the athlete did nothing wrong: the next run tries again
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_a_truncated_response_never_leaves_the_participant_running(
+    make_participant, broken_http, settings, final
+):
+    p = make_participant([activity(1)])
+    settings.STRAVA_API_URL = broken_http("chunked")
+    run = _run()
+    SyncRun.objects.filter(pk=run.pk).update(fanned_out_at=timezone.now())  # p is its only participant
+
+    with pytest.raises(strava.StravaUnavailable, match="ChunkedEncodingError"):
+        participant_sync(run=run, participant=p, attempt=3 if final else 1, final=final)
+
+    outcome = run.outcomes.get()
+    assert outcome.state == (OutcomeState.FAILED if final else OutcomeState.RETRYING)
+    assert outcome.finished_at is not None
+    run.refresh_from_db()
+    assert (run.finished_at is not None) == final
+
+
+def test_rate_limited_participant_waits_as_retrying_not_running(make_participant, fake_strava):
+    p = make_participant([activity(1)])
+    fake_strava.fail_next("/athlete/activities", 429, **{"Retry-After": "120"})
+    run = _run()
+
+    with pytest.raises(strava.StravaRateLimited):
+        participant_sync(run=run, participant=p)
+
+    outcome = run.outcomes.get()
+    assert (outcome.state, outcome.error) == (OutcomeState.RETRYING, "rate limited, back in 120s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_mid_sync_is_recorded_not_left_running(make_participant, fake_strava):
+    """The database itself refuses (a lock held elsewhere, lock_timeout): still not `running`."""
+    import psycopg
+
+    p = make_participant([activity(1), activity(2)])
+    run = _run()
+    participant_sync(run=run, participant=p)  # the rows exist now
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"]
+    )
+    try:
+        other.execute("SELECT id FROM sync_activity WHERE external_id = 1 FOR UPDATE")  # held, not committed
+        with connection.cursor() as cur:
+            cur.execute("SET lock_timeout = '200ms'")
+        again = _run()
+        with pytest.raises(OperationalError):
+            participant_sync(run=again, participant=p, attempt=1, final=False)
+        assert again.outcomes.get().state == OutcomeState.RETRYING
+        with pytest.raises(OperationalError):
+            participant_sync(run=again, participant=p, attempt=3, final=True)
+        outcome = again.outcomes.get()
+        assert outcome.state == OutcomeState.FAILED and "lock timeout" in outcome.error
+    finally:
+        other.close()
+        with connection.cursor() as cur:
+            cur.execute("SET lock_timeout = 0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
@@ -80,29 +81,20 @@ def test_401_403_5xx_and_a_dead_server_map_to_our_errors(fake_strava, settings):
         _pages()
 
 
-def test_429_is_waited_out_and_retried(fake_strava):
+def test_429_says_when_to_come_back_without_sleeping(fake_strava):
     fake_strava.activities["tok"] = [activity(1)]
-    fake_strava.fail_next("/athlete/activities", 429, **{"Retry-After": "1"})
+    fake_strava.fail_next("/athlete/activities", 429, **{"Retry-After": "30"})
 
     started = time.monotonic()
-    pages = _pages()
-
-    assert [a["id"] for p in pages for a in p] == [1]
-    seen = fake_strava.requests_to("/athlete/activities")
-    assert len(seen) == 2
-    assert seen[1].at - seen[0].at >= 0.95 and time.monotonic() - started >= 0.95
-
-
-def test_429_retries_are_bounded(fake_strava, settings):
-    settings.STRAVA_MAX_429_RETRIES = 2
-    fake_strava.fail_next("/athlete/activities", 429, times=10, **{"Retry-After": "0"})
-
-    with pytest.raises(strava.StravaRateLimited):
+    with pytest.raises(strava.StravaRateLimited) as err:
         _pages()
-    assert len(fake_strava.requests_to("/athlete/activities")) == 3
+
+    assert err.value.retry_after == 30
+    assert time.monotonic() - started < 1  # no wait in the worker: the job snoozes instead
+    assert len(fake_strava.requests_to("/athlete/activities")) == 1
 
 
-def test_429_with_a_long_wait_fails_at_once_instead_of_hammering(fake_strava):
+def test_429_without_retry_after_waits_for_the_quarter_hour(fake_strava):
     # No Retry-After: Strava's 15-minute window resets on the quarter hour, 10 minutes away.
     fake_strava.fail_next(
         "/athlete/activities",
@@ -117,23 +109,90 @@ def test_429_with_a_long_wait_fails_at_once_instead_of_hammering(fake_strava):
     assert len(fake_strava.requests_to("/athlete/activities")) == 1
 
 
-def test_used_up_window_waits_for_the_quarter_hour_before_the_next_request(fake_strava):
+def test_used_up_window_is_not_spent_on_a_certain_429(fake_strava):
     fake_strava.activities["tok"] = [activity(i) for i in range(1, 4)]  # two pages
     fake_strava.limit_headers = ("200,2000", "200,900")  # this answer used the last request
 
-    with time_machine.travel(datetime(2026, 6, 1, 12, 14, 59, tzinfo=UTC), tick=True):
-        _pages()
-        seen = fake_strava.requests_to("/athlete/activities")
-        assert len(seen) == 2
-        boundary = datetime(2026, 6, 1, 12, 15, tzinfo=UTC).timestamp()
-        assert seen[0].at < boundary <= seen[1].at
+    with time_machine.travel(datetime(2026, 6, 1, 12, 14, 50, tzinfo=UTC), tick=False):
+        with pytest.raises(strava.StravaRateLimited, match="used up") as err:
+            _pages()
+    assert 10 <= err.value.retry_after <= 11  # until 12:15:00, plus a margin
+    assert len(fake_strava.requests_to("/athlete/activities")) == 1
     assert strava.rate_limits().usage_15m == 200 and strava.rate_limits().limit_day == 2000
+    fake_strava.limit_headers = ("200,2000", "1,901")  # the new window's usage
+    with time_machine.travel(datetime(2026, 6, 1, 12, 15, 1, tzinfo=UTC), tick=False):
+        assert len(_pages()) == 2  # the next window: the requests go out again
 
 
-def test_used_up_day_is_not_waited_for_in_a_worker(fake_strava):
+def test_used_up_day_waits_until_utc_midnight(fake_strava):
     fake_strava.activities["tok"] = [activity(i) for i in range(1, 4)]
     fake_strava.limit_headers = ("200,2000", "50,2000")
 
-    with pytest.raises(strava.StravaRateLimited, match="used up"):
-        _pages()
+    with time_machine.travel(datetime(2026, 6, 1, 20, 0, tzinfo=UTC), tick=False):
+        with pytest.raises(strava.StravaRateLimited, match="used up") as err:
+            _pages()
+    assert 4 * 3600 <= err.value.retry_after <= 4 * 3600 + 2
     assert len(fake_strava.requests_to("/athlete/activities")) == 1
+
+
+@pytest.mark.parametrize("mode", ["chunked", "short", "reset", "hang"])
+def test_every_requests_failure_is_unavailable(broken_http, settings, mode):
+    """A truncated chunked body (ChunkedEncodingError), a body shorter than its Content-Length,
+    a reset connection and a read timeout are all "try again later"."""
+    settings.STRAVA_API_URL = broken_http(mode)
+    settings.STRAVA_TIMEOUT = 0.5
+
+    with pytest.raises(strava.StravaUnavailable, match="calling athlete/activities") as err:
+        _pages()
+    assert "tok" not in str(err.value)
+
+
+def test_code_exchange_returns_tokens_and_the_athlete(fake_strava):
+    fake_strava.codes["c1"] = {"id": 4242, "firstname": "Ada", "lastname": "Lovelace"}
+
+    tokens, athlete = strava.token_exchange(code="c1")
+
+    assert (athlete.id, athlete.name) == (4242, "Ada Lovelace")
+    assert tokens.access_token == "access-oauth-4242" and tokens.refresh_token == "refresh-oauth-4242"
+    form = fake_strava.requests_to("/oauth/token")[0].form
+    assert form == {
+        "client_id": "12345",
+        "client_secret": "client-secret-xyz",
+        "grant_type": "authorization_code",
+        "code": "c1",
+    }
+    assert "Ada" not in repr(athlete)
+    with pytest.raises(strava.StravaBadResponse, match="AuthorizationCode.code invalid") as err:
+        strava.token_exchange(code="c1")  # a code works once, as at Strava
+    assert err.value.errors == [{"resource": "AuthorizationCode", "field": "code", "code": "invalid"}]
+
+
+def test_missing_or_refused_client_credentials_are_a_configuration_error(fake_strava, settings):
+    fake_strava.refresh["r"] = ("a", "r2")
+    settings.STRAVA_CLIENT_SECRET = "wrong"
+    with pytest.raises(strava.StravaConfigError, match="refused STRAVA_CLIENT_ID"):
+        strava.token_refresh(refresh_token="r")
+    settings.STRAVA_CLIENT_SECRET = ""
+    with pytest.raises(strava.StravaConfigError, match="must be set"):
+        strava.token_refresh(refresh_token="r")
+    with pytest.raises(strava.StravaConfigError):
+        strava.authorize_url(redirect_uri="http://x/cb", state="s")
+    assert len(fake_strava.requests_to("/oauth/token")) == 1  # unset: not even asked
+
+
+def test_authorize_url_is_stravas_documented_one(settings):
+    settings.STRAVA_AUTHORIZE_URL = "https://www.strava.com/oauth/authorize"
+    settings.STRAVA_CLIENT_ID = "12345"
+    settings.STRAVA_CLIENT_SECRET = "s"
+
+    url = urlsplit(strava.authorize_url(redirect_uri="https://app.example/sync/strava/callback/", state="st"))
+
+    assert (url.scheme, url.netloc, url.path) == ("https", "www.strava.com", "/oauth/authorize")
+    assert parse_qs(url.query) == {
+        "client_id": ["12345"],
+        "redirect_uri": ["https://app.example/sync/strava/callback/"],
+        "response_type": ["code"],
+        "approval_prompt": ["auto"],
+        "scope": ["activity:read"],
+        "state": ["st"],
+    }

@@ -197,3 +197,66 @@ def test_catch_up_job_runs_the_missed_day_through_the_worker(
     assert Job.objects.get(pk=again.job_id).result is None
     assert SyncRun.objects.count() == 1
     assert Job.objects.filter(task=sync_all_task.name).count() == 1
+
+
+def test_rate_limit_snoozes_and_frees_the_worker_slot(
+    worker_process, make_participant, fake_strava, settings
+):
+    """One worker slot, two participants, Strava says 429 (Retry-After 3) to the first request:
+    the other participant is synced during the wait, and the rate-limited one afterwards, on
+    the same attempt (a snooze is not an attempt)."""
+    a = make_participant([activity(1)])
+    b = make_participant([activity(2)])
+    fake_strava.fail_next("/athlete/activities", 429, **{"Retry-After": "3"})
+    worker_process(
+        queues=["sync"],
+        concurrency=1,
+        STRAVA_API_URL=settings.STRAVA_API_URL,
+        STRAVA_TOKEN_URL=settings.STRAVA_TOKEN_URL,
+        STRAVA_CLIENT_ID=settings.STRAVA_CLIENT_ID,
+        STRAVA_CLIENT_SECRET=settings.STRAVA_CLIENT_SECRET,
+        STRAVA_PER_PAGE="2",
+    )
+
+    run = _finished_run(sync_all_task.enqueue().job_id, timeout=60)
+
+    assert run.state == SyncRunState.SUCCEEDED and run.activities_created == 2
+    seen = fake_strava.requests_to("/athlete/activities")
+    limited_at, limited_token = seen[0].at, seen[0].auth
+    other = next(s for s in seen[1:] if s.auth != limited_token)
+    retried = next(s for s in seen[1:] if s.auth == limited_token)
+    assert other.at < limited_at + 3 <= retried.at  # the slot served the other one meanwhile
+    jobs = wait_for(  # the run closes inside the last job's body, its job row a moment later
+        lambda: (
+            js
+            if len(js := list(Job.objects.filter(task=sync_participant_task.name, state=JobState.SUCCEEDED)))
+            == 2
+            else None
+        ),
+        timeout=10,
+        message="both participant jobs recorded as succeeded",
+    )
+    assert {j.kwargs["participant_id"] for j in jobs} == {a.pk, b.pk}
+    assert [j.attempt for j in jobs] == [1, 1]
+    assert sorted(j.deferrals for j in jobs) == [0, 1]
+    assert {o.attempts for o in run.outcomes.all()} == {1}
+
+
+def test_truncated_responses_fail_the_participant_and_close_the_run(
+    celery_worker, make_participant, broken_http, settings
+):
+    p = make_participant([activity(1)])
+    settings.STRAVA_API_URL = broken_http("chunked")
+
+    run = _finished_run(sync_all_task.enqueue(participant_ids=[p.pk]).job_id, timeout=60)
+
+    outcome = run.outcomes.get()
+    assert (run.state, outcome.state, outcome.attempts) == (SyncRunState.FAILED, OutcomeState.FAILED, 3)
+    assert "ChunkedEncodingError" in outcome.error
+    assert not run.outcomes.filter(state=OutcomeState.RUNNING).exists()
+    job = wait_for(
+        lambda: Job.objects.filter(task=sync_participant_task.name, state=JobState.FAILED).first(),
+        timeout=10,
+        message="participant job recorded as failed",
+    )
+    assert job.attempt == 3

@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  participant {o.participant_id}: {o.error}")
 
     def _follow(self, job_id: str, timeout: float) -> SyncRun | None:
-        from jobs.models import Job, JobState
+        from jobs import Job, JobState
 
         deadline = time.monotonic() + timeout
         bar = None

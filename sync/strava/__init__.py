@@ -2,13 +2,20 @@
 
 Rate limits are Strava's per application: `X-RateLimit-Limit` / `X-RateLimit-Usage` carry
 "15-minute,daily" pairs and the 15-minute window resets on the quarter hour (UTC). The last
-values seen are kept per process; before each request an exhausted window is waited out (up to
-STRAVA_RATE_LIMIT_MAX_WAIT) instead of spending a request on a certain 429. A 429 is waited out
-and retried at most STRAVA_MAX_429_RETRIES times; anything longer raises StravaRateLimited.
+values seen are kept per process; before each request an exhausted window raises
+StravaRateLimited (with `retry_after`) instead of spending a request on a certain 429, and a 429
+raises it too. Nothing here ever sleeps: the job turns the error into `Snooze`, so the wait
+happens in the scheduled set, not in a worker slot that other queues share.
+
+OAuth follows https://developers.strava.com/docs/authentication: `authorize_url` →
+the athlete approves on strava.com → our callback gets `code` and `scope` (or
+`error=access_denied`) → `token_exchange` (grant_type=authorization_code) returns the tokens and
+the athlete; `token_refresh` keeps them fresh.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -34,7 +41,7 @@ class StravaUnavailable(StravaError):
 
 
 class StravaRateLimited(StravaError):
-    """Over the rate limit for longer than we are willing to wait in a worker."""
+    """Over the rate limit: come back after `retry_after` seconds (the job snoozes)."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -47,6 +54,15 @@ class StravaAuthError(StravaError):
 
 class StravaBadResponse(StravaError):
     """Another 4xx, or a body that is not what the API documents: permanent."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []  # Strava's `errors` list: resource, field, code (no values)
+
+
+class StravaConfigError(StravaError):
+    """Our side is misconfigured (no STRAVA_CLIENT_ID/secret, or Strava refuses them): an
+    operator's problem, never reported as the athlete's revoked authorization."""
 
 
 @dataclass(frozen=True)
@@ -94,30 +110,6 @@ def rate_limits_reset() -> None:
         _last_limits = None
 
 
-def token_refresh(*, refresh_token: str) -> Tokens:
-    """Exchange a refresh token for new tokens (Strava may rotate the refresh token too)."""
-    if not settings.STRAVA_CLIENT_ID or not settings.STRAVA_CLIENT_SECRET:
-        raise StravaAuthError("STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET must be set to refresh")
-    data = {
-        "client_id": settings.STRAVA_CLIENT_ID,
-        "client_secret": settings.STRAVA_CLIENT_SECRET,
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-    }
-    try:
-        body = _request("POST", settings.STRAVA_TOKEN_URL, "oauth/token", data=data)
-    except StravaBadResponse as exc:  # 400 "invalid refresh token": the athlete revoked us
-        raise StravaAuthError(f"token refresh refused: {exc}") from None
-    try:
-        return Tokens(
-            access_token=str(body["access_token"]),
-            refresh_token=str(body.get("refresh_token") or refresh_token),
-            expires_at=datetime.fromtimestamp(int(body["expires_at"]), tz=UTC),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise StravaBadResponse("token refresh answer lacks access_token/expires_at") from None
-
-
 def activities_pages(
     *, access_token: str, after: datetime, per_page: int | None = None
 ) -> Iterator[list[dict[str, Any]]]:
@@ -152,37 +144,53 @@ def _base() -> str:
 
 
 def _request(method: str, url: str, what: str, **kwargs: Any) -> Any:
-    """One API call with rate-limit manners; `what` names the endpoint in errors (no query)."""
-    retries = settings.STRAVA_MAX_429_RETRIES
-    for attempt in range(retries + 1):
-        _wait_for_window(what)
-        try:
-            resp = session().request(method, url, timeout=settings.STRAVA_TIMEOUT, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise StravaUnavailable(f"{type(exc).__name__} calling {what}") from None
-        _note_limits(resp)
-        status = resp.status_code
-        if status == 429:
-            wait = _retry_after(resp)
-            if attempt >= retries or wait > settings.STRAVA_RATE_LIMIT_MAX_WAIT:
-                raise StravaRateLimited(f"429 from {what}, retry after {wait:.0f}s", wait)
-            logger.warning(
-                "strava rate limited",
-                extra={"fields": {"endpoint": what, "wait_s": round(wait, 2), "retry": attempt + 1}},
-            )
-            time.sleep(wait)
-            continue
-        if status >= 500:
-            raise StravaUnavailable(f"{status} from {what}")
-        if status in (401, 403):
-            raise StravaAuthError(f"{status} from {what}")
-        if status >= 400:
-            raise StravaBadResponse(f"{status} from {what}")
-        try:
-            return resp.json()
-        except ValueError:
-            raise StravaBadResponse(f"{what} returned a body that is not JSON") from None
-    raise AssertionError("unreachable")  # pragma: no cover
+    """One API call; `what` names the endpoint in errors (never the query or a token)."""
+    _check_window(what)
+    try:
+        resp = session().request(method, url, timeout=settings.STRAVA_TIMEOUT, **kwargs)
+        body_bytes = resp.content  # a truncated body fails here, inside the same mapping
+    except requests.RequestException as exc:
+        # ConnectionError, Timeout, ChunkedEncodingError, ContentDecodingError, TooManyRedirects...
+        # all say "try again later", and none may leave a participant half-synced.
+        raise StravaUnavailable(f"{type(exc).__name__} calling {what}") from None
+    _note_limits(resp)
+    status = resp.status_code
+    if status == 429:
+        wait = _retry_after(resp)
+        logger.warning("strava rate limited", extra={"fields": {"endpoint": what, "wait_s": round(wait, 2)}})
+        raise StravaRateLimited(f"429 from {what}, retry after {wait:.0f}s", wait)
+    if status >= 500:
+        raise StravaUnavailable(f"{status} from {what}")
+    if status in (401, 403):
+        raise StravaAuthError(f"{status} from {what}")
+    if status >= 400:
+        raise StravaBadResponse(f"{status} from {what}{_codes(body_bytes)}", _errors(body_bytes))
+    try:
+        return resp.json()
+    except ValueError:
+        raise StravaBadResponse(f"{what} returned a body that is not JSON") from None
+
+
+def _errors(body: bytes) -> list[dict[str, Any]]:
+    """Strava's documented error shape: {"message": ..., "errors": [{resource, field, code}]}."""
+    try:
+        errors = json.loads(body).get("errors") or []
+    except (ValueError, AttributeError):
+        return []
+    return [
+        {k: str(e.get(k, ""))[:50] for k in ("resource", "field", "code")}
+        for e in errors
+        if isinstance(e, dict)
+    ]
+
+
+def _codes(body: bytes) -> str:
+    errors = _errors(body)
+    return (
+        (" (" + ", ".join(f"{e['resource']}.{e['field']} {e['code']}" for e in errors) + ")")
+        if errors
+        else ""
+    )
 
 
 def _pair(value: str | None) -> tuple[int, int] | None:
@@ -225,8 +233,8 @@ def _retry_after(resp: requests.Response) -> float:
     return _until_window_reset(now)
 
 
-def _wait_for_window(what: str) -> None:
-    """Before a request: if the last answer said a window is used up, wait for its reset."""
+def _check_window(what: str) -> None:
+    """Before a request: if the last answer said a window is used up, say when it resets."""
     seen = _last_limits
     if seen is None:
         return
@@ -236,15 +244,41 @@ def _wait_for_window(what: str) -> None:
         wait = _until_day_reset(now)
     elif seen.usage_15m >= seen.limit_15m and int(seen.seen_at // WINDOW) == int(now // WINDOW):
         wait = _until_window_reset(now)
-    if wait <= 0:
-        return
-    if wait > settings.STRAVA_RATE_LIMIT_MAX_WAIT:
+    if wait > 0:
         raise StravaRateLimited(f"rate limit used up before calling {what}", wait)
-    logger.info(
-        "strava window used up, waiting", extra={"fields": {"endpoint": what, "wait_s": round(wait, 2)}}
-    )
-    time.sleep(wait)
 
 
 def _same_utc_day(a: float, b: float) -> bool:
     return datetime.fromtimestamp(a, tz=UTC).date() == datetime.fromtimestamp(b, tz=UTC).date()
+
+
+# OAuth lives beside the API client; imported last because it uses _request and the errors.
+from sync.strava.oauth import (  # noqa: E402
+    Athlete,
+    authorize_url,
+    client_configured,
+    scope_allows_reading,
+    token_exchange,
+    token_refresh,
+)
+
+__all__ = [
+    "Athlete",
+    "RateLimits",
+    "StravaAuthError",
+    "StravaBadResponse",
+    "StravaConfigError",
+    "StravaError",
+    "StravaRateLimited",
+    "StravaUnavailable",
+    "Tokens",
+    "activities_pages",
+    "authorize_url",
+    "client_configured",
+    "rate_limits",
+    "rate_limits_reset",
+    "scope_allows_reading",
+    "session",
+    "token_exchange",
+    "token_refresh",
+]
