@@ -201,22 +201,6 @@ def test_the_decorator_refuses_a_class_that_declares_another_type():
         register_handler("mismatch")(WrongType)
 
 
-def _jobs_layer_takes_max_attempts() -> bool:
-    """The lead's per-enqueue max_attempts (task.enqueue(..., max_attempts=n))."""
-    import inspect
-
-    from jobs.task import JobTask
-
-    return "max_attempts" in inspect.signature(JobTask.enqueue).parameters or "max_attempts" in (
-        inspect.getsource(JobTask.apply_async)
-    )
-
-
-@pytest.mark.xfail(
-    not _jobs_layer_takes_max_attempts(),
-    reason="needs the jobs layer's per-enqueue max_attempts (the lead's change)",
-    strict=True,
-)
 def test_the_history_shows_each_handlers_own_max_attempts(django_capture_on_commit_callbacks):
     register("custom_job", CustomEchoHandler)
     with django_capture_on_commit_callbacks(execute=True):
