@@ -10,7 +10,7 @@
 - `single_flight(name)` a cluster-wide "one at a time" block outside a job
 - `enqueue_many`       bulk enqueue: `enqueue_many(task, [kwargs, ...])`
 - `Schedule`           a beat schedule declared in `<app>/schedules.py`
-- `register_check`     add a section to the health report
+- `register_check`     add a section to the health report; `check_broker` the broker's own
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "JobState",
     "RateLimit",
     "Schedule",
+    "check_broker",
     "Snooze",
     "current_job",
     "enqueue_many",
@@ -48,6 +49,7 @@ _LAZY = {
     "RateLimit": "jobs.options",
     "Schedule": "jobs.schedules",
     "register_check": "jobs.health",
+    "check_broker": "jobs.health",
     "single_flight": "jobs.leases",
 }
 

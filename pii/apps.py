@@ -9,7 +9,7 @@ class PiiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from jobs.health import register_check
+        from jobs import register_check
         from pii.detector import get_detector
 
         get_detector()  # a wrong PII_DETECTOR fails at start, naming itself

@@ -17,8 +17,7 @@ from django.db.models import Count, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from jobs import Job, JobState
-from jobs.health import check_broker
+from jobs import Job, JobState, check_broker
 from queue_handlers.registry import get_handler_class, known_types, validate_all_handlers
 
 TASK_NAME = "queue_handlers.tasks.handler_job_task"
