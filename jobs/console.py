@@ -142,7 +142,9 @@ def queue_control(request: HttpRequest, queue: str) -> HttpResponse:
             messages.warning(request, "nothing to do")
     except (QueueError, ValueError) as exc:
         messages.error(request, f"Queue {queue}: {exc}")
-    return HttpResponseRedirect(reverse("admin:jobs_dashboard"))
+    refresh = request.GET.get("refresh", "")
+    suffix = f"?refresh={refresh}" if refresh.isdigit() else ""
+    return HttpResponseRedirect(reverse("admin:jobs_dashboard") + suffix)
 
 
 def reenqueue_lost(request: HttpRequest) -> HttpResponse:

@@ -119,6 +119,10 @@ def task_leaders(*, now: datetime | None = None, limit: int = 5) -> dict[str, li
         .annotate(avg=Avg(run_time), max=Max(run_time), n=Count("pk"))
         .order_by("-avg")[:limit]
     )
+    for row in slowest:  # intervals (PostgreSQL) or timedeltas (SQLite) -> seconds
+        for key in ("avg", "max"):
+            value = row[key]
+            row[key] = round(value.total_seconds() if isinstance(value, timedelta) else float(value or 0), 3)
     failing = list(
         day.filter(state=JobState.FAILED)
         .values("task")
@@ -154,7 +158,7 @@ def bar_chart(points: list[dict[str, Any]], *, label_every: int, fmt: str) -> Sa
     bar_w = (width - pad) / max(len(points), 1)
     parts = [
         f'<svg class="jobs-chart" viewBox="0 0 {width} {height + 20}" width="100%" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg"><text x="0" y="10" font-size="10">{top}</text>'
+        f'xmlns="http://www.w3.org/2000/svg"><text x="0" y="10" font-size="10">peak {top}</text>'
         f'<line x1="{pad}" y1="{height}" x2="{width}" y2="{height}" stroke="#999"/>'
     ]
     for i, p in enumerate(points):
