@@ -36,7 +36,7 @@ def queue_rows(*, now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per queue: counts by state, oldest waiting age, paused flag and global limit."""
     now = now or timezone.now()
     counts: dict[str, dict[str, int]] = {}
-    for row in Job.objects.filter(state__in=COUNTED).values("queue", "state").annotate(n=Count("pk")):
+    for row in Job.objects.filter(state__in=COUNTED).values("queue", "state").annotate(n=Count("*")):
         counts.setdefault(row["queue"], {})[row["state"]] = row["n"]
     controls = {c.queue: c for c in QueueControl.objects.all()}
     names = list(dict.fromkeys([*_known_queues(), *sorted(counts), *sorted(controls)]))
@@ -80,7 +80,7 @@ def throughput(*, now: datetime | None = None, hours: int = 1) -> list[dict[str,
         .filter(_not_noise())
         .annotate(bucket=trunc("finished_at"))
         .values("bucket", "state")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     found: dict[tuple[datetime, str], int] = {}
     for r in rows:
@@ -103,7 +103,7 @@ def trunc_to(at: datetime, step: timedelta) -> datetime:
 def running(*, limit: int = 50) -> dict[str, Any]:
     """What runs now, per worker (partial index on started rows)."""
     started = Job.objects.filter(state=JobState.STARTED)
-    per_worker = list(started.values("worker").annotate(n=Count("pk")).order_by("-n", "worker"))
+    per_worker = list(started.values("worker").annotate(n=Count("*")).order_by("-n", "worker"))
     jobs = list(started.order_by("started_at").only("id", "task", "queue", "worker", "started_at")[:limit])
     return {"per_worker": per_worker, "jobs": jobs}
 
@@ -116,7 +116,7 @@ def task_leaders(*, now: datetime | None = None, limit: int = 5) -> dict[str, li
     slowest = list(
         day.filter(started_at__isnull=False, state__in=(JobState.SUCCEEDED, JobState.FAILED))
         .values("task")
-        .annotate(avg=Avg(run_time), max=Max(run_time), n=Count("pk"))
+        .annotate(avg=Avg(run_time), max=Max(run_time), n=Count("*"))
         .order_by("-avg")[:limit]
     )
     for row in slowest:  # intervals (PostgreSQL) or timedeltas (SQLite) -> seconds
@@ -124,10 +124,7 @@ def task_leaders(*, now: datetime | None = None, limit: int = 5) -> dict[str, li
             value = row[key]
             row[key] = round(value.total_seconds() if isinstance(value, timedelta) else float(value or 0), 3)
     failing = list(
-        day.filter(state=JobState.FAILED)
-        .values("task")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "task")[:limit]
+        day.filter(state=JobState.FAILED).values("task").annotate(n=Count("*")).order_by("-n", "task")[:limit]
     )
     return {"slowest": slowest, "failing": failing}
 
