@@ -121,7 +121,7 @@ BROKER_DIR = VAR_DIR / "broker"
 
 # --- Celery (CELERY_ namespace; names checked against celery/app/defaults.py) -----------------
 if EMBEDDED_MODE:
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -129,6 +129,8 @@ if EMBEDDED_MODE:
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # Broadcasts (ping, queue controls) as files here, not in a control/ folder in the cwd.
+        "control_folder": str(BROKER_DIR / "control"),
     }
 else:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
