@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib import import_module
 from typing import Any
 
 from celery.signals import beat_init
@@ -24,6 +25,12 @@ def run_at_beat_start(sender: Any = None, **kwargs: Any) -> list[str]:
 
     sent = []
     for entry in PeriodicTask.objects.filter(name__in=settings.JOBS_RUN_AT_BEAT_START, enabled=True):
+        if entry.task not in current_app.tasks:  # beat has not imported the app's tasks yet
+            try:
+                import_module(entry.task.rsplit(".", 1)[0])
+            except ImportError:
+                logger.warning("start-up run: no module for %s", entry.task)
+                continue
         task = current_app.tasks.get(entry.task)
         if task is None:
             continue

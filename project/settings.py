@@ -100,6 +100,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 LOGIN_URL = "admin:login"
 
 SESSION_COOKIE_HTTPONLY = True
