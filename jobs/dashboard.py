@@ -100,12 +100,16 @@ def trunc_to(at: datetime, step: timedelta) -> datetime:
     return at.replace(minute=0) if step >= timedelta(hours=1) else at
 
 
-def running(*, limit: int = 50) -> dict[str, Any]:
+def running(*, limit: int = 10) -> dict[str, Any]:
     """What runs now, per worker (partial index on started rows)."""
     started = Job.objects.filter(state=JobState.STARTED)
     per_worker = list(started.values("worker").annotate(n=Count("*")).order_by("-n", "worker"))
     jobs = list(started.order_by("started_at").only("id", "task", "queue", "worker", "started_at")[:limit])
-    return {"per_worker": per_worker, "jobs": jobs}
+    return {
+        "per_worker": per_worker,
+        "jobs": jobs,
+        "more": max(sum(w["n"] for w in per_worker) - len(jobs), 0),
+    }
 
 
 def task_leaders(*, now: datetime | None = None, limit: int = 5) -> dict[str, list[dict[str, Any]]]:
