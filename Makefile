@@ -1,11 +1,14 @@
 # The two commands: `make run` (the service) and `make test` (the suite). Both build .venv.
+# `make manage ARGS="health"` runs a manage.py command with the environment `make run` chose.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ONLY ?=
+ARGS ?=
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench lint venv services clean
+.PHONY: run test bench lint venv services clean manage chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,7 +21,23 @@ venv: $(STAMP)
 run: $(STAMP)
 	@bash scripts/run.sh
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium: installed here when root and missing.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing Debian's chromium for the browser tests" >&2; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || { echo "error: apt-get install chromium failed" >&2; exit 1; }; \
+	  else \
+	    echo "error: the browser tests need chromium at $(CHROMIUM); install it with: sudo apt-get install chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+manage: $(STAMP)
+	@$(BIN)/python manage.py $(ARGS)
+
+test: $(STAMP) chromium
 	@bash scripts/services.sh
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc

@@ -5,4 +5,4 @@ one JSON line `{"name", "value", "unit"}`. Figures are medians of several runs, 
 given as ratios against a peer measured in the same run.
 """
 
-PARTS = ("jobs", "emails", "invoices", "pii", "queue_handlers", "sync")
+PARTS = ("jobs", "emails", "invoices", "pii", "queue_handlers", "sync", "ops")

@@ -1,30 +1,125 @@
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+"""The operator's console: the job list, a job's page and the bulk actions (views: jobs/console.py).
 
+The list defaults to jobs that matter (no-op polls hidden, see JOBS_POLL_TASKS); internal
+columns (seq, lease_token, secret_payload) are never shown. Every bulk action first shows a
+confirmation page that says how many jobs and which; the work itself is done by services.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from jobs import console
 from jobs.models import Job, JobState
-from jobs.services import JobActionError, job_cancel, job_retry
+from jobs.operations import jobs_cancel, jobs_discard, jobs_retry
+
+HIDDEN = ("seq", "lease_token", "secret_payload")
+
+
+class RelevanceFilter(admin.SimpleListFilter):
+    """Default: hide succeeded no-op polls, the 5-second ticks that would bury real work."""
+
+    title = "show"
+    parameter_name = "show"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("all", "everything, polls included")]
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "jobs that matter",
+        }
+        yield {
+            "selected": self.value() == "all",
+            "query_string": changelist.get_query_string({self.parameter_name: "all"}),
+            "display": "everything, polls included",
+        }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        if self.value() == "all":
+            return queryset
+        return queryset.exclude(state=JobState.SUCCEEDED, task__in=settings.JOBS_POLL_TASKS)
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Choices from the declared queues: no DISTINCT over a million rows."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        from project.celery import QUEUES
+
+        return [(q, q) for q in QUEUES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        return queryset.filter(queue=self.value()) if self.value() else queryset
+
+
+class TaskFilter(admin.SimpleListFilter):
+    """Choices from the registered jobs (what can be in the table), not a scan of the table."""
+
+    title = "task"
+    parameter_name = "task"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        from jobs.checks import job_queues
+
+        return [(name, name) for name in sorted(job_queues())]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        return queryset.filter(task=self.value()) if self.value() else queryset
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP rows: an exact count of a filtered million-row table is slow and
+    no operator pages that far (the list says "10000" then; filters narrow it)."""
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.COUNT_CAP].count()
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
+        "short_id",
         "task",
         "queue",
-        "state",
-        "attempt",
-        "max_attempts",
+        "state_badge",
+        "attempts",
+        "deferrals",
         "enqueued_at",
-        "started_at",
         "finished_at",
+        "run_time",
     )
-    list_filter = ("state", "queue", "task")
-    search_fields = ("id", "task")
-    date_hierarchy = "enqueued_at"
-    actions = ("retry_jobs", "cancel_jobs")
-    readonly_fields = [f.name for f in Job._meta.fields]
+    list_display_links = ("short_id", "task")
+    list_filter = (RelevanceFilter, "state", QueueFilter, TaskFilter)
+    search_fields = ("=id", "task")
+    paginator = CappedPaginator
+    actions = ("retry_jobs", "cancel_jobs", "discard_jobs")
+    exclude = HIDDEN
     show_full_result_count = False
+    list_per_page = 50
+    change_list_template = "admin/jobs/job/change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        return super().get_queryset(request).defer(*HIDDEN)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -32,20 +127,88 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False
 
-    @admin.action(description="Retry selected failed jobs")
-    def retry_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        self._apply(request, queryset.filter(state=JobState.FAILED), job_retry, "re-queued")
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False  # "discard" (finished jobs only) replaces delete
 
-    @admin.action(description="Cancel selected waiting jobs")
-    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        self._apply(request, queryset, job_cancel, "cancelled")
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        return actions if console.can_operate(request) else {}
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Job], action, verb: str) -> None:
-        done = 0
-        for job in queryset:
-            try:
-                action(job=job)
-                done += 1
-            except JobActionError as exc:
-                self.message_user(request, str(exc), messages.WARNING)
-        self.message_user(request, f"{done} job(s) {verb}.", messages.SUCCESS)
+    # -- columns --------------------------------------------------------------------------------
+    @admin.display(description="job", ordering="id")
+    def short_id(self, obj: Job) -> str:
+        return str(obj.id)[:8]
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj: Job) -> str:
+        return format_html('<span class="job-state job-state-{}">{}</span>', obj.state, obj.state)
+
+    @admin.display(description="attempt")
+    def attempts(self, obj: Job) -> str:
+        return f"{obj.attempt}/{obj.max_attempts}"
+
+    @admin.display(description="run time")
+    def run_time(self, obj: Job) -> str:
+        if obj.started_at and obj.finished_at:
+            return f"{(obj.finished_at - obj.started_at).total_seconds():.2f} s"
+        return "—"
+
+    # -- pages ----------------------------------------------------------------------------------
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("dashboard/", wrap(console.dashboard), name="jobs_dashboard"),
+            path("lost/", wrap(console.reenqueue_lost), name="jobs_lost"),
+            path("queue/<str:queue>/", wrap(console.queue_control), name="jobs_queue"),
+            path("<uuid:job_id>/act/<str:action>/", wrap(console.job_act), name="jobs_job_act"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        return console.job_page(request, object_id, self)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {**(extra_context or {}), "title": "Jobs"})
+
+    # -- bulk actions, each behind a confirmation page -----------------------------------------
+    @admin.action(description="Retry selected failed jobs…")
+    def retry_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> HttpResponse | None:
+        return self._confirmed(request, queryset, "retry_jobs", JobState.FAILED, jobs_retry, "retried")
+
+    @admin.action(description="Cancel selected waiting jobs…")
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> HttpResponse | None:
+        waiting = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
+        return self._confirmed(request, queryset, "cancel_jobs", waiting, jobs_cancel, "cancelled")
+
+    @admin.action(description="Discard selected finished jobs…")
+    def discard_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> HttpResponse | None:
+        finished = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+        return self._confirmed(request, queryset, "discard_jobs", finished, jobs_discard, "discarded")
+
+    def _confirmed(
+        self, request: HttpRequest, queryset: QuerySet[Job], action: str, states: Any, run: Any, verb: str
+    ) -> HttpResponse | None:
+        states = (states,) if isinstance(states, str) else tuple(states)
+        applies = queryset.filter(state__in=states)
+        if request.POST.get("confirm") == "yes":
+            result = run(jobs=applies.order_by("enqueued_at")[: console.BULK_MAX])
+            self.message_user(request, result.summary(verb), messages.SUCCESS)
+            return None
+        by_task = Counter(applies.values_list("task", flat=True)[: console.BULK_MAX])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Confirm: {action.replace('_', ' ')}",
+            "opts": self.model._meta,
+            "action": action,
+            "verb": verb,
+            "count": applies.count(),
+            "others": queryset.exclude(state__in=states).count(),
+            "states": ", ".join(states),
+            "by_task": by_task.most_common(20),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "bulk_max": console.BULK_MAX,
+        }
+        return TemplateResponse(request, "admin/jobs/job/confirm_bulk.html", context)

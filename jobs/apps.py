@@ -8,4 +8,5 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal handlers: telemetry, runtime threads in workers, schedules after migrate.
+        import jobs.wiring  # noqa: F401  (operator console: checks, hooks, metrics, queues)
         from jobs import signals  # noqa: F401

@@ -1,12 +1,14 @@
 """Maintenance jobs, driven by beat (see jobs/schedules.py)."""
 
 from jobs import job
+from jobs.retention import jobs_prune_noop
 from jobs.services import jobs_prune, jobs_rescue
 
 
 @job(queue="default", single_flight=True, unique_for=300)
 def prune_jobs() -> int:
-    return jobs_prune()
+    """Finished jobs past their queue's age, then no-op polls past their short retention."""
+    return jobs_prune() + jobs_prune_noop()
 
 
 @job(queue="default", single_flight=True, unique_for=60)

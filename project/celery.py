@@ -1,4 +1,8 @@
-"""The Celery app: queues, routes and the defaults every worker shares.
+"""The Celery app: queues and the defaults every worker shares.
+
+A task's queue is named once, in its `@job(queue=...)`; there are no `task_routes`. The system
+check jobs.E001 (`manage.py check`) fails when a job's queue is missing from QUEUES below or from
+the Procfile's and docker-compose.yml's worker `-Q` lists.
 
 Queues (docs/ARCHITECTURE.md says who uses which):
 - default        maintenance (prune, rescue, heartbeat) and anything unrouted
@@ -37,12 +41,4 @@ QUEUES = (
 app.conf.task_queues = [Queue(name, routing_key=name) for name in QUEUES]
 app.conf.task_default_queue = "default"
 app.conf.task_create_missing_queues = True
-app.conf.task_routes = {
-    "jobs.tasks.*": {"queue": "default"},
-    "emails.tasks.*": {"queue": "sqs_polling"},
-    "invoices.tasks.*": {"queue": "emails"},
-    "pii.tasks.*": {"queue": "events"},
-    "sync.tasks.*": {"queue": "sync"},
-    "queue_handlers.tasks.*": {"queue": "handlers"},
-}
 app.autodiscover_tasks()

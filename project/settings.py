@@ -13,10 +13,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The container image sets READ_DOT_ENV=0: there the environment is the only source.
+if env.bool("READ_DOT_ENV", default=True):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# `make run` writes its choices (broker, local AWS, DEBUG) here, so `manage.py` beside it agrees.
+if env.bool("READ_DOT_ENV", default=True):
+    environ.Env.read_env(VAR_DIR / "run.env", overwrite=False)
 
 # --- Django core ------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -47,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,11 +100,19 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 LOGIN_URL = "admin:login"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a TLS-terminating proxy: set these in production (docker-compose passes them through).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own probe speaks plain HTTP
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Redis, broker and the embedded single-machine mode ---------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -114,7 +128,7 @@ if EMBEDDED_MODE and not DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # --- Celery (CELERY_ namespace; names checked against celery/app/defaults.py) -----------------
 if EMBEDDED_MODE:
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -122,6 +136,8 @@ if EMBEDDED_MODE:
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # Broadcasts (ping, queue controls) as files here, not in a control/ folder in the cwd.
+        "control_folder": str(BROKER_DIR / "control"),
     }
 else:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -190,6 +206,18 @@ JOBS_PRUNE_AFTER_DAYS_BY_QUEUE = {
 JOBS_PRUNE_BATCH = env.int("JOBS_PRUNE_BATCH", default=1000)
 JOBS_KEY_PREFIX = env.str("JOBS_KEY_PREFIX", default="jobs")
 HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=120)
+# Readiness (/healthz/ready, /metrics): a staff login or `Authorization: Bearer $HEALTH_TOKEN`.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5)
+HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=1.0)
+# Operator console (jobs/retention.py, jobs/operations.py, jobs/hooks.py).
+JOBS_POLL_TASKS = env.list(
+    "JOBS_POLL_TASKS", default=["emails.tasks.sqs_poll_task", "invoices.tasks.invoice_queues_poll_task"]
+)
+JOBS_NOOP_KEEP_SECONDS = env.int("JOBS_NOOP_KEEP_SECONDS", default=3600)
+JOBS_LOST_AFTER = env.int("JOBS_LOST_AFTER", default=600)
+JOBS_QUEUE_SYNC_EVERY = env.float("JOBS_QUEUE_SYNC_EVERY", default=5)
+JOBS_RUN_AT_BEAT_START = env.list("JOBS_RUN_AT_BEAT_START", default=["sync.catch_up"])
 
 # --- AWS (one region, optional local endpoint such as a moto server) --------------------------
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")

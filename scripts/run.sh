@@ -2,7 +2,7 @@
 # `make run`: everything on this machine, in the foreground; one Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
+mkdir -p var "${VAR_DIR:-var}"
 export DEBUG="${DEBUG:-1}"
 export MOTO_PORT="${MOTO_PORT:-5055}"
 
@@ -36,8 +36,30 @@ if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
   export FLOWER_BASIC_AUTH
 fi
 
+# The readiness report and /metrics need a token (or an admin login): keep one under var/.
+if [ -z "${HEALTH_TOKEN:-}" ]; then
+  [ -s var/health_token ] || { .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24), end="")' > var/health_token; chmod 600 var/health_token; }
+  HEALTH_TOKEN="$(cat var/health_token)"
+  export HEALTH_TOKEN
+fi
+# Every process on this machine adds its job metrics here; /metrics sums them.
+export PROMETHEUS_MULTIPROC_DIR="$PWD/var/metrics"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
+# What this run chose, where manage.py finds it (project/settings.py reads var/run.env): so
+# `make manage ARGS=health` or `.venv/bin/python manage.py health` next to it sees the same broker.
+{
+  echo "# written by make run ($(date -u +%FT%TZ)); read by project/settings.py"
+  for name in DEBUG REDIS_URL EMBEDDED_MODE DATABASE_URL AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+      MOTO_PORT HEALTH_TOKEN PROMETHEUS_MULTIPROC_DIR; do
+    [ -n "${!name:-}" ] && printf '%s=%s\n' "$name" "${!name}"
+  done
+} > "${VAR_DIR:-var}/run.env"
+chmod 600 "${VAR_DIR:-var}/run.env"
+
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py setup_schedules
 .venv/bin/python manage.py ensure_admin
-echo "run: web http://127.0.0.1:8000/admin/  flower http://127.0.0.1:5555/  health http://127.0.0.1:8000/healthz"
+echo "run: web http://127.0.0.1:8000/admin/  dashboard http://127.0.0.1:8000/admin/jobs/job/dashboard/  flower http://127.0.0.1:5555/"
+echo "run: readiness: make manage ARGS=health   or   curl -H \"Authorization: Bearer \$(cat var/health_token)\" http://127.0.0.1:8000/healthz/ready"
 exec .venv/bin/honcho start -f Procfile

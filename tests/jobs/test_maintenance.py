@@ -72,14 +72,14 @@ def test_cancelled_job_never_runs():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_healthz_200_when_everything_is_up(client, celery_worker, settings):
+def test_healthz_200_when_everything_is_up(admin_client, celery_worker, settings):
     # A deployment without AWS (invoice queues on the broker) whose nightly sync has run today.
     from sync.runs import sync_run_begin
 
     settings.QUEUE_PROVIDER = "celery"
     sync_run_begin(job_id=str(uuid.uuid4()), trigger="scheduled")
     Scheduler(app=app, lazy=True).heartbeat()
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz/ready")
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
@@ -88,11 +88,11 @@ def test_healthz_200_when_everything_is_up(client, celery_worker, settings):
 
 
 @pytest.mark.django_db
-def test_healthz_503_names_the_broker_when_redis_is_unreachable(client, settings):
+def test_healthz_503_names_the_broker_when_redis_is_unreachable(admin_client, settings):
     port = free_port()  # nothing listens there: Redis is unreachable
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
     Scheduler(app=app, lazy=True).heartbeat()
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz/ready")
     body = response.json()
     assert response.status_code == 503
     assert "broker" in body["failing"]

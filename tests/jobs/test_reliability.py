@@ -71,9 +71,10 @@ def test_always_failing_job_fails_after_max_attempts_and_admin_retry_runs_it(cel
     assert row.attempt == 3 and "transient failure 3" in row.last_error
     assert int(_redis().get("test:flaky:b")) == 3
 
-    response = admin_client.post(
-        "/admin/jobs/job/", {"action": "retry_jobs", "_selected_action": [str(row.pk)]}
-    )
+    # The bulk action first shows a confirmation page (issue 13), then acts on "confirm".
+    selection = {"action": "retry_jobs", "_selected_action": [str(row.pk)]}
+    assert "<strong>1</strong> job(s)" in admin_client.post("/admin/jobs/job/", selection).content.decode()
+    response = admin_client.post("/admin/jobs/job/", {**selection, "confirm": "yes"})
     assert response.status_code == 302
     wait_for(
         lambda: Job.objects.filter(retry_of=row.pk, state=JobState.SUCCEEDED).exists(),

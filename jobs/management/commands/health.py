@@ -6,7 +6,7 @@ from jobs.health import run_checks
 
 
 class Command(BaseCommand):
-    help = "Print the same health report as GET /healthz; exit 1 when a check fails."
+    help = "Print the readiness report (GET /healthz/ready, uncached); exit 1 naming what fails."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--only", nargs="*", help="run only these checks")

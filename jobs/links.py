@@ -1,0 +1,54 @@
+"""Links from a job's page to the records it touched, where the app's models say so.
+
+Two ways an app's record names its job: a `job_id` field on the record (sync runs and
+outcomes, Slack events), or a job keyword argument holding the record's id (an invoice e-mail
+attempt, a sync run, a handler job). Only records with an admin page are linked.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+
+from jobs.models import Job
+
+# job kwarg -> "app_label.Model" whose primary key it holds
+KWARG_MODELS = {
+    "attempt_id": "invoices.EmailAttempt",
+    "run_id": "sync.SyncRun",
+    "participant_id": "sync.Participant",
+    "handler_job_id": "queue_handlers.HandlerJob",
+}
+
+
+def _url(obj: object) -> str | None:
+    meta = obj._meta  # type: ignore[attr-defined]
+    if obj.__class__ not in admin.site._registry:
+        return None
+    try:
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])  # type: ignore[attr-defined]
+    except NoReverseMatch:
+        return None
+
+
+def job_links(job: Job, *, limit: int = 10) -> list[tuple[str, str]]:
+    """(label, admin url) of the records this job touched, as far as the models know."""
+    found: list[tuple[str, str]] = []
+    for kwarg, label in KWARG_MODELS.items():
+        value = (job.kwargs or {}).get(kwarg)
+        if value in (None, "", "[filtered]") or not apps.is_installed(label.split(".")[0]):
+            continue
+        model = apps.get_model(label)
+        obj = model.objects.filter(pk=value).first()
+        if obj is not None and (url := _url(obj)):
+            found.append((f"{model._meta.verbose_name} {obj.pk}", url))
+    for model in apps.get_models():
+        if model is Job or "job_id" not in {f.name for f in model._meta.fields}:
+            continue
+        if model._meta.get_field("job_id").get_internal_type() not in ("CharField", "UUIDField"):
+            continue
+        for obj in model.objects.filter(job_id=str(job.id))[:limit]:
+            if url := _url(obj):
+                found.append((f"{model._meta.verbose_name} {obj.pk}", url))
+    return found[:limit]

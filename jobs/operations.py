@@ -1,0 +1,135 @@
+"""What an operator does to many jobs at once, from the console (jobs/admin.py).
+
+job_retry and job_cancel live in jobs/services.py; here: discarding finished jobs, finding and
+re-enqueueing lost ones, and the bulk forms of retry and cancel, each returning what it did so
+the confirmation page and the message after it can say how many and what.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from jobs.models import FINISHED_STATES, Job, JobAttempt, JobState, QueueControl
+from jobs.services import JobActionError, job_cancel, job_retry
+
+logger = logging.getLogger("jobs.operations")
+
+
+@dataclass
+class BulkResult:
+    """How a bulk action went: done, skipped (with why) and per-task counts."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def summary(self, verb: str) -> str:
+        text = f"{len(self.done)} job(s) {verb}"
+        if self.skipped:
+            reasons = Counter(self.skipped.values()).most_common(3)
+            text += f"; {len(self.skipped)} skipped (" + "; ".join(f"{n}: {why}" for why, n in reasons) + ")"
+        return text + "."
+
+
+def job_discard(*, job: Job) -> None:
+    """Remove a finished job (failed, cancelled, succeeded) and its attempts from the history.
+
+    Waiting or running jobs are refused: cancel those first, so nothing that may still run
+    loses its row (the row is what decides whether a delivery runs).
+    """
+    if job.state not in FINISHED_STATES:
+        raise JobActionError(f"job {job.id} is {job.state}: cancel it before discarding")
+    with transaction.atomic():
+        JobAttempt.objects.filter(job_id=job.pk).delete()
+        Job.objects.filter(pk=job.pk, state__in=FINISHED_STATES).delete()
+    logger.info("job discarded", extra={"fields": {"job_id": str(job.id), "task": job.task}})
+
+
+def _each(
+    jobs: QuerySet[Job] | list[Job], action: Callable[..., object], result_id: bool = False
+) -> BulkResult:
+    result = BulkResult()
+    for job in jobs:
+        try:
+            value = action(job=job)
+            result.done.append(str(value if result_id and isinstance(value, str) else job.id))
+        except JobActionError as exc:
+            result.skipped[str(job.id)] = str(exc).split(": ", 1)[-1].replace(str(job.id), "").strip()
+        except Exception as exc:  # one broken job never stops the batch
+            result.skipped[str(job.id)] = type(exc).__name__
+    return result
+
+
+def jobs_retry(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
+    """Retry each failed job as a new job (`retry_of` points back); others are skipped."""
+    return _each(jobs, job_retry, result_id=True)
+
+
+def jobs_cancel(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
+    """Cancel each waiting job; running and finished ones are skipped with the reason."""
+    return _each(jobs, job_cancel)
+
+
+def jobs_discard(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
+    return _each(jobs, job_discard)
+
+
+def lost_jobs(*, now: datetime | None = None, older_than: float | None = None) -> QuerySet[Job]:
+    """Jobs waiting far longer than a queue's normal wait: queued (or overdue scheduled /
+    retrying) for more than JOBS_LOST_AFTER seconds, in queues that are not paused — a paused
+    queue's jobs wait on purpose. These are what a broker that forgot (Redis back empty) leaves.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=older_than if older_than is not None else settings.JOBS_LOST_AFTER)
+    paused = list(QueueControl.objects.filter(paused=True).values_list("queue", flat=True))
+    waiting = Q(state=JobState.QUEUED, enqueued_at__lt=cutoff) | Q(
+        state__in=(JobState.SCHEDULED, JobState.RETRYING), scheduled_at__lt=cutoff
+    )
+    return Job.objects.filter(waiting).exclude(queue__in=paused).order_by("enqueued_at")
+
+
+def jobs_reenqueue_lost(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
+    """Publish each lost job again under its own id and attempt.
+
+    Run-once holds: the job's claim is per id, so if the broker did still hold a copy, only one
+    of the two runs, and a copy of a job that finished meanwhile is dropped by the database state.
+    """
+    result = BulkResult()
+    for job in jobs:
+        job.refresh_from_db()
+        if job.state not in (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING):
+            result.skipped[str(job.id)] = f"now {job.state}"
+            continue
+        if job.task not in current_app.tasks:
+            result.skipped[str(job.id)] = "task not known to this deployment"
+            continue
+        if job.secret_payload or "[filtered]" in f"{job.args}{job.kwargs}":
+            result.skipped[str(job.id)] = "sensitive arguments: the relay re-publishes these"
+            continue
+        try:
+            current_app.send_task(
+                job.task,
+                args=job.args or [],
+                kwargs=job.kwargs or {},
+                task_id=str(job.id),
+                queue=job.queue,
+                retries=max(job.attempt - 1, 0),
+            )
+        except Exception as exc:
+            result.skipped[str(job.id)] = f"publish failed ({type(exc).__name__})"
+            continue
+        Job.objects.filter(pk=job.pk, state=job.state).update(
+            state=JobState.QUEUED, published_at=timezone.now(), scheduled_at=None
+        )
+        result.done.append(str(job.id))
+        logger.warning("lost job re-enqueued", extra={"fields": {"job_id": str(job.id), "task": job.task}})
+    return result
