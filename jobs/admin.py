@@ -24,7 +24,7 @@ from jobs import console
 from jobs.models import Job, JobState
 from jobs.operations import jobs_cancel, jobs_discard, jobs_retry
 
-HIDDEN = ("seq", "lease_token", "secret_payload")
+HIDDEN = ("lease_token", "secret_payload")
 
 
 class RelevanceFilter(admin.SimpleListFilter):

@@ -71,7 +71,7 @@ def job_page(request: HttpRequest, object_id: str, model_admin: Any) -> HttpResp
     """A job's story: every attempt, deferrals, filtered arguments, links, and the buttons."""
     _can_view(request)
     try:
-        job = Job.objects.defer("secret_payload", "lease_token", "seq").get(pk=object_id)
+        job = Job.objects.defer("secret_payload", "lease_token").get(pk=object_id)
     except (Job.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("no such job") from exc
     attempts = list(job.attempts.order_by("started_at"))

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from jobs import publish, store
 from jobs.models import FINISHED_STATES, Job, JobAttempt, JobState, QueueControl
 from jobs.services import JobActionError, job_cancel, job_retry
 
@@ -98,38 +99,26 @@ def lost_jobs(*, now: datetime | None = None, older_than: float | None = None) -
 
 
 def jobs_reenqueue_lost(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
-    """Publish each lost job again under its own id and attempt.
-
-    Run-once holds: the job's claim is per id, so if the broker did still hold a copy, only one
-    of the two runs, and a copy of a job that finished meanwhile is dropped by the database state.
-    """
+    """Publish each lost job again under its own id, with its real arguments (the worker reads
+    sensitive ones from the encrypted column). Run-once holds: a delivery runs only if it can
+    claim the row, so a copy the broker still had, or a job that finished meanwhile, runs once."""
     result = BulkResult()
-    for job in jobs:
-        job.refresh_from_db()
-        if job.state not in (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING):
-            result.skipped[str(job.id)] = f"now {job.state}"
-            continue
-        if job.task not in current_app.tasks:
-            result.skipped[str(job.id)] = "task not known to this deployment"
-            continue
-        if job.secret_payload or "[filtered]" in f"{job.args}{job.kwargs}":
-            result.skipped[str(job.id)] = "sensitive arguments: the relay re-publishes these"
-            continue
-        try:
-            current_app.send_task(
-                job.task,
-                args=job.args or [],
-                kwargs=job.kwargs or {},
-                task_id=str(job.id),
-                queue=job.queue,
-                retries=max(job.attempt - 1, 0),
+    wanted = {str(job.id): job for job in jobs}
+    specs = store.jobs_take_waiting(list(wanted), timezone.now())
+    taken = {spec["id"] for spec in specs}
+    for job_id, job in wanted.items():
+        if job_id not in taken:
+            job.refresh_from_db()
+            result.skipped[job_id] = f"now {job.state}"
+    for spec in specs:
+        if spec["task"] not in current_app.tasks:
+            result.skipped[spec["id"]] = "task not known to this deployment"
+        elif publish.job_publish(spec):
+            result.done.append(spec["id"])
+            logger.warning(
+                "lost job re-enqueued", extra={"fields": {"job_id": spec["id"], "task": spec["task"]}}
             )
-        except Exception as exc:
-            result.skipped[str(job.id)] = f"publish failed ({type(exc).__name__})"
-            continue
-        Job.objects.filter(pk=job.pk, state=job.state).update(
-            state=JobState.QUEUED, published_at=timezone.now(), scheduled_at=None
-        )
-        result.done.append(str(job.id))
-        logger.warning("lost job re-enqueued", extra={"fields": {"job_id": str(job.id), "task": job.task}})
+        else:
+            result.skipped[spec["id"]] = "broker did not take it: the relay publishes it when it answers"
+    store.jobs_unpublish([i for i in taken if i not in result.done])
     return result

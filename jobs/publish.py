@@ -51,7 +51,9 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
         )
     except Exception as exc:
         _down_until = time.monotonic() + settings.JOBS_BROKER_BACKOFF
-        telemetry.log_event("publish_failed", spec["task"], spec["id"], queue=spec["queue"], error=type(exc).__name__)
+        telemetry.log_event(
+            "publish_failed", spec["task"], spec["id"], queue=spec["queue"], error=type(exc).__name__
+        )
         return False
     if mark:
         _mark_published([spec["id"]])
@@ -73,7 +75,9 @@ def jobs_publish(specs: list[dict[str, Any]]) -> int:
                     sent.append(spec["id"])
     except Exception as exc:  # the batch did not reach the broker: the relay publishes them
         _down_until = time.monotonic() + settings.JOBS_BROKER_BACKOFF
-        logger.warning("publish: batch failed", extra={"fields": {"jobs": len(specs), "error": type(exc).__name__}})
+        logger.warning(
+            "publish: batch failed", extra={"fields": {"jobs": len(specs), "error": type(exc).__name__}}
+        )
         return 0
     _mark_published(sent)
     return len(sent)

@@ -277,3 +277,17 @@ def unique_lock(unique_key: str) -> None:
     """PostgreSQL: serialise enqueuers of one unique key until their transaction ends."""
     if connection.vendor == "postgresql":
         _run("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [unique_key])
+
+
+def jobs_take_waiting(ids: list[str], now: datetime) -> list[dict[str, Any]]:
+    """The operator's "re-enqueue": these waiting jobs are queued now (due or not), to be published."""
+    if not ids:
+        return []
+    marks = ", ".join(["%s"] * len(ids))
+    waiting = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
+    rows = _run(
+        f"UPDATE {TABLE} SET state = %s, published_at = %s, scheduled_at = %s "
+        f"WHERE id IN ({marks}) AND state IN (%s, %s, %s) RETURNING {SPEC}",
+        [JobState.QUEUED, db_time(now), db_time(now), *[db_id(i) for i in ids], *waiting],
+    )
+    return _specs(rows)

@@ -133,7 +133,6 @@ def test_operator_opens_a_failed_job_retries_it_and_it_succeeds(page, worker_pro
     assert page.inner_text("#job-state") == "succeeded"
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue-10 core (JobAttempt rows written by the execution path)")
 def test_a_failed_jobs_page_lists_every_attempt(page, worker_process):
     from tests.jobs.tasks import flaky_job
 
@@ -148,7 +147,6 @@ def test_a_failed_jobs_page_lists_every_attempt(page, worker_process):
     page.screenshot(path=str(SHOTS / "job-attempts.png"), full_page=True)
 
 
-@pytest.mark.xfail(strict=False, reason="needs issue-10 core (QueueControl.global_limit enforced at start)")
 def test_a_queue_limit_of_two_holds_across_two_worker_processes(page, worker_process):
     for name in ("lim1", "lim2"):
         worker_process(name, queues=["pii_detection"], concurrency=3, CELERY_EXTRA_IMPORTS=OPS_IMPORTS)
