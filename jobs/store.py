@@ -83,7 +83,10 @@ COLUMNS = (
 
 
 def jobs_insert(rows: Sequence[dict[str, Any]], batch: int = 500) -> None:
-    """One multi-row INSERT per `batch` rows (the caller's transaction decides when they count)."""
+    """Write new job rows (the caller's transaction decides when they count): PostgreSQL's COPY
+    for a bulk enqueue, one multi-row INSERT per `batch` rows otherwise."""
+    if connection.vendor == "postgresql" and len(rows) >= 50:
+        return _copy(rows)
     cols = ", ".join(COLUMNS)
     one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     for i in range(0, len(rows), batch):
@@ -94,6 +97,23 @@ def jobs_insert(rows: Sequence[dict[str, Any]], batch: int = 500) -> None:
                 db_value(c, row.get(c, 0 if c in ("attempt", "deferrals") else None)) for c in COLUMNS
             )
         _run(f"INSERT INTO {TABLE} ({cols}) VALUES {', '.join([one] * len(chunk))}", params)
+
+
+def _copy(rows: Sequence[dict[str, Any]]) -> None:
+    json_cols = {"args", "kwargs"}
+    with (
+        connection.cursor() as cur,
+        cur.cursor.copy(f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row.get(c))
+                    if c in json_cols
+                    else row.get(c, 0 if c in ("attempt", "deferrals") else None)
+                    for c in COLUMNS
+                ]
+            )
 
 
 # -- execution ------------------------------------------------------------------------------
