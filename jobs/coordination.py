@@ -1,13 +1,16 @@
 """Cluster-wide coordination: single-flight leases, queue concurrency slots, rate reservations.
 
-Two backends share one interface: Redis (the cluster) and the database (single-machine mode on
-SQLite). Each operation is one atomic step on the backend. Nothing here is the truth about a job
-(that is the job table): losing all of it costs at most a short burst over a limit.
+Three backends share one interface: Redis (the cluster), the database (single-machine mode on
+SQLite) and memory (one process: tests, `jobs.testing`; JOBS_COORDINATOR=memory). Each operation
+is one atomic step on its backend. Nothing here is the truth about a job (that is the job table):
+losing all of it costs at most a short burst over a limit.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from django.conf import settings
@@ -47,8 +50,30 @@ def key(*parts: str) -> str:
     return ":".join((settings.JOBS_KEY_PREFIX, *parts))
 
 
-@functools.cache
+_override: Coordinator | None = None
+
+
 def coordinator() -> Coordinator:
+    """The coordinator of this process (jobs.testing may put an in-memory one in its place)."""
+    return _override if _override is not None else _configured()
+
+
+@contextmanager
+def use_coordinator(coord: Coordinator) -> Iterator[None]:
+    global _override
+    before, _override = _override, coord
+    try:
+        yield
+    finally:
+        _override = before
+
+
+@functools.cache
+def _configured() -> Coordinator:
+    if settings.JOBS_COORDINATOR == "memory":
+        from jobs.coord_memory import MemoryCoordinator
+
+        return MemoryCoordinator()
     if settings.EMBEDDED_MODE:
         from jobs.coord_db import DatabaseCoordinator
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from jobs import publish, store
+from jobs import publish, sweeps
 from jobs.models import FINISHED_STATES, Job, JobAttempt, JobState, QueueControl
 from jobs.services import JobActionError, job_cancel, job_retry
 
@@ -104,7 +104,7 @@ def jobs_reenqueue_lost(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
     claim the row, so a copy the broker still had, or a job that finished meanwhile, runs once."""
     result = BulkResult()
     wanted = {str(job.id): job for job in jobs}
-    specs = store.jobs_take_waiting(list(wanted), timezone.now())
+    specs = sweeps.jobs_take_waiting(list(wanted), timezone.now())
     taken = {spec["id"] for spec in specs}
     for job_id, job in wanted.items():
         if job_id not in taken:
@@ -120,5 +120,5 @@ def jobs_reenqueue_lost(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
             )
         else:
             result.skipped[spec["id"]] = "broker did not take it: the relay publishes it when it answers"
-    store.jobs_unpublish([i for i in taken if i not in result.done])
+    sweeps.jobs_unpublish([i for i in taken if i not in result.done])
     return result

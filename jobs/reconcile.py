@@ -22,7 +22,7 @@ from celery import current_app
 from django.conf import settings
 from django.utils import timezone
 
-from jobs import history, publish, store, telemetry
+from jobs import history, publish, sweeps, telemetry
 from jobs.coordination import coordinator
 from jobs.models import JobAttempt
 
@@ -31,13 +31,13 @@ BATCH = 500
 
 
 def move_due(now: datetime | None = None) -> int:
-    specs = store.jobs_take_due(now or timezone.now(), BATCH)
+    specs = sweeps.jobs_take_due(now or timezone.now(), BATCH)
     return publish.jobs_publish(specs) if specs else 0
 
 
 def relay(now: datetime | None = None) -> int:
     now = now or timezone.now()
-    specs = store.jobs_take_unpublished(now, now - timedelta(seconds=settings.JOBS_RELAY_AFTER), BATCH)
+    specs = sweeps.jobs_take_unpublished(now, now - timedelta(seconds=settings.JOBS_RELAY_AFTER), BATCH)
     return _publish_or_unpublish(specs, "relayed")
 
 
@@ -47,17 +47,17 @@ def reconcile(now: datetime | None = None) -> int:
     epoch = coordinator().epoch()
     if epoch:
         before = datetime.fromtimestamp(epoch, tz=UTC)
-        done += _publish_or_unpublish(store.jobs_take_published_before(now, before, BATCH), "broker_forgot")
+        done += _publish_or_unpublish(sweeps.jobs_take_published_before(now, before, BATCH), "broker_forgot")
     stale = now - timedelta(seconds=settings.JOBS_REPUBLISH_AFTER)
-    for queue in store.queued_published_queues(stale):
+    for queue in sweeps.queued_published_queues(stale):
         if broker_depth(queue) == 0:
-            done += _publish_or_unpublish(store.jobs_take_published_before(now, stale, BATCH, queue), "lost")
+            done += _publish_or_unpublish(sweeps.jobs_take_published_before(now, stale, BATCH, queue), "lost")
     return done
 
 
 def rescue(now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
-    lapsed = store.jobs_take_lapsed(now, now - timedelta(seconds=settings.JOBS_RESCUE_AFTER), BATCH)
+    lapsed = sweeps.jobs_take_lapsed(now, now - timedelta(seconds=settings.JOBS_RESCUE_AFTER), BATCH)
     for spec in lapsed:
         history.record(
             history.ATTEMPT,
@@ -112,5 +112,5 @@ def _publish_or_unpublish(specs: list[dict], why: str) -> int:
         if publish.job_publish(spec):
             sent.append(spec["id"])
             telemetry.log_event(why, spec["task"], spec["id"], queue=spec["queue"])
-    store.jobs_unpublish([s["id"] for s in specs if s["id"] not in set(sent)])
+    sweeps.jobs_unpublish([s["id"] for s in specs if s["id"] not in set(sent)])
     return len(sent)

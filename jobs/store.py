@@ -39,7 +39,7 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _specs(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+def to_specs(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     keys = [k.strip() for k in SPEC.split(",")]
     out = []
     for row in rows:
@@ -50,13 +50,13 @@ def _specs(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _run(sql: str, params: Sequence[Any]) -> list[tuple]:
+def run_sql(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall()) if cur.description else []
 
 
-def _pick(where: str, order: str) -> str:
+def pick_sql(where: str, order: str) -> str:
     """A subquery choosing up to %s rows; PostgreSQL skips rows another sweeper has locked."""
     skip = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     return f"SELECT id FROM {TABLE} WHERE {where} ORDER BY {order} LIMIT %s{skip}"
@@ -96,7 +96,7 @@ def jobs_insert(rows: Sequence[dict[str, Any]], batch: int = 500) -> None:
             params.extend(
                 db_value(c, row.get(c, 0 if c in ("attempt", "deferrals") else None)) for c in COLUMNS
             )
-        _run(f"INSERT INTO {TABLE} ({cols}) VALUES {', '.join([one] * len(chunk))}", params)
+        run_sql(f"INSERT INTO {TABLE} ({cols}) VALUES {', '.join([one] * len(chunk))}", params)
 
 
 def _copy(rows: Sequence[dict[str, Any]]) -> None:
@@ -120,7 +120,7 @@ def _copy(rows: Sequence[dict[str, Any]]) -> None:
 def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime) -> tuple | None:
     """Start a delivery: (attempt, max_attempts, deferrals, secret_payload), or None when the job
     is not runnable (finished, cancelled, waiting for its time, or running under a live lease)."""
-    rows = _run(
+    rows = run_sql(
         f"UPDATE {TABLE} SET state = %s, attempt = attempt + 1, started_at = %s, worker = %s, "
         f"lease_token = %s, lease_expires_at = %s, published_at = COALESCE(published_at, %s) "
         f"WHERE id = %s AND (state = %s OR (state = %s AND lease_expires_at < %s)) "
@@ -142,18 +142,8 @@ def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_unti
 
 
 def job_state(job_id: str) -> str | None:
-    rows = _run(f"SELECT state FROM {TABLE} WHERE id = %s", [db_id(job_id)])
+    rows = run_sql(f"SELECT state FROM {TABLE} WHERE id = %s", [db_id(job_id)])
     return rows[0][0] if rows else None
-
-
-def job_defer(job_id: str, *, due: datetime) -> bool:
-    """A queued job waits for its time (rate slot, single-flight turn): not an attempt."""
-    rows = _run(
-        f"UPDATE {TABLE} SET state = %s, scheduled_at = %s, deferrals = deferrals + 1, published_at = NULL "
-        f"WHERE id = %s AND state = %s RETURNING deferrals",
-        [JobState.SCHEDULED, db_time(due), db_id(job_id), JobState.QUEUED],
-    )
-    return bool(rows)
 
 
 def job_transition(job_id: str, token: str, state: str, **values: Any) -> bool:
@@ -170,7 +160,7 @@ def job_transition(job_id: str, token: str, state: str, **values: Any) -> bool:
     for name, value in values.items():
         sets.append(f"{name} = %s")
         params.append(db_value(name, value))
-    rows = _run(
+    rows = run_sql(
         f"UPDATE {TABLE} SET {', '.join(sets)} WHERE id = %s AND lease_token = %s RETURNING id",
         [*params, db_id(job_id), token],
     )
@@ -196,96 +186,13 @@ def executemany(sql: str, params: list[list[Any]]) -> None:
         cur.executemany(sql, params)
 
 
-# -- sweeps (the mover, the relay, the reconciler, rescue) ----------------------------------------
-def jobs_take_due(now: datetime, limit: int) -> list[dict[str, Any]]:
-    """Scheduled and retrying jobs whose time has come become queued (unpublished) at once."""
-    waiting = (JobState.SCHEDULED, JobState.RETRYING)
-    pick = _pick("state IN (%s, %s) AND scheduled_at <= %s", "scheduled_at")
-    rows = _run(
-        f"UPDATE {TABLE} SET state = %s, published_at = NULL WHERE id IN ({pick}) AND state IN (%s, %s) "
-        f"RETURNING {SPEC}",
-        [JobState.QUEUED, *waiting, db_time(now), limit, *waiting],
-    )
-    return _specs(rows)
-
-
-def jobs_take_unpublished(now: datetime, older_than: datetime, limit: int) -> list[dict[str, Any]]:
-    """Queued jobs no broker has been given (died after commit, broker down at enqueue)."""
-    pick = _pick(
-        "state = %s AND published_at IS NULL AND COALESCE(scheduled_at, enqueued_at) < %s", "enqueued_at"
-    )
-    rows = _run(
-        f"UPDATE {TABLE} SET published_at = %s WHERE id IN ({pick}) AND published_at IS NULL "
-        f"RETURNING {SPEC}",
-        [db_time(now), JobState.QUEUED, db_time(older_than), limit],
-    )
-    return _specs(rows)
-
-
-def jobs_take_published_before(
-    now: datetime, before: datetime, limit: int, queue: str | None = None
-) -> list[dict[str, Any]]:
-    """Queued jobs handed to a broker before `before` (which has since forgotten them)."""
-    where, params = "state = %s AND published_at < %s", [JobState.QUEUED, db_time(before)]
-    if queue is not None:
-        where, params = where + " AND queue = %s", [*params, queue]
-    pick = _pick(where, "published_at")
-    rows = _run(
-        f"UPDATE {TABLE} SET published_at = %s WHERE id IN ({pick}) AND state = %s RETURNING {SPEC}",
-        [db_time(now), *params, limit, JobState.QUEUED],
-    )
-    return _specs(rows)
-
-
-def jobs_take_lapsed(now: datetime, lapsed_before: datetime, limit: int) -> list[dict[str, Any]]:
-    """Started jobs whose lease lapsed before `lapsed_before` (their process is gone) are queued
-    again, marked published by the caller's publish to come; each spec also names the worker."""
-    pick = _pick("state = %s AND lease_expires_at < %s", "lease_expires_at")
-    rows = _run(
-        f"UPDATE {TABLE} SET state = %s, published_at = %s, scheduled_at = %s, lease_token = NULL, "
-        f"lease_expires_at = NULL WHERE id IN ({pick}) AND state = %s AND lease_expires_at < %s "
-        f"RETURNING {SPEC}, worker",
-        [
-            JobState.QUEUED,
-            db_time(now),
-            db_time(now),
-            JobState.STARTED,
-            db_time(lapsed_before),
-            limit,
-            JobState.STARTED,
-            db_time(lapsed_before),
-        ],
-    )
-    specs = _specs([r[:-1] for r in rows])
-    for spec, row in zip(specs, rows, strict=True):
-        spec["worker"] = row[-1] or ""
-    return specs
-
-
-def queued_published_queues(before: datetime) -> list[str]:
-    rows = _run(
-        f"SELECT DISTINCT queue FROM {TABLE} WHERE state = %s AND published_at < %s",
-        [JobState.QUEUED, db_time(before)],
-    )
-    return [r[0] for r in rows]
-
-
-def jobs_unpublish(ids: list[str]) -> None:
-    """The broker did not take these after all: the relay tries again."""
-    if ids:
-        executemany(
-            f"UPDATE {TABLE} SET published_at = NULL WHERE id = %s AND state = %s",
-            [[db_id(i), JobState.QUEUED] for i in ids],
-        )
-
-
 def unique_holder(unique_key: str, since: datetime, until_done: bool) -> tuple[str, str] | None:
     """The job already holding `unique_key` in its window: (id, state), or None."""
     from jobs.models import FINISHED_STATES
 
     states = [s.value for s in FINISHED_STATES] if until_done else [JobState.CANCELLED.value]
     marks = ", ".join(["%s"] * len(states))
-    rows = _run(
+    rows = run_sql(
         f"SELECT id, state FROM {TABLE} WHERE unique_key = %s AND enqueued_at >= %s "
         f"AND state NOT IN ({marks}) ORDER BY enqueued_at LIMIT 1",
         [unique_key, db_time(since), *states],
@@ -296,18 +203,4 @@ def unique_holder(unique_key: str, since: datetime, until_done: bool) -> tuple[s
 def unique_lock(unique_key: str) -> None:
     """PostgreSQL: serialise enqueuers of one unique key until their transaction ends."""
     if connection.vendor == "postgresql":
-        _run("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [unique_key])
-
-
-def jobs_take_waiting(ids: list[str], now: datetime) -> list[dict[str, Any]]:
-    """The operator's "re-enqueue": these waiting jobs are queued now (due or not), to be published."""
-    if not ids:
-        return []
-    marks = ", ".join(["%s"] * len(ids))
-    waiting = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
-    rows = _run(
-        f"UPDATE {TABLE} SET state = %s, published_at = %s, scheduled_at = %s "
-        f"WHERE id IN ({marks}) AND state IN (%s, %s, %s) RETURNING {SPEC}",
-        [JobState.QUEUED, db_time(now), db_time(now), *[db_id(i) for i in ids], *waiting],
-    )
-    return _specs(rows)
+        run_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [unique_key])

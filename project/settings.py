@@ -184,6 +184,8 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- The jobs layer ----------------------------------------------------------------------------
 JOBS_HISTORY_FLUSH_INTERVAL = env.float("JOBS_HISTORY_FLUSH_INTERVAL", default=0.25)
+# Where cluster-wide gates live: "" (Redis, or the database in single-machine mode) or "memory".
+JOBS_COORDINATOR = env.str("JOBS_COORDINATOR", default="")
 JOBS_HISTORY_MAX_BUFFER = env.int("JOBS_HISTORY_MAX_BUFFER", default=100_000)  # then the oldest drop
 # A started job whose lease lapsed this long ago (its process is gone) is queued again.
 JOBS_RESCUE_AFTER = env.int("JOBS_RESCUE_AFTER", default=60)

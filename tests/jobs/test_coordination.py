@@ -6,13 +6,16 @@ import pytest
 from django.conf import settings
 
 from jobs.coord_db import DatabaseCoordinator
+from jobs.coord_memory import MemoryCoordinator
 from jobs.coord_redis import RedisCoordinator
 
 
-@pytest.fixture(params=["redis", "database"])
+@pytest.fixture(params=["redis", "database", "memory"])
 def coord(request, db):
     if request.param == "redis":
         return RedisCoordinator(settings.REDIS_URL)
+    if request.param == "memory":
+        return MemoryCoordinator()
     return DatabaseCoordinator()
 
 

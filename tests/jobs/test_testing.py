@@ -1,0 +1,47 @@
+"""jobs.testing: manual mode, assertions on what was enqueued, and drain() with the real
+claim, retry and snooze semantics — no worker, no Redis."""
+
+import pytest
+
+from jobs.models import Job, JobAttempt, JobState
+from jobs.testing import all_enqueued, assert_enqueued, drain, manual, refute_enqueued
+from tests.jobs.tasks import counted_job, flaky_job, sensitive_effect_job, snoozing_job, unique_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_manual_mode_records_without_publishing_and_assertions_read_the_table(django_capture_on_commit_callbacks):
+    with manual(), django_capture_on_commit_callbacks(execute=True):
+        counted_job.enqueue(n=1)
+        counted_job.enqueue(n=2, countdown=60)
+        sensitive_effect_job.enqueue(text="jan@example.com", channel="C1")
+    assert Job.objects.filter(published_at__isnull=True).count() == 3
+    assert_enqueued(counted_job, n=2)
+    assert_enqueued(sensitive_effect_job, text="jan@example.com")  # matched on the real arguments
+    refute_enqueued(counted_job, n=3)
+    assert [j.kwargs["n"] for j in all_enqueued(task=counted_job)] == [1, 2]
+    with pytest.raises(AssertionError, match="no waiting"):
+        assert_enqueued(counted_job, n=9)
+
+
+def test_drain_runs_retries_and_snoozes_with_the_real_semantics():
+    with manual():
+        flaky_job.enqueue(key="d", fail_times=2)  # succeeds on its third attempt
+        snoozing_job.enqueue(key="d", times=1)  # snoozes once, then succeeds
+        counted_job.enqueue(n=5, fail_first=False)
+        outcomes = drain("default")
+    assert outcomes == {"retrying": 2, "snoozed": 1, "succeeded": 3}
+    flaky = Job.objects.get(task=flaky_job.name)
+    assert (flaky.state, flaky.attempt) == (JobState.SUCCEEDED, 3)
+    snoozed = Job.objects.get(task=snoozing_job.name)
+    assert (snoozed.attempt, snoozed.deferrals) == (1, 1)
+    assert JobAttempt.objects.filter(job_id=flaky.pk).count() == 3
+
+
+def test_drain_runs_a_job_once_and_uniqueness_still_holds():
+    with manual():
+        first = unique_job.enqueue(n=1)
+        assert unique_job.enqueue(n=1).duplicate
+        assert drain() == {"succeeded": 1}
+        assert drain() == {}
+    assert Job.objects.get(pk=first.job_id).state == JobState.SUCCEEDED
