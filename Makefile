@@ -8,7 +8,7 @@ ONLY ?=
 ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench lint venv services clean manage chromium
+.PHONY: run test test-fast bench lint typecheck venv services clean manage chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ chromium:
 
 manage: $(STAMP)
 	@$(BIN)/python manage.py $(ARGS)
+
+# Seconds, no service: parsers, detectors, options, the in-memory coordinator (TEST_FAST=1).
+test-fast: $(STAMP)
+	@TEST_FAST=1 $(BIN)/python -m pytest -q
 
 test: $(STAMP) chromium
 	@bash scripts/services.sh

@@ -2,6 +2,7 @@
 
 Each test run takes a Redis database of its own (1-15, held by a lock key) and a PostgreSQL
 test database named after it, so runs on one machine never see each other's queues or rows.
+With TEST_FAST=1 (`make test-fast`) nothing is claimed: only the tests that need no service run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ def _claim_redis_db() -> int:
     raise RuntimeError(f"every Redis database 1-15 at {REDIS_BASE} is held by a test run")
 
 
-if "REDIS_URL" not in os.environ:
+FAST = os.environ.get("TEST_FAST") == "1"
+if FAST:
+    # `make test-fast`: only tests that need no service run (tests/conftest.py deselects the
+    # rest), so no Redis database is claimed and nothing may reach one.
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")
+    os.environ.setdefault("JOBS_COORDINATOR", "memory")
+elif "REDIS_URL" not in os.environ:
     _db = _claim_redis_db()
     os.environ["REDIS_URL"] = f"{REDIS_BASE}/{_db}"
     os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tasksvc_{_db}")

@@ -23,9 +23,39 @@ from tests.helpers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
+FAST = os.environ.get("TEST_FAST") == "1"
+# A test that asks for any of these needs a service (PostgreSQL, Redis, a worker, AWS or a browser).
+SERVICE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_setup",
+    "celery_worker",
+    "worker_process",
+    "moto_server",
+    "live_server",
+    "page",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test-fast`: keep only the tests that need no service."""
+    if not FAST:
+        return
+    keep, drop = [], []
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ())) & SERVICE_FIXTURES
+        marked = any(item.get_closest_marker(m) for m in ("django_db", "integration", "browser"))
+        (drop if needs or marked else keep).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
     """Each test starts with an empty Redis database (bar the run's lock)."""
+    if FAST:
+        yield
+        return
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)

@@ -10,7 +10,9 @@ from tests.jobs.tasks import counted_job, flaky_job, sensitive_effect_job, snooz
 pytestmark = pytest.mark.django_db
 
 
-def test_manual_mode_records_without_publishing_and_assertions_read_the_table(django_capture_on_commit_callbacks):
+def test_manual_mode_records_without_publishing_and_assertions_read_the_table(
+    django_capture_on_commit_callbacks,
+):
     with manual(), django_capture_on_commit_callbacks(execute=True):
         counted_job.enqueue(n=1)
         counted_job.enqueue(n=2, countdown=60)
