@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -92,7 +93,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by()[: self.COUNT_CAP].count()
+        return self.object_list.order_by()[: self.COUNT_CAP].count()  # type: ignore[attr-defined]
 
 
 @admin.register(Job)
@@ -207,7 +208,7 @@ class JobAdmin(admin.ModelAdmin):
             "others": queryset.exclude(state__in=states).count(),
             "states": ", ".join(states),
             "by_task": by_task.most_common(20),
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "select_across": request.POST.get("select_across", "0"),
             "bulk_max": console.BULK_MAX,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -98,12 +99,13 @@ class RedisCoordinator:
         self.client.zrem(k, token)
 
     def rate_reserve(self, k: str, limit: int, period: float, member: str) -> float:
-        return float(self._reserve(keys=[k], args=[period, limit, member, rate_margin(period)]))
+        wait: Any = self._reserve(keys=[k], args=[period, limit, member, rate_margin(period)])
+        return float(wait)
 
     def epoch(self) -> float:
         k = key("epoch")
         self.client.set(k, repr(time.time()), nx=True)
-        value = self.client.get(k)
+        value: Any = self.client.get(k)
         return float(value) if value else time.time()
 
     def ping(self) -> None:

@@ -60,6 +60,8 @@ def job(
     )
 
     def wrap(fn: Callable[..., Any]) -> Any:
-        return shared_task(base=JobTask, name=name, job_options=options, queue=queue, **celery_options)(fn)
+        named = {"name": name} if name else {}
+        make: Any = shared_task  # celery-types knows no custom task options such as job_options
+        return make(base=JobTask, job_options=options, queue=queue, **named, **celery_options)(fn)
 
     return wrap

@@ -115,7 +115,8 @@ class Execution:
                 raise Ignore()
         self.attempt, self.max_attempts, self.deferrals, secret = got
         if secret:
-            self.args, self.kwargs = payload_real(None, None, secret)
+            real_args, self.kwargs = payload_real(None, None, secret)
+            self.args = tuple(real_args)
         self.started_at = now
         self.rt.hold_job(self.job_id, self.token)
 

@@ -58,7 +58,7 @@ def check_broker() -> dict[str, Any]:
         if settings.EMBEDDED_MODE:
             mode = "embedded (filesystem broker, single machine)"
         else:
-            conn.default_channel.client.ping()
+            conn.default_channel.client.ping()  # type: ignore[attr-defined]
             mode = "redis"
     return {"ok": True, "mode": mode, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.contrib import admin
+from django.db import models
 from django.urls import NoReverseMatch, reverse
 
 from jobs.models import Job
@@ -46,9 +47,10 @@ def job_links(job: Job, *, limit: int = 10) -> list[tuple[str, str]]:
     for model in apps.get_models():
         if model is Job or "job_id" not in {f.name for f in model._meta.fields}:
             continue
-        if model._meta.get_field("job_id").get_internal_type() not in ("CharField", "UUIDField"):
+        field = model._meta.get_field("job_id")
+        if not isinstance(field, models.Field) or field.get_internal_type() not in ("CharField", "UUIDField"):
             continue
-        for obj in model.objects.filter(job_id=str(job.id))[:limit]:
+        for obj in model._default_manager.filter(job_id=str(job.id))[:limit]:
             if url := _url(obj):
                 found.append((f"{model._meta.verbose_name} {obj.pk}", url))
     return found[:limit]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -99,7 +100,8 @@ def broker_depth(queue: str) -> int | None:
     """Messages waiting in the broker's queue (None when the broker cannot say)."""
     try:
         with current_app.connection_for_read() as conn:
-            return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+            channel: Any = conn.default_channel
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
     except Exception:
         return None
 

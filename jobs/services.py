@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
@@ -27,14 +29,15 @@ def job_retry(*, job: Job) -> str:
     new job's id."""
     if job.state not in (JobState.FAILED, JobState.CANCELLED):
         raise JobActionError(f"job {job.id} is {job.state}, only failed or cancelled jobs can be retried")
-    task = current_app.tasks.get(job.task)
+    task: Any = current_app.tasks.get(job.task)
     if task is None:
         raise JobActionError(f"job {job.id}: task {job.task} is not known to this deployment")
     try:
         args, kwargs = payload_real(job.args, job.kwargs, job.secret_payload)
     except PayloadError as exc:
         raise JobActionError(f"job {job.id}: {exc}") from None
-    return task.apply_async(args, kwargs, queue=job.queue, retry_of=str(job.id)).id
+    result: Any = task.apply_async(tuple(args), kwargs, queue=job.queue, retry_of=str(job.id))
+    return str(result.id)
 
 
 def job_cancel(*, job: Job) -> Job:
@@ -75,7 +78,7 @@ def jobs_prune(*, now: datetime | None = None, batch: int | None = None) -> int:
     return deleted
 
 
-def _delete_in_batches(qs, batch: int) -> int:  # type: ignore[no-untyped-def]
+def _delete_in_batches(qs: QuerySet[Any], batch: int) -> int:
     total = 0
     while True:
         ids = list(qs.values_list("pk", flat=True)[:batch])

@@ -217,7 +217,7 @@ def _delay(countdown: float | None, eta: Any, now: datetime) -> float:
 
 
 def _result(job_id: str, state: str, duplicate: bool = False) -> Any:
-    res = current_app.AsyncResult(job_id)
+    res: Any = current_app.AsyncResult(job_id)
     res.enqueued = Enqueued(job_id=job_id, state=str(state), duplicate=duplicate)
     return res
 

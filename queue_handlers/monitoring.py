@@ -38,7 +38,7 @@ def queue_depth(queue: str) -> int:
     """Messages waiting on the broker (Redis: LLEN of the queue's list, over its priorities)."""
     with current_app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
-        return int(conn.default_channel._size(queue))
+        return int(conn.default_channel._size(queue))  # type: ignore[attr-defined]
 
 
 def health_check() -> dict[str, Any]:

@@ -130,7 +130,7 @@ def resolve(url: str) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise WebhookUnavailable(f"cannot resolve webhook host: {exc.strerror}") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not host_allowed(host):
         for addr in addresses:
             why = forbidden_address(ipaddress.ip_address(addr.split("%")[0]))
@@ -168,15 +168,15 @@ def deliver(
         "maxsize": 1,
     }
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
             ca_certs=certifi.where(),
-            **pool_kw,
+            **pool_kw,  # type: ignore[arg-type]
         )
     else:
-        pool = urllib3.HTTPConnectionPool(**pool_kw)
+        pool = urllib3.HTTPConnectionPool(**pool_kw)  # type: ignore[arg-type]
     try:
         resp = pool.urlopen(
             method,

@@ -192,7 +192,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         ):
             post = request.POST.copy()
             post.setlist(helpers.ACTION_CHECKBOX_NAME, ["0"])
-            request.POST = post
+            request.POST = post  # type: ignore[assignment]
         return super().changelist_view(request, extra_context)
 
     @admin.action(description="Run a full sync now (the nightly job; once per hour)")

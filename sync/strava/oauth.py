@@ -79,7 +79,8 @@ def token_exchange(*, code: str) -> tuple[Tokens, Athlete]:
         athlete_id = int(athlete["id"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
         raise StravaBadResponse("token exchange answer lacks athlete.id") from None
-    name = " ".join(str(athlete.get(k) or "").strip() for k in ("firstname", "lastname")).strip()
+    parts = (str(athlete.get(k) or "").strip() for k in ("firstname", "lastname"))  # type: ignore[union-attr]
+    name = " ".join(parts).strip()
     return tokens, Athlete(id=athlete_id, name=name[:200])
 
 
