@@ -21,6 +21,7 @@ from django.urls import path
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+import jobs.admin_results  # noqa: F401  (django-celery-results' pages say where job outcomes live)
 from jobs import console
 from jobs.models import Job, JobState
 from jobs.operations import jobs_cancel, jobs_discard, jobs_retry

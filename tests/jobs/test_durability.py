@@ -209,3 +209,9 @@ def test_single_machine_mode_on_postgresql_is_refused_at_start():
     )
     assert out.returncode != 0
     assert "single-machine mode" in out.stderr and "REDIS_URL" in out.stderr
+
+
+def test_the_task_result_pages_say_where_job_outcomes_live(admin_client):
+    counted_job.enqueue(n=1)
+    page = admin_client.get("/admin/django_celery_results/taskresult/").content.decode()
+    assert "Results of plain Celery tasks only" in page and "/admin/jobs/job/" in page
