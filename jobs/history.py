@@ -65,6 +65,7 @@ def flush() -> int:
         written = 0
         try:
             with transaction.atomic():  # readers see a job's finish and its attempt row together
+                store.relaxed_commit()
                 for kind, batch in groups.items():
                     written += _write(kind, batch)
         except Exception as exc:  # the database itself is unreachable: keep them for the next flush

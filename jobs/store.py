@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from jobs.models import Job, JobState
 
@@ -117,9 +117,25 @@ def _copy(rows: Sequence[dict[str, Any]]) -> None:
 
 
 # -- execution ------------------------------------------------------------------------------
+def relaxed_commit() -> None:
+    """PostgreSQL: this transaction's commit need not wait for the disk (synchronous_commit off).
+
+    Only for the layer's own bookkeeping (claims, write-behind): a PostgreSQL crash may forget
+    the last fraction of a second of them, and the job then runs once more — at least once, as
+    after any crash. Enqueues and the apps' own writes stay durable."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        run_sql("SET LOCAL synchronous_commit TO OFF", [])
+
+
 def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime) -> tuple | None:
     """Start a delivery: (attempt, max_attempts, deferrals, secret_payload), or None when the job
     is not runnable (finished, cancelled, waiting for its time, or running under a live lease)."""
+    with transaction.atomic():
+        relaxed_commit()
+        return _claim(job_id, token, worker, now, lease_until)
+
+
+def _claim(job_id: str, token: str, worker: str, now: datetime, lease_until: datetime) -> tuple | None:
     rows = run_sql(
         f"UPDATE {TABLE} SET state = %s, attempt = attempt + 1, started_at = %s, worker = %s, "
         f"lease_token = %s, lease_expires_at = %s, published_at = COALESCE(published_at, %s) "
