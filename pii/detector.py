@@ -17,6 +17,7 @@ Decisions on what counts (docs/pii.md has the full list):
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Protocol, runtime_checkable
 
@@ -80,11 +81,19 @@ def _resolve(text: str, found: list[Finding]) -> list[Finding]:
     if urls:
         found = [f for f in found if _allowed_in_url(text, f, urls)]
     found.sort(key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start))
+    # Kept spans never overlap, so sorted by start they are sorted by end too: one bisect finds
+    # the only two neighbours a new span could overlap (a text with thousands of findings stays
+    # O(n log n), not O(n²)).
     kept: list[Finding] = []
+    starts: list[int] = []
     for f in found:
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    kept.sort(key=lambda f: (f.start, f.end))
+        i = bisect.bisect_right(starts, f.start)
+        if i and kept[i - 1].end > f.start:
+            continue
+        if i < len(kept) and kept[i].start < f.end:
+            continue
+        starts.insert(i, f.start)
+        kept.insert(i, f)
     return kept
 
 

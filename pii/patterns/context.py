@@ -6,6 +6,7 @@ is an SSN after "SSN", an order number after "order"). Windows are small and low
 
 from __future__ import annotations
 
+import bisect
 import re
 
 URL = re.compile(r"(?:\b(?:https?|ftp|sftp|wss?|ssh)://|\bwww\.)[^\s<>|\"'`]+", re.I)
@@ -129,10 +130,15 @@ def url_spans(text: str) -> list[tuple[int, int, int]]:
 
 
 def inside(spans: list[tuple[int, int, int]], start: int, end: int) -> tuple[int, int, int] | None:
-    for span in spans:
+    """The URL span overlapping [start, end), if any; `spans` are sorted and disjoint."""
+    i = bisect.bisect_right(spans, (start, _MAX, _MAX))
+    for span in spans[max(0, i - 1) : i + 1]:
         if start < span[1] and end > span[0]:
             return span
     return None
+
+
+_MAX = 1 << 62
 
 
 def spaceless(c: str) -> bool:
