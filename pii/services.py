@@ -55,7 +55,8 @@ def message_scan(
     files: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Scan the text, the other parts (attachments, blocks) and the file names; hand text-like
-    files to the file queue. A value seen in two places (text and its rich_text block) counts once."""
+    files to the file queue. A value seen twice (the text and its rich_text block, or Slack's
+    "<mailto:a@b.c|a@b.c>") counts once."""
     from pii.tasks import slack_file_scan_task
 
     engine = get_detector()
@@ -65,8 +66,12 @@ def message_scan(
     labels = [" ".join(x for x in (ref.get("name"), ref.get("title")) if x) for ref in files]
     for i, piece in enumerate([text or "", *(parts or []), *labels]):
         hits = engine.detect(piece)
-        new = [f for f in hits if (f.type, piece[f.start : f.end]) not in seen]
-        seen.update((f.type, piece[f.start : f.end]) for f in hits)
+        new = []
+        for f in hits:
+            value = (f.type, piece[f.start : f.end])
+            if value not in seen:
+                seen.add(value)
+                new.append(f)
         counts.update(f.type for f in new)
         if i == 0 or new:
             prefix = "file: " if i > len(parts or []) else ""
