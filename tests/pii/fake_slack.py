@@ -134,7 +134,10 @@ class FakeSlack:
             return _json(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(wait)}
             )
-        if method == "oauth.v2.access":
+        if method == "oauth.v2.access":  # client credentials by HTTP Basic auth (preferred) or form
+            auth = request.authorization
+            if auth is not None and auth.type == "basic":
+                data = {**data, "client_id": auth.username, "client_secret": auth.password}
             return self._oauth_access(data)
         token, error = self._auth(request, data)
         if error:
