@@ -154,33 +154,53 @@ def spaceless(c: str) -> bool:
     )
 
 
-def left_ok(text: str, start: int) -> bool:
+def left_ok(text: str, start: int, loose: bool = False) -> bool:
     """Nothing glued on before `start`: no letter/digit, and not the tail of a dotted, dashed
-    or slashed chain such as a UUID, a version, an OID or a time."""
+    or slashed chain such as a UUID, a version, an OID or a time. `loose`, for values that prove
+    themselves (checksums, SSN shape): "_"/"-" after a word and "," separate too (file names,
+    CSV columns)."""
     if start <= 0:
         return True
     c = text[start - 1]
-    if (c.isalnum() and not spaceless(c)) or c == "_":
+    if (c.isalnum() and not spaceless(c)) or (c == "_" and not loose):
         return False
     if start > 1:
         p = text[start - 2]
+        if loose and (c in "_-" and p.isalpha() or c == ","):
+            return True  # "scan_123-45-6789.pdf", "report-4111….txt", a CSV column "42,4111…"
         if (c in "-/_" and p.isalnum()) or (c in ".,:" and p.isdigit()):
             return False
     return True
 
 
-def right_ok(text: str, end: int) -> bool:
+def right_ok(text: str, end: int, loose: bool = False) -> bool:
     if end >= len(text):
         return True
     c = text[end]
-    if (c.isalnum() and not spaceless(c)) or c == "_":
+    if (c.isalnum() and not spaceless(c)) or (c == "_" and not loose):
         return False
     if end + 1 < len(text):
         n = text[end + 1]
+        if loose and (c in "_-" and n.isalpha() or c == ","):
+            return True
         if (c in "-/_" and n.isalnum()) or (c in ".,:" and n.isdigit()):
             return False
     return True
 
 
-def boundary_ok(text: str, start: int, end: int) -> bool:
-    return left_ok(text, start) and right_ok(text, end)
+def boundary_ok(text: str, start: int, end: int, loose: bool = False) -> bool:
+    return left_ok(text, start, loose) and right_ok(text, end, loose)
+
+
+def directly_before(words: Keywords, text: str, start: int, width: int = 24) -> bool:
+    """A keyword right before `start`, with only separators (" :=#-") between: "version
+    10.2.0.1" is a version, "after the 2.0.1 upgrade, host 10.2.0.1" is an address."""
+    window = before(text, start, width)
+    end = words.last(window)[0]
+    return end >= 0 and not window[end:].strip(" :=#-\t")
+
+
+def label_after(words: Keywords, text: str, end: int, width: int = 20) -> bool:
+    """A label right after the value: "123-45-6789 (SSN)", "123456789 is my ssn"."""
+    window = after(text, end, width)
+    return words.last(window)[0] >= 0

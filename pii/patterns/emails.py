@@ -118,9 +118,25 @@ def find(text: str) -> list[Finding]:
         ):
             while end > at and text[end - 1] == "-":
                 end -= 1
+            end = _without_file_extension(text, at, end)
             out.append(Finding("EMAIL", start, end, 0.95))
         at = nxt
     return out
+
+
+FILE_EXTENSIONS = frozenset(
+    "csv tsv txt pdf doc docx xls xlsx ppt pptx png jpg jpeg gif json xml log eml msg vcf ics html md".split()
+)
+
+
+def _without_file_extension(text: str, at: int, end: int) -> int:
+    """ "contacts_jan@example.pl.csv" is a file name holding "jan@example.pl": a last label
+    that is a file extension (not a TLD in use for mail) is cut when a valid domain remains."""
+    domain = text[at + 1 : end]
+    head, _, last = domain.rpartition(".")
+    if last.lower() in FILE_EXTENSIONS and _valid_domain(head):
+        return end - len(last) - 1
+    return end
 
 
 def _excluded(text: str, start: int, end: int) -> bool:

@@ -49,7 +49,7 @@ def _find_v4(text: str) -> list[Finding]:
             ipaddress.IPv4Address(m.group(0))
         except ValueError:
             continue
-        if context.last_match_end(context.VERSION_WORDS, context.before(text, s, 24)) >= 0:
+        if context.directly_before(context.VERSION_WORDS, text, s):
             continue
         out.append(Finding("IP_ADDRESS", s, e, 0.9))
     return out

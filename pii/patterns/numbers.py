@@ -73,7 +73,7 @@ def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> li
     the number ("4111 1111 1111 1111 12 25"), so windows are tried, not just the whole run."""
     if groups[0][0] and text[groups[0][0] - 1] == "+":
         return []  # "+4915112345678" is a phone number
-    if not context.left_ok(text, groups[0][0]):
+    if not context.left_ok(text, groups[0][0], loose=True):
         return []
     for j in range(len(groups), 0, -1):  # windows start at the run's first group
         window = groups[:j]
@@ -87,7 +87,7 @@ def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> li
         ):
             continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
         start, end = window[0][0], window[-1][1]
-        if end == run_end and not context.right_ok(text, end):
+        if end == run_end and not context.right_ok(text, end, loose=True):
             continue
         if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
             return [Finding("CREDIT_CARD", start, end, 0.95)]
@@ -107,7 +107,7 @@ def find_ibans(text: str) -> list[Finding]:
     out = []
     for m in IBAN_RUN.finditer(text):
         start = m.start()
-        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        if start and text[start - 1].isalnum():
             continue
         length = IBAN_LENGTHS.get(text[start : start + 2].upper())
         if not length:
@@ -123,7 +123,7 @@ def find_ibans(text: str) -> list[Finding]:
                     break
         if len(compact) != length:
             continue
-        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        if end < len(text) and text[end].isalnum():
             continue
         value = "".join(compact)
         if not (value[:2].isupper() or value[:2].islower()):
@@ -144,10 +144,14 @@ def find_ssns(text: str) -> list[Finding]:
     out = []
     for m in SSN_DASHED.finditer(text):
         s, e = m.start(), m.end()
-        if not context.boundary_ok(text, s, e) or not ssn_valid(m.group(1), m.group(3), m.group(4)):
+        if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
+            m.group(1), m.group(3), m.group(4)
+        ):
             continue
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
+        if ssn_ctx < 0 and context.label_after(context.SSN_WORDS, text, e):
+            ssn_ctx = len(window)  # "123-45-6789 (SSN)": the label follows
         if m.group(2) == " ":
             # "123 45 6789" is also how some phone numbers are written: need the word.
             if ssn_ctx < 0 or context.last_match_end(context.PHONE_WORDS, window) > ssn_ctx:
@@ -165,5 +169,7 @@ def find_ssns(text: str) -> list[Finding]:
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
         if ssn_ctx >= 0 and ssn_ctx > context.last_match_end(context.PHONE_WORDS, window):
+            out.append(Finding("US_SSN", s, e, 0.8))
+        elif context.label_after(context.SSN_WORDS, text, e):
             out.append(Finding("US_SSN", s, e, 0.8))
     return out

@@ -2,7 +2,7 @@
 
 A span is the whole number as written: a leading "+", area-code parentheses ("(030) 123456",
 "+44 (0)20 7946 0958"), inner spaces, dots, dashes and slashes; never a parenthesis that wraps
-the whole number, never an extension. Without "+" a number must be valid in one of REGIONS
+the whole number, and its extension ("x4587", "ext. 12"). Without "+" a number must be valid in one of REGIONS
 (US, GB, DE, PL first), or have the North-American (NXX) NXX-XXXX shape; bare digit runs
 count only next to a phone word ("tel", "Handy", "телефон", "電話" …).
 """
@@ -52,6 +52,13 @@ DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
+# An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
+# phonenumbers' own matcher reads it: E.123 / RFC 3966 ";ext=" and the usual words.
+EXTENSION = re.compile(
+    r"[ \u00a0]?,?[ \u00a0]?(?:x|ext\.?|extn\.?|extension|доб\.?|wew\.?|Durchwahl|DW|poste)"
+    r"[ \u00a0]?\.?[ \u00a0]?\d{1,6}|;ext=\d{1,6}",
+    re.I,
+)
 CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
 
 
@@ -104,7 +111,7 @@ def find(text: str) -> list[Finding]:
             continue
         hit = _judge(text, s, e)
         if hit:
-            out.append(hit)
+            out.append(_with_extension(text, hit))
         elif (
             ndigits > 12
             and (" " in text[s:e] or "\u00a0" in text[s:e])
@@ -113,6 +120,13 @@ def find(text: str) -> list[Finding]:
         ):
             out.extend(_split(text, s, e))
     return out
+
+
+def _with_extension(text: str, hit: Finding) -> Finding:
+    m = EXTENSION.match(text, hit.end)
+    if m is None or not context.right_ok(text, m.end()):
+        return hit
+    return Finding(hit.type, hit.start, m.end(), hit.score)
 
 
 def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
