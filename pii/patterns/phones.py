@@ -75,6 +75,14 @@ def _international(raw: str) -> float:
     return 0.0
 
 
+@lru_cache(maxsize=4096)
+def _possible(e164: str) -> bool:
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 # Written domestically with a leading trunk "0": without it, digits are not a number there
 # ("38 386 000" is a population, not a Frankfurt line).
 NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP", "KR", "AU"})
@@ -109,9 +117,12 @@ def find(text: str) -> list[Finding]:
         ndigits = len(NON_DIGIT.sub("", m.group(0)))
         if e - s < 7 or ndigits < 7:
             continue
-        hit = _judge(text, s, e)
+        ext = EXTENSION.match(text, e)
+        if ext and not context.right_ok(text, ext.end()):
+            ext = None
+        hit = _judge(text, s, e, glued_ok=ext is not None)  # "…4567x4587": the x is no word
         if hit:
-            out.append(_with_extension(text, hit))
+            out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
             ndigits > 12
             and (" " in text[s:e] or "\u00a0" in text[s:e])
@@ -122,16 +133,9 @@ def find(text: str) -> list[Finding]:
     return out
 
 
-def _with_extension(text: str, hit: Finding) -> Finding:
-    m = EXTENSION.match(text, hit.end)
-    if m is None or not context.right_ok(text, m.end()):
-        return hit
-    return Finding(hit.type, hit.start, m.end(), hit.score)
-
-
-def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
+def _judge(text: str, s: int, e: int, strict: bool = False, glued_ok: bool = False) -> Finding | None:
     raw = text[s:e]
-    if not (context.left_ok(text, s) or raw[0] in "+(") or not context.right_ok(text, e):
+    if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
         return None
     if raw[0] == "(" and s and text[s - 1].isalnum():
         return None
@@ -142,7 +146,10 @@ def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
     formatted = any(not c.isdigit() for c in raw.lstrip("+("))
     # Validity first (memoised), context only for what could be a number.
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
-        score = _international(raw.lstrip("(") if plus else "+" + digits[2:])
+        bare = raw.lstrip("(")
+        score = _international(bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:]))
+        if not score and text[max(0, s - 4) : s].lower() == "tel:" and _possible("+" + digits):
+            score = 0.9  # Slack's <tel:+15551234567> markup says what it is
         if not score or (strict and score < 0.9):
             return None
     elif _national(digits):
