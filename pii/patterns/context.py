@@ -40,7 +40,7 @@ class Keywords:
 
 PHONE_WORDS = Keywords(
     "telef teléf telep telf phone mobile cell call fax whatsapp contact kontakt hotline dial handy "
-    "mobil ruf anruf "
+    "mobil ruf anruf desk natel mobiel gsm telemóvel komórka llám "
     "erreichbar rückruf zadzwo dzwo komórk portable appel móvil movil llam celular cellulare "
     "chiama bellen телефон тел моб звон позвон номер tél контакт",
     "tel tel. ph ph. mob mob. sms ring kom kom. bel",

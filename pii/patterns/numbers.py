@@ -27,11 +27,20 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer prefixes and lengths from the networks' IIN tables (ISO/IEC 7812 registrations).
+JCB_LEGACY = ((3088, 3094), (3096, 3102), (3112, 3120), (3158, 3159), (3337, 3349))
+
+
 def card_brand_ok(d: str) -> bool:
-    """Issuer prefixes in use (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners,
-    JCB, Maestro, UnionPay, Mir, RuPay) and their lengths: random Luhn-valid runs are 1 in 10."""
+    """Issuer prefixes in use and their lengths: random Luhn-valid runs are 1 in 10, a known
+    IIN with its network's length far fewer. Visa 4 (13/16/19); Mastercard 51-55 and 2221-2720
+    (16); Mir 2200-2204 (16-19); Amex 34/37 (15); Diners 300-305/36/38/39 (14-19); JCB
+    3528-3589 (16-19), the legacy 3088-3349 blocks (16) and 1800/2131 (15); Discover
+    6011/644-649/65 and UnionPay 62, Maestro 50/56-69 and the UK 0604 (12-19); RuPay 60/65/81/82/508."""
     n, p2, p4 = len(d), int(d[:2]), int(d[:4])
     first = d[0]
+    if n == 15 and p4 in (1800, 2131):
+        return True  # JCB's 15-digit cards
     if first == "4":
         return n in (13, 16, 19)
     if first == "5":
@@ -43,9 +52,15 @@ def card_brand_ok(d: str) -> bool:
             return n == 15
         if 300 <= int(d[:3]) <= 305 or p2 in (36, 38, 39):
             return 14 <= n <= 19
+        if any(lo <= p4 <= hi for lo, hi in JCB_LEGACY):
+            return n == 16
         return 3528 <= p4 <= 3589 and 16 <= n <= 19
     if first == "6":
         return 12 <= n <= 19
+    if first == "8":
+        return p2 in (81, 82) and n == 16
+    if first == "0":
+        return p4 == 604 and 12 <= n <= 19
     return False
 
 

@@ -48,7 +48,9 @@ def test_40kb_of_digit_groups_within_20x_ordinary_chat(name):
     detector = BuiltinDetector()
     ordinary = _cpu(_fit(" ".join(CHAT) + " "), detector)
     hostile = _cpu(_fit(HOSTILE[name]), detector)
-    assert hostile <= 20 * max(ordinary, 0.002), f"{name}: {hostile * 1000:.1f} ms vs {ordinary * 1000:.1f} ms"
+    assert hostile <= 20 * max(ordinary, 0.002), (
+        f"{name}: {hostile * 1000:.1f} ms vs {ordinary * 1000:.1f} ms"
+    )
 
 
 def test_cost_grows_linearly_with_length():
