@@ -35,7 +35,7 @@ def card_brand_ok(d: str) -> bool:
     """Issuer prefixes in use and their lengths: random Luhn-valid runs are 1 in 10, a known
     IIN with its network's length far fewer. Visa 4 (13/16/19); Mastercard 51-55 and 2221-2720
     (16); Mir 2200-2204 (16-19); Amex 34/37 (15); Diners 300-305/36/38/39 (14-19); JCB
-    3528-3589 (16-19), the legacy 3088-3349 blocks (16) and 1800/2131 (15); Discover
+    35 (16-19; issued 3528-3589), the legacy 3088-3349 blocks (16) and 1800/2131 (15); Discover
     6011/644-649/65 and UnionPay 62, Maestro 50/56-69 and the UK 0604 (12-19); RuPay 60/65/81/82/508."""
     n, p2, p4 = len(d), int(d[:2]), int(d[:4])
     first = d[0]
@@ -54,7 +54,7 @@ def card_brand_ok(d: str) -> bool:
             return 14 <= n <= 19
         if any(lo <= p4 <= hi for lo, hi in JCB_LEGACY):
             return n == 16
-        return 3528 <= p4 <= 3589 and 16 <= n <= 19
+        return p2 == 35 and 16 <= n <= 19  # JCB: 3528-3589 issued, the 35 block is its IIN range
     if first == "6":
         return 12 <= n <= 19
     if first == "8":

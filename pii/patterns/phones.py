@@ -148,8 +148,11 @@ def _judge(text: str, s: int, e: int, strict: bool = False, glued_ok: bool = Fal
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
         bare = raw.lstrip("(")
         score = _international(bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:]))
-        if not score and text[max(0, s - 4) : s].lower() == "tel:" and _possible("+" + digits):
-            score = 0.9  # Slack's <tel:+15551234567> markup says what it is
+        if not score and _possible("+" + digits):
+            if text[max(0, s - 4) : s].lower() == "tel:":
+                score = 0.9  # Slack's <tel:+15551234567> markup says what it is
+            elif not strict and context.last_match_end(context.PHONE_WORDS, context.before(text, s, 32)) >= 0:
+                score = 0.7  # "+441632960423" after "my number": possible, and someone says so
         if not score or (strict and score < 0.9):
             return None
     elif _national(digits):
