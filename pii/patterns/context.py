@@ -7,9 +7,8 @@ is an SSN after "SSN", an order number after "order"). Windows are small and low
 from __future__ import annotations
 
 import bisect
+import functools
 import re
-
-URL = re.compile(r"(?:\b(?:https?|ftp|sftp|wss?|ssh)://|\bwww\.)[^\s<>|\"'`]+", re.I)
 
 _TOKEN = re.compile(r"[^\W\d_]+\.?|[#§№]")
 
@@ -25,7 +24,11 @@ class Keywords:
         self.phrases = phrases
 
     def last(self, window: str) -> tuple[int, str]:
-        """(end, word) of the hit closest to the end of `window`, or (-1, "")."""
+        """(end, word) of the hit closest to the end of `window`, or (-1, "").
+        Memoised: the same few windows come back in tables, lists and hostile repeats."""
+        return _last(self, window)
+
+    def _scan(self, window: str) -> tuple[int, str]:
         best, word = -1, ""
         for m in _TOKEN.finditer(window):
             tok = m.group(0)
@@ -36,6 +39,11 @@ class Keywords:
             if i >= 0 and i + len(phrase) > best:
                 best, word = i + len(phrase), phrase
         return best, word
+
+
+@functools.lru_cache(maxsize=4096)
+def _last(words: Keywords, window: str) -> tuple[int, str]:
+    return words._scan(window)
 
 
 PHONE_WORDS = Keywords(
@@ -126,15 +134,38 @@ def last_match_end(words: Keywords, window: str) -> int:
     return words.last(window)[0]
 
 
+SCHEMES = ("https", "http", "ftp", "sftp", "wss", "ws", "ssh")
+URL_REST = re.compile(r"[^\s<>|\"'`]+")
+
+
 def url_spans(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, host_start) of each URL; `host_start` is where its authority begins."""
-    if "://" not in text and "www." not in text.lower():
-        return []
-    spans = []
-    for m in URL.finditer(text):
-        s = m.group(0)
-        i = s.find("://")
-        spans.append((m.start(), m.end(), m.start() + (i + 3 if i >= 0 else 0)))
+    """(start, end, host_start) of each URL; `host_start` is where its authority begins.
+    Starts are found with str.find ("://" with a known scheme before it, "www." after a
+    non-word character), not with a case-insensitive regex tried at every position."""
+    starts: list[tuple[int, int]] = []  # (start, host_start)
+    i = text.find("://")
+    while i >= 0:
+        j = i
+        while j > 0 and i - j < 6 and text[j - 1].isascii() and text[j - 1].isalpha():
+            j -= 1
+        if text[j:i].lower() in SCHEMES and (j == 0 or not (text[j - 1].isalnum() or text[j - 1] == "_")):
+            starts.append((j, i + 3))
+        i = text.find("://", i + 3)
+    if "w." in text or "W." in text:
+        lower = text.lower()
+        k = lower.find("www.")
+        while k >= 0:
+            if k == 0 or not (text[k - 1].isalnum() or text[k - 1] == "_"):
+                starts.append((k, k))
+            k = lower.find("www.", k + 1)
+        starts.sort()
+    spans: list[tuple[int, int, int]] = []
+    for start, host in starts:
+        if spans and start < spans[-1][1]:
+            continue  # inside the previous URL
+        m = URL_REST.match(text, host if host > start else start)
+        if m and m.end() > host:
+            spans.append((start, m.end(), host))
     return spans
 
 
