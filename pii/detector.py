@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from pii.findings import TYPES, Finding
@@ -29,7 +30,11 @@ __all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_det
 PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 4, "PHONE": 5}
 # ASCII text is scanned as bytes with digits as "0", newlines kept, the rest " " (~4x faster).
 _DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 10 if i == 10 else 32 for i in range(256))
-_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # fullwidth, Arabic-Indic, Devanagari … digits
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_UNICODE_DIGIT = re.compile(r"\d")  # on the non-ASCII residue: fullwidth, Arabic-Indic … digits
+_V4_HINT = re.compile(rb"\.[0-9]{1,3}\.[0-9]")  # inside every dotted quad: ".d.d"
+_V6_HINT = re.compile(rb":[0-9A-Fa-f]{0,4}:")  # two colons with at most one group between
 # Where the numeric types can be: maximal runs of 7+ digits with at most 4 other characters
 # between two digits (on one line). The numeric recognizers run on these clusters, widened
 # for their context words (the 40 characters before, an extension or label after), instead
@@ -77,35 +82,38 @@ class BuiltinDetector:
         found: list[Finding] = []
         if "@" in text:
             found.extend(emails.find(text))
-        # Necessary conditions checked with str methods (C speed) before any regex scans the
-        # text: an IPv4 needs 4 digits and 3 dots, an IPv6 two colons, the numeric types seven
-        # digits. Text with other scripts' digits (fullwidth, Arabic-Indic …) skips the counting.
-        raw = text.encode()
-        digits = len(raw) - len(raw.translate(None, b"0123456789"))
-        if text.isascii() or _OTHER_DIGIT.search(text) is None:
-            maybe_v4 = digits >= 4 and text.count(".") >= 3
-            maybe_number = digits >= 7
+        # Pre-checks run at C speed on a one-byte-per-character shadow of the text (non-ASCII
+        # characters as \x01, so offsets are the text's): IPv4 and IPv6 need their dotted or
+        # colon shapes, the numeric types a cluster of seven digits. Text with other scripts'
+        # digits (fullwidth, Arabic-Indic …) is clustered with the Unicode regex instead.
+        if text.isascii():
+            shadow, other_digits = text.encode(), False
         else:
-            maybe_v4 = maybe_number = True
-        if (maybe_v4 and network.IPV4.search(text)) or text.count(":") >= 2:
-            found.extend(network.find(text))
-        if maybe_number:
-            clusters = (
-                _CLUSTER_ASCII.finditer(raw.translate(_DIGIT_MAP))
-                if text.isascii()
-                else _CLUSTER.finditer(text)
+            residue = "".join(_NON_ASCII_RUN.findall(text))
+            other_digits = _UNICODE_DIGIT.search(residue) is not None
+            shadow = _NON_ASCII.sub("\x01", text).encode()
+        if "." in text and _V4_HINT.search(shadow):
+            found.extend(network.find_v4(text))
+        if ":" in text and _V6_HINT.search(shadow):
+            found.extend(network.find_v6(text))
+        if other_digits:
+            clusters: Iterable[re.Match] = _CLUSTER.finditer(text)
+        elif len(shadow) - len(shadow.translate(None, b"0123456789")) >= 7:
+            clusters = _CLUSTER_ASCII.finditer(shadow.translate(_DIGIT_MAP))
+        else:
+            clusters = ()
+        budget = phones.Budget(len(text))  # shared by all windows of this text
+        for lo, hi in _windows(text, clusters):
+            window = text if (lo, hi) == (0, len(text)) else text[lo:hi]
+            hits = [
+                *numbers.find_ibans(window),
+                *numbers.find_cards(window),
+                *numbers.find_ssns(window),
+                *phones.find(window, budget),
+            ]
+            found.extend(
+                hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
             )
-            for lo, hi in _windows(text, clusters):
-                window = text if (lo, hi) == (0, len(text)) else text[lo:hi]
-                hits = [
-                    *numbers.find_ibans(window),
-                    *numbers.find_cards(window),
-                    *numbers.find_ssns(window),
-                    *phones.find(window),
-                ]
-                found.extend(
-                    hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
-                )
         if len(found) <= 1 and not ("://" in text or "www." in text):
             return found
         return _resolve(text, found)

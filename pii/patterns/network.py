@@ -22,13 +22,13 @@ IPV6_RUN = re.compile(r"(?<![0-9A-Za-z:._-])[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*")
 def find(text: str) -> list[Finding]:
     out: list[Finding] = []
     if "." in text:
-        out.extend(_find_v4(text))
+        out.extend(find_v4(text))
     if "::" in text or text.count(":") >= 2:
-        out.extend(_find_v6(text))
+        out.extend(find_v6(text))
     return out
 
 
-def _find_v4(text: str) -> list[Finding]:
+def find_v4(text: str) -> list[Finding]:
     out = []
     for m in IPV4.finditer(text):
         s, e = m.start(), m.end()
@@ -62,7 +62,7 @@ def _range_end(text: str, s: int) -> bool:
     return bool(RANGE_START.search(text, 0, s))
 
 
-def _find_v6(text: str) -> list[Finding]:
+def find_v6(text: str) -> list[Finding]:
     out = []
     for m in IPV6_RUN.finditer(text):
         s, e = m.start(), m.end()

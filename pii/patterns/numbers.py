@@ -12,6 +12,7 @@ from pii.patterns.iban_lengths import IBAN_LENGTHS
 # Digit groups joined by single spaces or dashes: "4111 1111 1111 1111", "3782-822463-10005".
 CARD_RUN = re.compile(r"\d+(?:[ \u00a0-]\d+)*")
 IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
+FIRST_GROUP = re.compile(r"\d+")
 SSN_DASHED = re.compile(r"(\d{3})([- ])(\d{2})\2(\d{4})")
 SSN_PLAIN = re.compile(r"\d{9}")
 
@@ -69,6 +70,9 @@ def find_cards(text: str) -> list[Finding]:
     for m in CARD_RUN.finditer(text):
         if m.end() - m.start() < 12:
             continue
+        first = FIRST_GROUP.match(text, m.start()).end() - m.start()
+        if first != 4 and not 12 <= first <= 19:
+            continue  # printed cards start with a group of four, or are one unbroken run
         # Only the run's first groups can start a card, and a card has at most 19 digits: the
         # groups are cut there, so a 40 kB line of "1 1 1 …" costs the same as one card.
         groups, pos, total, end = [], m.start(), 0, m.end()

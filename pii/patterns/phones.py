@@ -10,7 +10,6 @@ count only next to a phone word ("tel", "Handy", "телефон", "電話" …)
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import phonenumbers
 
@@ -62,7 +61,36 @@ EXTENSION = re.compile(
 CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
 
 
-@lru_cache(maxsize=4096)
+class Budget:
+    """How many phonenumbers validations (~50-100 µs each, the one costly step) one detect()
+    call may still make: 16 plus one per 800 characters, so the cost stays linear in the text
+    even when every line of a table looks like a number. Memoised answers are free. Past the
+    budget, candidates that would need a new validation are skipped: a text with that many
+    number-shaped values is a table, and its first numbers already mark it."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, length: int) -> None:
+        self.left = 16 + length // 800
+
+
+_MEMO: dict[tuple[str, str], object] = {}
+
+
+def _memo(kind: str, arg: str, fn, budget: Budget | None):
+    key = (kind, arg)
+    if key in _MEMO:
+        return _MEMO[key]
+    if budget is not None:
+        if budget.left <= 0:
+            return None
+        budget.left -= 1
+    if len(_MEMO) > 16384:
+        _MEMO.clear()
+    value = _MEMO[key] = fn(arg)
+    return value
+
+
 def _international(raw: str) -> float:
     try:
         num = phonenumbers.parse(raw, None)
@@ -75,7 +103,6 @@ def _international(raw: str) -> float:
     return 0.0
 
 
-@lru_cache(maxsize=4096)
 def _possible(e164: str) -> bool:
     try:
         return phonenumbers.is_possible_number(phonenumbers.parse(e164, None))
@@ -88,10 +115,34 @@ def _possible(e164: str) -> bool:
 NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP", "KR", "AU"})
 
 
-@lru_cache(maxsize=4096)
+_GENERAL: dict[str, tuple[re.Pattern, frozenset[int], str]] = {}
+
+
+def _plausible_in(region: str, digits: str) -> bool:
+    """The region's own length table and general number pattern (libphonenumber metadata),
+    checked before the costly parse: random digit groups (a matrix, a CSV column) fail here
+    for nearly every region, so 25 regions cost 25 regex matches, not 25 parses."""
+    entry = _GENERAL.get(region)
+    if entry is None:
+        md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        entry = (
+            re.compile(md.general_desc.national_number_pattern),
+            frozenset(md.general_desc.possible_length),
+            md.national_prefix or "",
+        )
+        _GENERAL[region] = entry
+    pattern, lengths, trunk = entry
+    for nsn in (digits, digits[len(trunk) :] if trunk and digits.startswith(trunk) else ""):
+        if nsn and len(nsn) in lengths and pattern.fullmatch(nsn):
+            return True
+    return False
+
+
 def _national(digits: str) -> bool:
     for region in REGIONS:
         if region in NEEDS_TRUNK and digits[0] != "0":
+            continue
+        if not _plausible_in(region, digits):
             continue
         try:
             num = phonenumbers.parse(digits, region)
@@ -108,9 +159,12 @@ SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
 
 
-def find(text: str) -> list[Finding]:
+def find(text: str, budget: Budget | None = None) -> list[Finding]:
+    budget = budget or Budget(len(text))
     out: list[Finding] = []
     for m in CANDIDATE.finditer(text):
+        if budget.left <= 0:
+            break  # a table of numbers: its first ones are found, the rest would only cost
         s, e = m.start(), m.end()
         if text[s] == "(" and ")" not in text[s:e]:
             s += 1  # a parenthesis around the whole number is not part of it
@@ -120,7 +174,7 @@ def find(text: str) -> list[Finding]:
         ext = EXTENSION.match(text, e)
         if ext and not context.right_ok(text, ext.end()):
             ext = None
-        hit = _judge(text, s, e, glued_ok=ext is not None)  # "…4567x4587": the x is no word
+        hit = _judge(text, s, e, budget, glued_ok=ext is not None)  # "…4567x4587": the x is no word
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
@@ -129,11 +183,13 @@ def find(text: str) -> list[Finding]:
             and context.boundary_ok(text, s, e)
             and not CARDLIKE.fullmatch(text[s:e])
         ):
-            out.extend(_split(text, s, e))
+            out.extend(_split(text, s, e, budget))
     return out
 
 
-def _judge(text: str, s: int, e: int, strict: bool = False, glued_ok: bool = False) -> Finding | None:
+def _judge(
+    text: str, s: int, e: int, budget: Budget, strict: bool = False, glued_ok: bool = False
+) -> Finding | None:
     raw = text[s:e]
     if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
         return None
@@ -147,15 +203,18 @@ def _judge(text: str, s: int, e: int, strict: bool = False, glued_ok: bool = Fal
     # Validity first (memoised), context only for what could be a number.
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
         bare = raw.lstrip("(")
-        score = _international(bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:]))
-        if not score and _possible("+" + digits):
+        e164 = bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:])
+        score = _memo("intl", e164, _international, budget)
+        if score is None:
+            return None
+        if not score and _memo("possible", "+" + digits, _possible, budget):
             if text[max(0, s - 4) : s].lower() == "tel:":
                 score = 0.9  # Slack's <tel:+15551234567> markup says what it is
             elif not strict and context.last_match_end(context.PHONE_WORDS, context.before(text, s, 32)) >= 0:
                 score = 0.7  # "+441632960423" after "my number": possible, and someone says so
         if not score or (strict and score < 0.9):
             return None
-    elif _national(digits):
+    elif _memo("national", digits, _national, budget):
         score = 0.85
     elif not strict and len(digits) in (10, 11) and (NANP.fullmatch(raw) or not formatted):
         score = 0.7  # "(555) 123-4567", or ten digits right after "call me at"
@@ -206,7 +265,7 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     return False
 
 
-def _split(text: str, s: int, e: int) -> list[Finding]:
+def _split(text: str, s: int, e: int, budget: Budget) -> list[Finding]:
     """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
     "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
     chunks, pos = [], s
@@ -226,7 +285,7 @@ def _split(text: str, s: int, e: int) -> list[Finding]:
                 continue
             if text[cs] == "(" and ")" not in text[cs:ce]:
                 continue
-            hit = _judge(text, cs, ce, strict=True) if ce - cs >= 7 else None
+            hit = _judge(text, cs, ce, budget, strict=True) if ce - cs >= 7 else None
             if hit:
                 out.append(hit)
                 i = j
