@@ -98,6 +98,10 @@ def find(text: str) -> list[Finding]:
     out: list[Finding] = []
     at = text.find("@")
     while at >= 0:
+        dot = text.find(".", at + 2, at + 2 + MAX_DOMAIN)
+        if dot < 0:  # no domain can follow this "@" (nor any later one within reach)
+            at = text.find("@", at + 1)
+            continue
         start = _local_start(text, at)
         end = _domain_end(text, at)
         nxt = text.find("@", at + 1)

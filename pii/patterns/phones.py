@@ -16,6 +16,10 @@ import phonenumbers
 from pii.findings import Finding
 from pii.patterns import context
 
+# Keep phonenumbers' compiled metadata patterns: with 25 regions they overflow the re module's
+# 512-entry cache, and every validation would compile its regexes again (~10x the cost).
+phonenumbers.enable_pattern_cache()
+
 REGIONS = (
     "US",
     "GB",
@@ -62,16 +66,18 @@ CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -
 
 
 class Budget:
-    """How many phonenumbers validations (~50-100 µs each, the one costly step) one detect()
-    call may still make: 16 plus one per 800 characters, so the cost stays linear in the text
-    even when every line of a table looks like a number. Memoised answers are free. Past the
-    budget, candidates that would need a new validation are skipped: a text with that many
-    number-shaped values is a table, and its first numbers already mark it."""
+    """What one detect() call may still spend on phone candidates: `left` phonenumbers
+    validations (~50-100 µs each when not memoised: 16 plus one per 800 characters) and
+    `calls` judgements of any kind (64 plus one per 100 characters), so the cost stays linear
+    in the text even when every line of a table looks like a number. Past either, the scan for
+    phone numbers stops: a text with that many number-shaped values is a table, and its first
+    numbers already mark it."""
 
-    __slots__ = ("left",)
+    __slots__ = ("calls", "left")
 
     def __init__(self, length: int) -> None:
         self.left = 16 + length // 800
+        self.calls = 64 + length // 100
 
 
 _MEMO: dict[tuple[str, str], object] = {}
@@ -115,7 +121,7 @@ def _possible(e164: str) -> bool:
 NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP", "KR", "AU"})
 
 
-_GENERAL: dict[str, tuple[re.Pattern, frozenset[int], str]] = {}
+_GENERAL: dict[str, tuple[re.Pattern, frozenset[int], str, str]] = {}
 
 
 def _plausible_in(region: str, digits: str) -> bool:
@@ -129,16 +135,24 @@ def _plausible_in(region: str, digits: str) -> bool:
             re.compile(md.general_desc.national_number_pattern),
             frozenset(md.general_desc.possible_length),
             md.national_prefix or "",
+            str(md.country_code),
         )
         _GENERAL[region] = entry
-    pattern, lengths, trunk = entry
-    for nsn in (digits, digits[len(trunk) :] if trunk and digits.startswith(trunk) else ""):
+    pattern, lengths, trunk, cc = entry
+    # As written, after the trunk prefix, or after the country code without "+" ("48 601 …"):
+    # the three ways phonenumbers' parse reads a number for a region.
+    for prefix in ("", trunk, cc):
+        if prefix and not digits.startswith(prefix):
+            continue
+        nsn = digits[len(prefix) :]
         if nsn and len(nsn) in lengths and pattern.fullmatch(nsn):
             return True
     return False
 
 
 def _national(digits: str) -> bool:
+    if not digits.isascii():  # fullwidth, Arabic-Indic …: the metadata patterns are ASCII
+        digits = phonenumbers.normalize_digits_only(digits)
     for region in REGIONS:
         if region in NEEDS_TRUNK and digits[0] != "0":
             continue
@@ -163,7 +177,7 @@ def find(text: str, budget: Budget | None = None) -> list[Finding]:
     budget = budget or Budget(len(text))
     out: list[Finding] = []
     for m in CANDIDATE.finditer(text):
-        if budget.left <= 0:
+        if budget.left <= 0 or budget.calls <= 0:
             break  # a table of numbers: its first ones are found, the rest would only cost
         s, e = m.start(), m.end()
         if text[s] == "(" and ")" not in text[s:e]:
@@ -174,6 +188,7 @@ def find(text: str, budget: Budget | None = None) -> list[Finding]:
         ext = EXTENSION.match(text, e)
         if ext and not context.right_ok(text, ext.end()):
             ext = None
+        budget.calls -= 1
         hit = _judge(text, s, e, budget, glued_ok=ext is not None)  # "…4567x4587": the x is no word
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
