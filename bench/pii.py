@@ -79,8 +79,8 @@ def naive_detect(text: str) -> list[tuple[int, int]]:
 def _short(n: int, rows: list[dict]) -> list[str]:
     """Chat-length messages: the short chat lines and short corpus texts (90/10), ~50 bytes."""
     rnd = random.Random(7)
-    chat = [c for c in CHAT if len(c.encode()) <= 80]
-    pii = [r["text"] for r in rows if len(r["text"].encode()) <= 80]
+    chat = [c for c in CHAT if len(c.encode()) <= 100]
+    pii = [r["text"] for r in rows if len(r["text"].encode()) <= 100]
     return [rnd.choice(pii) if rnd.random() < 0.1 else rnd.choice(chat) for _ in range(n)]
 
 
