@@ -290,3 +290,43 @@ def test_uninstalled_workspace_tokens_are_not_used(celery_worker, post_event, sl
     job = _done()
     assert job.state == "failed" and "not_authed" in job.last_error
     assert slack_api.calls == []  # no token left to send
+
+
+@pytest.mark.parametrize(
+    "case,reason",
+    [
+        ("redirect", "redirected"),  # Slack's answer to a token it does not know: off to sign-in
+        ("content_type", "does not match"),  # a zip where Slack said text/plain
+        ("budget", "scan budget"),
+    ],
+)
+def test_file_that_cannot_be_scanned_whole_is_failed_never_clean(
+    celery_worker, post_event, slack_api, httpserver, settings, case, reason
+):
+    mimetype = "application/zip" if case == "content_type" else "text/plain"
+    ref = slack_api.add_file(
+        "F6", owner="U0AUTHOR", content=b"hello " * 2000, mimetype=mimetype, name="a.txt"
+    )
+    ref.update(mimetype="text/plain", filetype="text", url_private=file_url(httpserver, "F6", "a.txt"))
+    if case == "redirect":
+        slack_api.revoke(TOKEN)
+    if case == "budget":
+        settings.PII_SCAN_BUDGET, settings.PII_SCAN_CHUNK_CHARS = 0.0, 1000
+    post_event(message_event("file", subtype="file_share", files=[ref]))
+    _done("pii.tasks.slack_file_scan_task")
+    scan = FileScan.objects.get()
+    assert scan.status == FileScanStatus.FAILED and reason in scan.reason, scan.reason
+
+
+def test_oauth_installation_tokens_are_used_per_workspace(celery_worker, post_event, slack_api, settings):
+    settings.SLACK_BOT_TOKEN = settings.SLACK_USER_TOKEN = ""  # nothing from the environment
+    slack_api.add_token("xoxb-team-bot", "bot", "U0BOT")
+    slack_api.add_token("xoxp-team-admin", "user", "U0ADMIN", is_admin=True)
+    row = SlackInstallation(team_id="T0TEAM", bot_user_id="U0BOT", user_id="U0ADMIN")
+    row.bot_token, row.user_token = "xoxb-team-bot", "xoxp-team-admin"
+    row.save()
+    post_event(message_event(f"{EMAIL}"))
+    assert _done().state == "succeeded"
+    assert Detection.objects.get().actions == {"delete": "deleted", "notify": "notified_ephemeral"}
+    assert slack_api.calls[0][3]["Authorization"] == "Bearer xoxp-team-admin"
+    assert slack_api.calls[1][3]["Authorization"] == "Bearer xoxb-team-bot"
