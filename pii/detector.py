@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from pii.findings import TYPES, Finding
-from pii.patterns import context, emails, network, numbers, phones
+from pii.patterns import context, emails, network, numbers, phone_validation, phones
 
 __all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_detector", "redact"]
 
@@ -102,7 +102,7 @@ class BuiltinDetector:
             clusters = _CLUSTER_ASCII.finditer(shadow.translate(_DIGIT_MAP))
         else:
             clusters = ()
-        budget = phones.Budget(len(text))  # shared by all windows of this text
+        budget = phone_validation.Budget(len(text))  # shared by all windows of this text
         for lo, hi in _windows(text, clusters):
             window = text if (lo, hi) == (0, len(text)) else text[lo:hi]
             hits = [

@@ -1,52 +1,20 @@
 """Phone numbers: our own candidate scan for exact spans, `phonenumbers` for validity.
 
 A span is the whole number as written: a leading "+", area-code parentheses ("(030) 123456",
-"+44 (0)20 7946 0958"), inner spaces, dots, dashes and slashes; never a parenthesis that wraps
-the whole number, and its extension ("x4587", "ext. 12"). Without "+" a number must be valid in one of REGIONS
-(US, GB, DE, PL first), or have the North-American (NXX) NXX-XXXX shape; bare digit runs
-count only next to a phone word ("tel", "Handy", "телефон", "電話" …).
+"+44 (0)20 7946 0958"), inner spaces, dots, dashes and slashes, and its extension ("x4587",
+"ext. 12"); never a parenthesis that wraps the whole number. Without "+" a number must be valid
+in one of phone_validation.REGIONS (US, GB, DE, PL first), or have the North-American (NXX)
+NXX-XXXX shape; bare digit runs count only next to a phone word ("tel", "Handy", "телефон" …).
 """
 
 from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from pii.findings import Finding
 from pii.patterns import context
+from pii.patterns import phone_validation as validation
 
-# Keep phonenumbers' compiled metadata patterns: with 25 regions they overflow the re module's
-# 512-entry cache, and every validation would compile its regexes again (~10x the cost).
-phonenumbers.enable_pattern_cache()
-
-REGIONS = (
-    "US",
-    "GB",
-    "DE",
-    "PL",
-    "FR",
-    "ES",
-    "IT",
-    "NL",
-    "AT",
-    "CH",
-    "BE",
-    "PT",
-    "IE",
-    "SE",
-    "FI",
-    "CZ",
-    "RU",
-    "UA",
-    "JP",
-    "CN",
-    "KR",
-    "IN",
-    "BR",
-    "MX",
-    "AU",
-)
 CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
@@ -65,116 +33,14 @@ EXTENSION = re.compile(
 CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
 
 
-class Budget:
-    """What one detect() call may still spend on phone candidates: `left` phonenumbers
-    validations (~50-100 µs each when not memoised: 16 plus one per 800 characters) and
-    `calls` judgements of any kind (64 plus one per 100 characters), so the cost stays linear
-    in the text even when every line of a table looks like a number. Past either, the scan for
-    phone numbers stops: a text with that many number-shaped values is a table, and its first
-    numbers already mark it."""
-
-    __slots__ = ("calls", "left")
-
-    def __init__(self, length: int) -> None:
-        self.left = 16 + length // 800
-        self.calls = 64 + length // 100
-
-
-_MEMO: dict[tuple[str, str], object] = {}
-
-
-def _memo(kind: str, arg: str, fn, budget: Budget | None):
-    key = (kind, arg)
-    if key in _MEMO:
-        return _MEMO[key]
-    if budget is not None:
-        if budget.left <= 0:
-            return None
-        budget.left -= 1
-    if len(_MEMO) > 16384:
-        _MEMO.clear()
-    value = _MEMO[key] = fn(arg)
-    return value
-
-
-def _international(raw: str) -> float:
-    try:
-        num = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException:
-        return 0.0
-    if phonenumbers.is_valid_number(num):
-        return 0.95
-    if phonenumbers.is_possible_number(num) and re.search(r"[ \u00a0\-./()]", raw):
-        return 0.7
-    return 0.0
-
-
-def _possible(e164: str) -> bool:
-    try:
-        return phonenumbers.is_possible_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return False
-
-
-# Written domestically with a leading trunk "0": without it, digits are not a number there
-# ("38 386 000" is a population, not a Frankfurt line).
-NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP", "KR", "AU"})
-
-
-_GENERAL: dict[str, tuple[re.Pattern, frozenset[int], str, str]] = {}
-
-
-def _plausible_in(region: str, digits: str) -> bool:
-    """The region's own length table and general number pattern (libphonenumber metadata),
-    checked before the costly parse: random digit groups (a matrix, a CSV column) fail here
-    for nearly every region, so 25 regions cost 25 regex matches, not 25 parses."""
-    entry = _GENERAL.get(region)
-    if entry is None:
-        md = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        entry = (
-            re.compile(md.general_desc.national_number_pattern),
-            frozenset(md.general_desc.possible_length),
-            md.national_prefix or "",
-            str(md.country_code),
-        )
-        _GENERAL[region] = entry
-    pattern, lengths, trunk, cc = entry
-    # As written, after the trunk prefix, or after the country code without "+" ("48 601 …"):
-    # the three ways phonenumbers' parse reads a number for a region.
-    for prefix in ("", trunk, cc):
-        if prefix and not digits.startswith(prefix):
-            continue
-        nsn = digits[len(prefix) :]
-        if nsn and len(nsn) in lengths and pattern.fullmatch(nsn):
-            return True
-    return False
-
-
-def _national(digits: str) -> bool:
-    if not digits.isascii():  # fullwidth, Arabic-Indic …: the metadata patterns are ASCII
-        digits = phonenumbers.normalize_digits_only(digits)
-    for region in REGIONS:
-        if region in NEEDS_TRUNK and digits[0] != "0":
-            continue
-        if not _plausible_in(region, digits):
-            continue
-        try:
-            num = phonenumbers.parse(digits, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(num):
-            return True
-    return False
-
-
 NON_DIGIT = re.compile(r"\D")
 SPACES = re.compile(r"[ \u00a0]+")
 SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
 
 
-def find(text: str, budget: Budget | None = None) -> list[Finding]:
-    budget = budget or Budget(len(text))
+def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
+    budget = budget or validation.Budget(len(text))
     out: list[Finding] = []
     for m in CANDIDATE.finditer(text):
         if budget.left <= 0 or budget.calls <= 0:
@@ -203,7 +69,7 @@ def find(text: str, budget: Budget | None = None) -> list[Finding]:
 
 
 def _judge(
-    text: str, s: int, e: int, budget: Budget, strict: bool = False, glued_ok: bool = False
+    text: str, s: int, e: int, budget: validation.Budget, strict: bool = False, glued_ok: bool = False
 ) -> Finding | None:
     raw = text[s:e]
     if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
@@ -219,17 +85,17 @@ def _judge(
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
         bare = raw.lstrip("(")
         e164 = bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:])
-        score = _memo("intl", e164, _international, budget)
+        score = validation.memo("intl", e164, validation.international, budget)
         if score is None:
             return None
-        if not score and _memo("possible", "+" + digits, _possible, budget):
+        if not score and validation.memo("possible", "+" + digits, validation.possible, budget):
             if text[max(0, s - 4) : s].lower() == "tel:":
                 score = 0.9  # Slack's <tel:+15551234567> markup says what it is
             elif not strict and context.last_match_end(context.PHONE_WORDS, context.before(text, s, 32)) >= 0:
                 score = 0.7  # "+441632960423" after "my number": possible, and someone says so
         if not score or (strict and score < 0.9):
             return None
-    elif _memo("national", digits, _national, budget):
+    elif validation.memo("national", digits, validation.national, budget):
         score = 0.85
     elif not strict and len(digits) in (10, 11) and (NANP.fullmatch(raw) or not formatted):
         score = 0.7  # "(555) 123-4567", or ten digits right after "call me at"
@@ -280,7 +146,7 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     return False
 
 
-def _split(text: str, s: int, e: int, budget: Budget) -> list[Finding]:
+def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
     """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
     "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
     chunks, pos = [], s

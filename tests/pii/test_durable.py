@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from jobs.models import Job
+from jobs import Job
 from pii.models import Detection, SlackEvent
 from tests.helpers import wait_for
 from tests.jobs.test_redis_restart import ROOT, private_redis  # noqa: F401  (a fixture)

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.models import Job
+from jobs import Job
 from jobs.services import jobs_prune
 from pii.models import SlackEvent
 from pii.services import slack_events_prune
