@@ -7,8 +7,8 @@ does not import Django at import time: the detector runs, and is benchmarked, on
 
 Decisions on what counts (docs/pii.md has the full list):
 - An e-mail inside a URL's query or path is reported (it is a real address, exposed); URL
-  credentials ("https://user:pw@host") are not. Inside URLs nothing else is reported except an
-  IP address that is the URL's host.
+  credentials ("https://user:pw@host") are not. Inside URLs otherwise: an IP address that is the
+  URL's host, and a whole query value ("?phone=+44…&card=4111…"); never a path segment (an id).
 - Slack markup is text: "<mailto:a@b.com|a@b.com>" holds two e-mails; "<@U123>" mentions,
   "<#C123|general>" channels and "1712345678.123456" message timestamps hold none.
 - Overlaps: the more certain type wins (checksummed IBAN/card over SSN over IP over phone),
@@ -149,7 +149,9 @@ def _allowed_in_url(text: str, f: Finding, urls: list[tuple[int, int, int]]) -> 
     if f.type == "IP_ADDRESS":
         host = span[2]
         return f.start == host or text[f.start - 1] in "@[" and f.start - 1 >= host
-    return False
+    # A query value is data someone typed ("?card=4111…&phone=+44…", "iban=DE89…"); a path
+    # segment is an id ("/orders/4111…/details") and the recognizers' boundaries refuse it.
+    return f.start > span[0] and text[f.start - 1] == "=" and (f.end == span[1] or text[f.end] in "&#;")
 
 
 _builtin = BuiltinDetector()

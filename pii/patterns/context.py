@@ -243,4 +243,8 @@ def directly_before(words: Keywords, text: str, start: int, width: int = 24) -> 
 def label_after(words: Keywords, text: str, end: int, width: int = 20) -> bool:
     """A label right after the value: "123-45-6789 (SSN)", "123456789 is my ssn"."""
     window = after(text, end, width)
-    return words.last(window)[0] >= 0
+    stop = LABEL_STOP.search(window)  # the label belongs to this value, not the next item
+    return words.last(window[: stop.start()] if stop else window)[0] >= 0
+
+
+LABEL_STOP = re.compile(r"[,;|<>\n]")
