@@ -7,6 +7,7 @@ What it refuses, as Slack's method docs say (docs.slack.dev/reference/methods/�
   bot"; with a user token only what that user may delete (their own, or anything for an admin
   or owner) → cant_delete_message; unknown ts → message_not_found; channel → channel_not_found.
 - chat.postEphemeral: the user must be in the channel → user_not_in_channel.
+- conversations.members: channels:read, and a bot outside the channel → not_in_channel.
 - files.info / url_private: need files:read; a download without it gets Slack's HTML sign-in
   page (HTTP 200, text/html), a download without a token a redirect to it.
 - files.delete: a bot only its own files, a user their own or (admin) any → cant_delete_file.
@@ -31,6 +32,7 @@ SCOPES = {
     "conversations.open": "im:write",
     "files.info": "files:read",
     "files.delete": "files:write",
+    "conversations.members": "channels:read",
 }
 SIGN_IN = (
     "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to your workspace</body></html>"
@@ -89,7 +91,7 @@ class FakeSlack:
     # -- set-up -------------------------------------------------------------------------
     def add_token(self, token: str, kind: str, user_id: str, team_id: str = "T0TEAM", **kw) -> None:
         default = (
-            {"chat:write", "im:write", "files:read", "files:write", "channels:history"}
+            {"chat:write", "im:write", "files:read", "files:write", "channels:history", "channels:read"}
             if kind == "bot"
             else {"chat:write", "files:write"}
         )
@@ -202,6 +204,14 @@ class FakeSlack:
     def _chat_postMessage(self, token: Token, data: dict) -> dict:
         self.posted.append({"kind": "message", **data})
         return {"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}
+
+    def _conversations_members(self, token: Token, data: dict) -> dict:
+        members = self.channels.get(data.get("channel", ""))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if token.kind == "bot" and token.user_id not in members:
+            return {"ok": False, "error": "not_in_channel"}
+        return {"ok": True, "members": sorted(members), "response_metadata": {"next_cursor": ""}}
 
     def _files_info(self, token: Token, data: dict) -> dict:
         f = self.files.get(data.get("file", ""))
