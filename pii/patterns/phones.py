@@ -20,6 +20,7 @@ NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
 DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
 DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
+PAIRS_DOTTED = re.compile(r"0\d(?:\.\d\d){4}")  # "01.23.45.67.89": how France writes numbers
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
@@ -114,7 +115,7 @@ def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
     """Dates, dotted versions/IPs, amounts, ZIP+4 codes and card-like blocks are not phones."""
     if plus:
         return False
-    if DOTTED.fullmatch(raw) or THOUSANDS.fullmatch(raw):
+    if (DOTTED.fullmatch(raw) and not PAIRS_DOTTED.fullmatch(raw)) or THOUSANDS.fullmatch(raw):
         return True
     if any(_is_date(chunk) for chunk in SPACES.split(raw)):
         return True

@@ -203,6 +203,8 @@ def rows() -> list[str]:
         "firmware 2.1.0.3 released",
         "after the 2.0.1 upgrade host [[IP_ADDRESS|192.168.10.20]] stopped answering",
         "https://crm.example.com/lead?phone=[[PHONE|+442079460958]]&src=chat",
+        "tél. [[PHONE|01.23.45.67.89]] ou portable [[PHONE|06.12.34.56.78]]",
+        "Release 01.23.45 and build 10.4.2.1",
         "https://pay.example.com/checkout?card=[[CREDIT_CARD|4111111111111111]]&exp=1229",
         "https://forms.example.com/submit?ssn=[[US_SSN|536-22-8726]]",
         "https://example.com/orders/4111111111111111/details (an order id in a path)",
