@@ -21,6 +21,7 @@ class PiiConfig(AppConfig):
 def _health() -> dict:
     """Not ok without a signing secret: every Slack request would then be refused (401)."""
     from django.conf import settings
+    from django.db.models import Q
 
     from pii.detector import get_detector
     from pii.models import SlackInstallation
@@ -33,7 +34,9 @@ def _health() -> dict:
         "bot_token": bool(settings.SLACK_BOT_TOKEN),
         "user_token": bool(settings.SLACK_USER_TOKEN),
         "installations": installs.count(),
-        "installations_without_admin_token": installs.filter(user_token_encrypted="").count(),
+        "installations_without_admin_token": installs.filter(
+            Q(user_token_encrypted="") | Q(installer_is_admin=False)
+        ).count(),
     }
     if not settings.SLACK_SIGNING_SECRET:
         report["error"] = "SLACK_SIGNING_SECRET is not set: every Slack request is refused"

@@ -116,6 +116,8 @@ class SlackInstallation(models.Model):
     bot_scopes = models.TextField(blank=True, default="")
     bot_token_encrypted = models.TextField(blank=True, default="", editable=False)
     user_id = models.CharField("installed by", max_length=32, blank=True, default="")
+    # users.info at install: only an admin's or owner's user token can remove members' messages.
+    installer_is_admin = models.BooleanField(null=True, default=None)
     user_scopes = models.TextField(blank=True, default="")
     user_token_encrypted = models.TextField(blank=True, default="", editable=False)
     active = models.BooleanField(default=True, db_index=True)
@@ -159,7 +161,7 @@ class SlackInstallation(models.Model):
 
     @property
     def has_admin_token(self) -> bool:
-        return bool(self.user_token_encrypted)
+        return bool(self.user_token_encrypted) and self.installer_is_admin is not False
 
 
 class SlackOAuthState(models.Model):

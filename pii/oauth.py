@@ -23,6 +23,7 @@ from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store import Installation
 
 from pii.installations import DjangoInstallationStore, DjangoOAuthStateStore
+from pii.models import SlackInstallation
 
 logger = logging.getLogger("pii.oauth")
 COOKIE = "pii-slack-oauth-state"
@@ -77,17 +78,37 @@ def slack_oauth_redirect(request: HttpRequest) -> HttpResponse:
         logger.warning("slack oauth exchange refused", extra={"fields": {"error": error}})
         return _page("Installation failed", f"Slack refused the code: {error}", 400)
     DjangoInstallationStore().save(installation)
-    response = _page(
-        "Installed",
-        f"The PII app is installed in {installation.team_name or installation.enterprise_name or 'Slack'}"
-        + (
-            "."
-            if installation.user_token
-            else " without an admin token: members' messages cannot be removed."
-        ),
-    )
+    admin = _installer_is_admin(installation)
+    SlackInstallation.objects.filter(
+        enterprise_id=installation.enterprise_id or "",
+        team_id="" if installation.is_enterprise_install else installation.team_id or "",
+    ).update(installer_is_admin=admin)
+    where = installation.team_name or installation.enterprise_name or "Slack"
+    if not installation.user_token:
+        note = " without an admin token: members' messages cannot be removed."
+    elif admin is False:
+        note = " by someone who is not a workspace admin or owner: members' messages cannot be removed."
+    else:
+        note = "."
+    response = _page("Installed", f"The PII app is installed in {where}{note}")
     response.delete_cookie(COOKIE)
     return response
+
+
+def _installer_is_admin(installation: Installation) -> bool | None:
+    """users.info for the installer (bot token, users:read); None when Slack does not say."""
+    if not (installation.bot_token and installation.user_id):
+        return None
+    try:
+        user = (
+            WebClient(token=installation.bot_token, base_url=settings.SLACK_API_URL, timeout=10)
+            .users_info(user=installation.user_id)
+            .get("user")
+            or {}
+        )
+    except SlackApiError:
+        return None
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
 def _exchange(code: str) -> Installation:

@@ -247,6 +247,7 @@ SLACK_BOT_SCOPES = env.list(
         "im:write",
         "files:read",
         "files:write",
+        "users:read",
     ],
 )
 SLACK_USER_SCOPES = env.list("SLACK_USER_SCOPES", default=["chat:write", "files:write"])

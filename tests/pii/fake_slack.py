@@ -33,6 +33,7 @@ SCOPES = {
     "files.info": "files:read",
     "files.delete": "files:write",
     "conversations.members": "channels:read",
+    "users.info": "users:read",
 }
 SIGN_IN = (
     "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to your workspace</body></html>"
@@ -91,7 +92,15 @@ class FakeSlack:
     # -- set-up -------------------------------------------------------------------------
     def add_token(self, token: str, kind: str, user_id: str, team_id: str = "T0TEAM", **kw) -> None:
         default = (
-            {"chat:write", "im:write", "files:read", "files:write", "channels:history", "channels:read"}
+            {
+                "chat:write",
+                "im:write",
+                "files:read",
+                "files:write",
+                "channels:history",
+                "channels:read",
+                "users:read",
+            }
             if kind == "bot"
             else {"chat:write", "files:write"}
         )
@@ -212,6 +221,14 @@ class FakeSlack:
         if token.kind == "bot" and token.user_id not in members:
             return {"ok": False, "error": "not_in_channel"}
         return {"ok": True, "members": sorted(members), "response_metadata": {"next_cursor": ""}}
+
+    def _users_info(self, token: Token, data: dict) -> dict:
+        uid = data.get("user", "")
+        known = {t.user_id: t for t in self.tokens.values() if t.kind == "user"}
+        if uid not in known and uid not in {u for m in self.channels.values() for u in m}:
+            return {"ok": False, "error": "user_not_found"}
+        admin = known[uid].is_admin if uid in known else False
+        return {"ok": True, "user": {"id": uid, "is_admin": admin, "is_owner": False}}
 
     def _files_info(self, token: Token, data: dict) -> dict:
         f = self.files.get(data.get("file", ""))

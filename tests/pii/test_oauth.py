@@ -39,6 +39,7 @@ def test_install_stores_encrypted_tokens_and_uninstall_disables(admin_client, sl
     assert "installed in New Co" in resp.content.decode()
     row = SlackInstallation.objects.get(team_id="T0NEW")
     assert (row.bot_user_id, row.bot_id, row.user_id, row.active) == ("U0NEWBOT", "B0NEW", "U0ADMIN", True)
+    assert row.installer_is_admin is True and row.has_admin_token  # users.info says so
     tokens = workspace_tokens(team_id="T0NEW")
     assert (tokens.bot, tokens.user, tokens.source) == (BOT, USER, "installation")
     with connection.cursor() as cur:  # at rest: encrypted, not the token
@@ -92,3 +93,14 @@ def test_redirect_refuses_what_it_did_not_start(admin_client, client, slack_api,
         resp = admin_client.get("/slack/oauth_redirect", {"error": "access_denied", "state": state})
     assert resp.status_code == 400
     assert not SlackInstallation.objects.exists()
+
+
+def test_install_by_a_non_admin_is_marked_as_unable_to_delete(admin_client, slack_api):
+    slack_api.add_token(BOT, "bot", "U0NEWBOT", team_id="T0NEW")
+    slack_api.add_token("xoxp-member", "user", "U0MEMBER", team_id="T0NEW", is_admin=False)
+    slack_api.codes["code-4"] = Install("T0NEW", "New Co", BOT, "xoxp-member", "U0NEWBOT", "U0MEMBER")
+    state = _start(admin_client)
+    resp = admin_client.get("/slack/oauth_redirect", {"code": "code-4", "state": state})
+    assert resp.status_code == 200 and "not a workspace admin" in resp.content.decode()
+    row = SlackInstallation.objects.get(team_id="T0NEW")
+    assert row.installer_is_admin is False and not row.has_admin_token
