@@ -61,12 +61,16 @@ class Budget:
 
 
 _MEMO: dict[tuple[str, str], object] = {}
+_MISSING = object()
 
 
 def memo(kind: str, arg: str, fn: Callable[[str], object], budget: Budget | None) -> object:
+    """fn(arg), memoised process-wide (one get: safe while another worker thread clears it);
+    None when the budget allows no new validation."""
     key = (kind, arg)
-    if key in _MEMO:
-        return _MEMO[key]
+    value = _MEMO.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
     if budget is not None:
         if budget.left <= 0:
             return None
