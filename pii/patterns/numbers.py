@@ -169,6 +169,9 @@ def find_ssns(text: str) -> list[Finding]:
             continue
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
+        glued = (s and text[s - 1] == "-") or (e < len(text) and text[e] == "-")
+        if glued and not context.directly_before(context.SSN_WORDS, text, s):
+            continue  # "INV-123-45-6789", "123-45-6789-01": a reference, unless "SSN-" says so
         if ssn_ctx < 0 and context.label_after(context.SSN_WORDS, text, e):
             ssn_ctx = len(window)  # "123-45-6789 (SSN)": the label follows
         if m.group(2) == " ":
