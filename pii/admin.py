@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from pii.models import Detection, FileScan, SlackEvent
+from pii.models import Detection, FileScan, SlackEvent, SlackInstallation
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -28,6 +28,7 @@ class DetectionAdmin(ReadOnly):
         "types_label",
         "status",
         "actions",
+        "reason",
     )
     list_filter = ("status", "source", "team_id")
     search_fields = ("team_id", "channel", "user", "ts")
@@ -54,3 +55,25 @@ class FileScanAdmin(ReadOnly):
 class SlackEventAdmin(ReadOnly):
     list_display = ("received_at", "event_id", "team_id", "job_id")
     search_fields = ("event_id",)
+
+
+@admin.register(SlackInstallation)
+class SlackInstallationAdmin(ReadOnly):
+    """Which workspaces are installed and whether deletion can work there; never a token."""
+
+    list_display = (
+        "team_id",
+        "team_name",
+        "enterprise_id",
+        "active",
+        "admin_token",
+        "user_id",
+        "disabled_reason",
+        "installed_at",
+    )
+    list_filter = ("active",)
+    exclude = ("bot_token_encrypted", "user_token_encrypted")
+
+    @admin.display(boolean=True, description="admin token (can delete)")
+    def admin_token(self, obj: SlackInstallation) -> bool:
+        return obj.has_admin_token

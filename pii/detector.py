@@ -7,8 +7,8 @@ does not import Django at import time: the detector runs, and is benchmarked, on
 
 Decisions on what counts (docs/pii.md has the full list):
 - An e-mail inside a URL's query or path is reported (it is a real address, exposed); URL
-  credentials ("https://user:pw@host") are not. Inside URLs nothing else is reported except an
-  IP address that is the URL's host.
+  credentials ("https://user:pw@host") are not. Inside URLs otherwise: an IP address that is the
+  URL's host, and a whole query value ("?phone=+44…&card=4111…"); never a path segment (an id).
 - Slack markup is text: "<mailto:a@b.com|a@b.com>" holds two e-mails; "<@U123>" mentions,
   "<#C123|general>" channels and "1712345678.123456" message timestamps hold none.
 - Overlaps: the more certain type wins (checksummed IBAN/card over SSN over IP over phone),
@@ -17,20 +17,51 @@ Decisions on what counts (docs/pii.md has the full list):
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from pii.findings import TYPES, Finding
-from pii.patterns import context, emails, network, numbers, phones
+from pii.patterns import context, emails, network, numbers, phone_validation, phones
 
 __all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_detector", "redact"]
 
 PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 4, "PHONE": 5}
-_DIGITS7 = re.compile(r"\d(?:[^\n\d]{0,4}\d){6}")  # seven digits close together
-# The same test on ASCII text, ~4x faster: bytes with digits as "0", newlines kept, the rest " ".
+# ASCII text is scanned as bytes with digits as "0", newlines kept, the rest " " (~4x faster).
 _DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 10 if i == 10 else 32 for i in range(256))
-_DIGITS7_ASCII = re.compile(rb"0(?: {0,4}0){6}")
-_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # fullwidth, Arabic-Indic, Devanagari … digits
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_UNICODE_DIGIT = re.compile(r"\d")  # on the non-ASCII residue: fullwidth, Arabic-Indic … digits
+_V4_HINT = re.compile(rb"\.[0-9]{1,3}\.[0-9]")  # inside every dotted quad: ".d.d"
+_V6_HINT = re.compile(rb":[0-9A-Fa-f]{0,4}:")  # two colons with at most one group between
+# Where the numeric types can be: maximal runs of 7+ digits with at most 4 other characters
+# between two digits (on one line). The numeric recognizers run on these clusters, widened
+# for their context words (the 40 characters before, an extension or label after), instead
+# of on the whole text: a 2 kB message with a few times and prices costs a few short scans.
+_CLUSTER = re.compile(r"\d(?:[^\n\d]{0,4}\d){6,}")
+_CLUSTER_ASCII = re.compile(rb"0(?: {0,4}0){6,}")
+LEFT, RIGHT = 48, 32
+
+
+def _windows(text: str, clusters) -> list[tuple[int, int]]:
+    """Clusters widened by LEFT/RIGHT characters, snapped outwards to a space or line break
+    (so no window starts or ends inside a word), merged where they touch."""
+    out: list[tuple[int, int]] = []
+    n = len(text)
+    for m in clusters:
+        lo, hi = max(0, m.start() - LEFT), min(n, m.end() + RIGHT)
+        if lo:
+            cut = max(text.rfind(" ", 0, lo), text.rfind("\n", 0, lo))
+            lo = cut + 1 if cut >= 0 and lo - cut <= 24 else lo
+        if hi < n:
+            nxt = [i for i in (text.find(" ", hi, hi + 24), text.find("\n", hi, hi + 24)) if i >= 0]
+            hi = min(nxt) if nxt else hi
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 @runtime_checkable
@@ -51,25 +82,38 @@ class BuiltinDetector:
         found: list[Finding] = []
         if "@" in text:
             found.extend(emails.find(text))
-        # Necessary conditions checked with str methods (C speed) before any regex scans the
-        # text: an IPv4 needs 4 digits and 3 dots, an IPv6 two colons, the numeric types seven
-        # digits. Text with other scripts' digits (fullwidth, Arabic-Indic …) skips the counting.
-        raw = text.encode()
-        digits = len(raw) - len(raw.translate(None, b"0123456789"))
-        if text.isascii() or _OTHER_DIGIT.search(text) is None:
-            maybe_v4 = digits >= 4 and text.count(".") >= 3
-            maybe_number = digits >= 7
+        # Pre-checks run at C speed on a one-byte-per-character shadow of the text (non-ASCII
+        # characters as \x01, so offsets are the text's): IPv4 and IPv6 need their dotted or
+        # colon shapes, the numeric types a cluster of seven digits. Text with other scripts'
+        # digits (fullwidth, Arabic-Indic …) is clustered with the Unicode regex instead.
+        if text.isascii():
+            shadow, other_digits = text.encode(), False
         else:
-            maybe_v4 = maybe_number = True
-        if (maybe_v4 and network.IPV4.search(text)) or text.count(":") >= 2:
-            found.extend(network.find(text))
-        if maybe_number and (
-            _DIGITS7_ASCII.search(raw.translate(_DIGIT_MAP)) if text.isascii() else _DIGITS7.search(text)
-        ):
-            found.extend(numbers.find_ibans(text))
-            found.extend(numbers.find_cards(text))
-            found.extend(numbers.find_ssns(text))
-            found.extend(phones.find(text))
+            residue = "".join(_NON_ASCII_RUN.findall(text))
+            other_digits = _UNICODE_DIGIT.search(residue) is not None
+            shadow = _NON_ASCII.sub("\x01", text).encode()
+        if "." in text and _V4_HINT.search(shadow):
+            found.extend(network.find_v4(text))
+        if ":" in text and _V6_HINT.search(shadow):
+            found.extend(network.find_v6(text))
+        if other_digits:
+            clusters: Iterable[re.Match] = _CLUSTER.finditer(text)
+        elif len(shadow) - len(shadow.translate(None, b"0123456789")) >= 7:
+            clusters = _CLUSTER_ASCII.finditer(shadow.translate(_DIGIT_MAP))
+        else:
+            clusters = ()
+        budget = phone_validation.Budget(len(text))  # shared by all windows of this text
+        for lo, hi in _windows(text, clusters):
+            window = text if (lo, hi) == (0, len(text)) else text[lo:hi]
+            hits = [
+                *numbers.find_ibans(window),
+                *numbers.find_cards(window),
+                *numbers.find_ssns(window),
+                *phones.find(window, budget),
+            ]
+            found.extend(
+                hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
+            )
         if len(found) <= 1 and not ("://" in text or "www." in text):
             return found
         return _resolve(text, found)
@@ -80,11 +124,19 @@ def _resolve(text: str, found: list[Finding]) -> list[Finding]:
     if urls:
         found = [f for f in found if _allowed_in_url(text, f, urls)]
     found.sort(key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start))
+    # Kept spans never overlap, so sorted by start they are sorted by end too: one bisect finds
+    # the only two neighbours a new span could overlap (a text with thousands of findings stays
+    # O(n log n), not O(n²)).
     kept: list[Finding] = []
+    starts: list[int] = []
     for f in found:
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    kept.sort(key=lambda f: (f.start, f.end))
+        i = bisect.bisect_right(starts, f.start)
+        if i and kept[i - 1].end > f.start:
+            continue
+        if i < len(kept) and kept[i].start < f.end:
+            continue
+        starts.insert(i, f.start)
+        kept.insert(i, f)
     return kept
 
 
@@ -97,7 +149,9 @@ def _allowed_in_url(text: str, f: Finding, urls: list[tuple[int, int, int]]) -> 
     if f.type == "IP_ADDRESS":
         host = span[2]
         return f.start == host or text[f.start - 1] in "@[" and f.start - 1 >= host
-    return False
+    # A query value is data someone typed ("?card=4111…&phone=+44…", "iban=DE89…"); a path
+    # segment is an id ("/orders/4111…/details") and the recognizers' boundaries refuse it.
+    return f.start > span[0] and text[f.start - 1] == "=" and (f.end == span[1] or text[f.end] in "&#;")
 
 
 _builtin = BuiltinDetector()

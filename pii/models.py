@@ -98,3 +98,77 @@ class FileScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_id} {self.status}"
+
+
+class SlackInstallation(models.Model):
+    """One workspace (or org-wide install) of the app, from Slack's OAuth v2 flow: the bot token
+    and the installing admin's user token (Slack lets only a user token of an admin or owner
+    delete a member's message). Tokens are Fernet-encrypted (pii.crypto); a database dump or the
+    admin never shows one. `active` goes False on app_uninstalled / tokens_revoked."""
+
+    enterprise_id = models.CharField(max_length=32, blank=True, default="")
+    team_id = models.CharField(max_length=32, blank=True, default="")
+    team_name = models.CharField(max_length=200, blank=True, default="")
+    is_enterprise_install = models.BooleanField(default=False)
+    app_id = models.CharField(max_length=32, blank=True, default="")
+    bot_id = models.CharField(max_length=32, blank=True, default="")
+    bot_user_id = models.CharField(max_length=32, blank=True, default="")
+    bot_scopes = models.TextField(blank=True, default="")
+    bot_token_encrypted = models.TextField(blank=True, default="", editable=False)
+    user_id = models.CharField("installed by", max_length=32, blank=True, default="")
+    # users.info at install: only an admin's or owner's user token can remove members' messages.
+    installer_is_admin = models.BooleanField(null=True, default=None)
+    user_scopes = models.TextField(blank=True, default="")
+    user_token_encrypted = models.TextField(blank=True, default="", editable=False)
+    active = models.BooleanField(default=True, db_index=True)
+    disabled_reason = models.CharField(max_length=200, blank=True, default="")
+    installed_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise_id", "team_id"], name="pii_slackinstallation_one_per_workspace"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.team_id or self.enterprise_id
+
+    @property
+    def bot_token(self) -> str:
+        from pii import crypto
+
+        return crypto.decrypt(self.bot_token_encrypted)
+
+    @bot_token.setter
+    def bot_token(self, value: str) -> None:
+        from pii import crypto
+
+        self.bot_token_encrypted = crypto.encrypt(value)
+
+    @property
+    def user_token(self) -> str:
+        from pii import crypto
+
+        return crypto.decrypt(self.user_token_encrypted)
+
+    @user_token.setter
+    def user_token(self, value: str) -> None:
+        from pii import crypto
+
+        self.user_token_encrypted = crypto.encrypt(value)
+
+    @property
+    def has_admin_token(self) -> bool:
+        return bool(self.user_token_encrypted) and self.installer_is_admin is not False
+
+
+class SlackOAuthState(models.Model):
+    """An OAuth `state` issued by /slack/install, consumed once by /slack/oauth_redirect."""
+
+    state = models.CharField(max_length=64, unique=True)
+    expire_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"state until {self.expire_at:%Y-%m-%d %H:%M}"

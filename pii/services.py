@@ -1,6 +1,6 @@
-"""Scanning a message (or a shared file) and acting on what is found.
+"""Scanning a message and acting on what is found.
 
-Idempotent by design: jobs run at least once and may be retried half-way (rate limits), so the
+Idempotent by design: jobs run at least once and may come back half-way (rate limits), so the
 Detection row is keyed by (workspace, channel, ts, source, file) and each action's outcome is
 stored as it happens; a re-run skips what is already done.
 """
@@ -15,8 +15,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from pii import slack
-from pii.detector import Finding, get_detector, redact
-from pii.models import Detection, DetectionStatus, FileScan, FileScanStatus
+from pii.detector import get_detector, redact
+from pii.files import file_scan_record, is_text_file
+from pii.installations import Tokens, workspace_tokens
+from pii.models import Detection, DetectionStatus, FileScanStatus
 
 logger = logging.getLogger("pii")
 
@@ -28,86 +30,62 @@ LABELS = {
     "US_SSN": "a US Social Security number",
     "IP_ADDRESS": "an IP address",
 }
-TEXT_MIMETYPES = (
-    "text/",
-    "application/json",
-    "application/xml",
-    "application/csv",
-    "application/javascript",
-    "application/x-yaml",
-    "application/yaml",
-    "application/x-sh",
-    "application/sql",
-    "application/x-ndjson",
-)
-TEXT_FILETYPES = frozenset(
-    {
-        "text",
-        "csv",
-        "tsv",
-        "json",
-        "xml",
-        "yaml",
-        "markdown",
-        "post",
-        "html",
-        "css",
-        "javascript",
-        "typescript",
-        "python",
-        "ruby",
-        "go",
-        "java",
-        "kotlin",
-        "swift",
-        "c",
-        "cpp",
-        "csharp",
-        "php",
-        "rust",
-        "scala",
-        "shell",
-        "sql",
-        "diff",
-        "ini",
-        "toml",
-        "log",
-        "elixir",
-        "erlang",
-        "perl",
-        "r",
-        "matlab",
-        "groovy",
-        "dockerfile",
-        "lua",
-        "clojure",
-        "haskell",
-        "vb",
-        "powershell",
-    }
-)
 DONE = ("deleted", "not_found", "notified_ephemeral", "notified_dm")
+# Why Slack would not remove the message, in words an admin can act on.
+REFUSALS = {
+    "no_admin_token": "not removed: no admin user token for this workspace (install the app via "
+    "/slack/install as a workspace admin or owner, or set SLACK_USER_TOKEN)",
+    "cant_delete_message": "not removed: Slack refused (cant_delete_message): the token's user may not "
+    "delete this message (not an admin/owner, or past the workspace's deletion window)",
+    "cant_delete_file": "not removed: Slack refused (cant_delete_file): the token's user may not delete it",
+    "compliance_exports_prevent_deletion": "not removed: the workspace's compliance exports prevent deletion",
+    "missing_scope": "not removed: the token lacks the chat:write / files:write scope",
+}
 
 
 def message_scan(
-    *, team_id: str, channel: str, user: str, ts: str, text: str, files: list[dict[str, Any]]
+    *,
+    team_id: str,
+    enterprise_id: str = "",
+    channel: str,
+    user: str,
+    ts: str,
+    text: str,
+    parts: list[str] | None = None,
+    files: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Scan the text and the file names; hand text-like files to the file queue."""
+    """Scan the text, the other parts (attachments, blocks) and the file names; hand text-like
+    files to the file queue. A value seen twice (the text and its rich_text block, or Slack's
+    "<mailto:a@b.c|a@b.c>") counts once."""
     from pii.tasks import slack_file_scan_task
 
     engine = get_detector()
-    findings = engine.detect(text or "")
-    counts = Counter(f.type for f in findings)
-    names_redacted = []
+    seen: set[tuple[str, str]] = set()
+    counts: Counter = Counter()
+    excerpts: list[str] = []
+    labels = [" ".join(x for x in (ref.get("name"), ref.get("title")) if x) for ref in files]
+    for i, piece in enumerate([text or "", *(parts or []), *labels]):
+        hits = engine.detect(piece)
+        new = []
+        for f in hits:
+            value = (f.type, piece[f.start : f.end])
+            if value not in seen:
+                seen.add(value)
+                new.append(f)
+        counts.update(f.type for f in new)
+        if i == 0 or new:
+            prefix = "file: " if i > len(parts or []) else ""
+            excerpts.append(prefix + redact(piece, hits))
     for ref in files:
-        label = " ".join(x for x in (ref.get("name"), ref.get("title")) if x)
-        hits = engine.detect(label)
-        counts.update(f.type for f in hits)
-        if hits:
-            names_redacted.append(redact(label, hits))
         if is_text_file(ref) and (ref.get("size") or 0) <= settings.PII_FILE_MAX_BYTES:
             slack_file_scan_task.enqueue(
-                team_id=team_id, channel=channel, user=user, ts=ts, file_id=ref["id"], file=ref
+                team_id=team_id,
+                enterprise_id=enterprise_id,
+                channel=channel,
+                user=user,
+                ts=ts,
+                file_id=ref["id"],
+                file=ref,
             )
         else:
             reason = "not a text file" if not is_text_file(ref) else "over PII_FILE_MAX_BYTES"
@@ -121,7 +99,7 @@ def message_scan(
             )
     if not counts:
         return {"pii": False}
-    excerpt = "\n".join([redact(text or "", findings)] + [f"file: {n}" for n in names_redacted])
+    excerpt = "\n".join(e for e in excerpts if e)
     detection = detection_record(
         team_id=team_id,
         channel=channel,
@@ -131,74 +109,9 @@ def message_scan(
         counts=counts,
         excerpt=excerpt,
     )
-    detection_act(detection=detection, notice=excerpt)
+    tokens = workspace_tokens(team_id=team_id, enterprise_id=enterprise_id)
+    detection_act(detection=detection, tokens=tokens, notice=excerpt)
     return {"pii": True, "detection": detection.pk, "status": detection.status}
-
-
-def file_scan(*, team_id: str, channel: str, user: str, ts: str, ref: dict[str, Any]) -> dict:
-    """Fetch a text-like file with the bot token and scan it; remove it if it holds PII."""
-    try:
-        data = slack.file_download(
-            url=ref.get("url_private_download") or ref.get("url_private") or "",
-            max_bytes=settings.PII_FILE_MAX_BYTES,
-        )
-    except slack.FileTooLarge:
-        file_scan_record(
-            team_id=team_id,
-            channel=channel,
-            ts=ts,
-            ref=ref,
-            status=FileScanStatus.NOT_SCANNED,
-            reason="over PII_FILE_MAX_BYTES",
-        )
-        return {"scanned": False}
-    except slack.SlackNotFound:
-        file_scan_record(
-            team_id=team_id,
-            channel=channel,
-            ts=ts,
-            ref=ref,
-            status=FileScanStatus.NOT_SCANNED,
-            reason="file already deleted",
-        )
-        return {"scanned": False}
-    except (slack.SlackRateLimited, slack.SlackTransientError):
-        raise
-    except slack.SlackError as exc:
-        file_scan_record(
-            team_id=team_id,
-            channel=channel,
-            ts=ts,
-            ref=ref,
-            status=FileScanStatus.FAILED,
-            reason=str(exc)[:200],
-        )
-        if isinstance(exc, slack.SlackAuthError):
-            raise
-        return {"scanned": False}
-    content = data.decode("utf-8", errors="replace")
-    findings = get_detector().detect(content)
-    if not findings:
-        file_scan_record(team_id=team_id, channel=channel, ts=ts, ref=ref, status=FileScanStatus.CLEAN)
-        return {"scanned": True, "pii": False}
-    file_scan_record(team_id=team_id, channel=channel, ts=ts, ref=ref, status=FileScanStatus.PII_FOUND)
-    detection = detection_record(
-        team_id=team_id,
-        channel=channel,
-        user=user,
-        ts=ts,
-        source=Detection.Source.FILE,
-        file_id=ref["id"],
-        counts=Counter(f.type for f in findings),
-        excerpt=_excerpt(content, findings),
-    )
-    detection_act(detection=detection, notice=f"(a shared file)\n{detection.redacted_excerpt}")
-    return {"scanned": True, "pii": True, "detection": detection.pk}
-
-
-def is_text_file(ref: dict[str, Any]) -> bool:
-    mimetype = (ref.get("mimetype") or "").lower()
-    return mimetype.startswith(TEXT_MIMETYPES) or (ref.get("filetype") or "") in TEXT_FILETYPES
 
 
 def detection_record(
@@ -227,37 +140,45 @@ def detection_record(
     return detection
 
 
-def detection_act(*, detection: Detection, notice: str) -> Detection:
-    """Remove the message (or file), then tell the author privately. Each outcome is saved as
-    it happens so a retry after a rate limit repeats nothing that already worked."""
+def detection_act(*, detection: Detection, tokens: Tokens, notice: str) -> Detection:
+    """Remove the message (or file) with the admin's user token, then tell the author privately
+    with the bot. Each outcome is saved as it happens so a retry after a rate limit repeats
+    nothing that already worked; a refused removal is recorded with why, and the author is
+    still told."""
     if detection.status in (DetectionStatus.ACTIONED, DetectionStatus.GONE, DetectionStatus.PARTIAL):
         return detection
     removal = "delete_file" if detection.source == Detection.Source.FILE else "delete"
     try:
         if detection.actions.get(removal) not in DONE:
-            outcome = _remove(detection)
+            outcome = _remove(detection, tokens)
             _outcome(detection, removal, outcome)
             if outcome == "not_found" and removal == "delete":
                 return _finish(detection, DetectionStatus.GONE, "message was already deleted")
         if detection.actions.get("notify") not in DONE:
-            _outcome(detection, "notify", _notify(detection, notice))
+            _outcome(detection, "notify", _notify(detection, tokens, notice))
     except slack.SlackAuthError as exc:
         _finish(detection, DetectionStatus.FAILED, str(exc))
         raise
     failed = [a for a, o in detection.actions.items() if o not in DONE]
     if failed:
-        return _finish(
-            detection, DetectionStatus.PARTIAL, "; ".join(f"{a}: {detection.actions[a]}" for a in failed)
-        )
+        reasons = [_reason(a, detection.actions[a]) for a in failed]
+        return _finish(detection, DetectionStatus.PARTIAL, "; ".join(reasons))
     return _finish(detection, DetectionStatus.ACTIONED, "")
 
 
-def _remove(detection: Detection) -> str:
+def _reason(action: str, outcome: str) -> str:
+    code = outcome.removeprefix("failed: ")
+    return (
+        REFUSALS.get(code, f"{action}: {outcome}") if action.startswith("delete") else f"{action}: {outcome}"
+    )
+
+
+def _remove(detection: Detection, tokens: Tokens) -> str:
     try:
         if detection.source == Detection.Source.FILE:
-            slack.file_delete(file_id=detection.file_id)
+            slack.file_delete(user_token=tokens.user, file_id=detection.file_id)
         else:
-            slack.message_delete(channel=detection.channel, ts=detection.ts)
+            slack.message_delete(user_token=tokens.user, channel=detection.channel, ts=detection.ts)
     except slack.SlackNotFound:
         return "not_found"
     except (slack.SlackRateLimited, slack.SlackTransientError, slack.SlackAuthError):
@@ -267,23 +188,28 @@ def _remove(detection: Detection) -> str:
     return "deleted"
 
 
-def _notify(detection: Detection, notice: str) -> str:
+def _notify(detection: Detection, tokens: Tokens, notice: str) -> str:
     kinds = ", ".join(LABELS.get(t, t) for t in sorted(detection.types))
     where = "a file you shared" if detection.source == Detection.Source.FILE else "your message"
-    text = (
+    removed = detection.actions.get("delete_file" if where != "your message" else "delete") == "deleted"
+    head = (
         f"I removed {where} in <#{detection.channel}> because it contained {kinds}. "
-        f"Here it is with those parts redacted, so you can post it again safely:\n"
+        if removed
+        else f"{where.capitalize()} in <#{detection.channel}> contains {kinds}; please delete it. "
+    )
+    text = head + (
+        "Here it is with those parts redacted, so you can post it again safely:\n"
         + "\n".join("> " + line for line in notice[:3000].splitlines())
     )
     try:
-        slack.ephemeral_post(channel=detection.channel, user=detection.user, text=text)
+        slack.ephemeral_post(bot_token=tokens.bot, channel=detection.channel, user=detection.user, text=text)
         return "notified_ephemeral"
     except (slack.SlackRateLimited, slack.SlackTransientError, slack.SlackAuthError):
         raise
     except slack.SlackError:
         pass
     try:
-        slack.dm_post(user=detection.user, text=text)
+        slack.dm_post(bot_token=tokens.bot, user=detection.user, text=text)
         return "notified_dm"
     except (slack.SlackRateLimited, slack.SlackTransientError, slack.SlackAuthError):
         raise
@@ -303,38 +229,6 @@ def _finish(detection: Detection, status: str, reason: str) -> Detection:
     detection.status, detection.reason = status, reason[:300]
     detection.save(update_fields=["status", "reason", "updated_at"])
     return detection
-
-
-def _excerpt(content: str, findings: list[Finding]) -> str:
-    first = min(f.start for f in findings)
-    lo = max(0, content.rfind("\n", 0, first) + 1, first - 100)
-    hi = lo + 400
-    for f in findings:  # never cut through a finding: half a card number is still PII
-        if f.start < hi < f.end:
-            hi = f.start
-    window = [
-        Finding(f.type, f.start - lo, f.end - lo, f.score) for f in findings if f.start >= lo and f.end <= hi
-    ]
-    return redact(content[lo:hi], window)
-
-
-def file_scan_record(
-    *, team_id: str, channel: str, ts: str, ref: dict[str, Any], status: str, reason: str = ""
-) -> FileScan:
-    row, _ = FileScan.objects.update_or_create(
-        team_id=team_id,
-        channel=channel,
-        ts=ts,
-        file_id=ref.get("id") or "",
-        defaults={
-            "filetype": (ref.get("filetype") or "")[:40],
-            "mimetype": (ref.get("mimetype") or "")[:120],
-            "size": ref.get("size"),
-            "status": status,
-            "reason": reason,
-        },
-    )
-    return row
 
 
 def slack_events_prune() -> int:

@@ -1,5 +1,6 @@
-"""The Slack Web API, behind five functions. The WebClient is made lazily (per token and
-SLACK_API_URL, so tests can point it at a local server) and Slack's errors come out as ours:
+"""The Slack Web API, behind a few functions. Tokens come from the caller (pii.installations
+resolves them per workspace; none is ever a job argument). The WebClient is made lazily (per
+token and SLACK_API_URL, so tests can point it at a local server) and Slack's errors come out as ours:
 
 - SlackRateLimited(retry_after): HTTP 429 / "ratelimited" - retry after that many seconds
 - SlackNotFound: message_not_found, file_not_found … - the thing is already gone
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
@@ -60,7 +62,7 @@ class SlackNotFound(SlackError):
 class SlackAuthError(SlackError):
     def __init__(self, code: str) -> None:
         super().__init__(
-            code, f"Slack rejected the bot token ({code}): check SLACK_BOT_TOKEN and the app's installation"
+            code, f"Slack rejected the token ({code}): check SLACK_BOT_TOKEN or reinstall via /slack/install"
         )
 
 
@@ -72,20 +74,19 @@ class FileTooLarge(SlackError):
     pass
 
 
+class FileRefused(SlackError):
+    """The file could not be fetched as itself (an HTML page, a redirect, the wrong content type,
+    plain http): the scan fails closed, it is never reported clean."""
+
+
 _clients: dict[tuple[str, str], WebClient] = {}
 _lock = threading.Lock()
 
 
-def bot_token(team_id: str = "") -> str:
-    """The bot token, read in the worker only (never passed in job arguments)."""
-    token = settings.SLACK_BOT_TOKEN
+def client(token: str) -> WebClient:
     if not token:
         raise SlackAuthError("not_authed")
-    return token
-
-
-def client(team_id: str = "") -> WebClient:
-    token, base = bot_token(team_id), settings.SLACK_API_URL
+    base = settings.SLACK_API_URL
     key = (token, base)
     with _lock:
         if key not in _clients:
@@ -93,9 +94,9 @@ def client(team_id: str = "") -> WebClient:
         return _clients[key]
 
 
-def _call(method: str, **kwargs: object) -> dict:
+def _call(token: str, method: str, **kwargs: object) -> dict:
     try:
-        return getattr(client(), method)(**kwargs).data
+        return getattr(client(token), method)(**kwargs).data
     except SlackApiError as exc:
         raise _translate(exc) from None
     except (URLError, TimeoutError, ConnectionError, OSError) as exc:
@@ -127,48 +128,83 @@ def _retry_after(headers: dict) -> float:
     return 1.0
 
 
-def message_delete(*, channel: str, ts: str) -> None:
-    _call("chat_delete", channel=channel, ts=ts)
+def message_delete(*, user_token: str, channel: str, ts: str) -> None:
+    """With an admin's user token: Slack lets a bot token delete only the bot's own messages."""
+    if not user_token:
+        raise SlackError("no_admin_token")
+    _call(user_token, "chat_delete", channel=channel, ts=ts)
 
 
-def ephemeral_post(*, channel: str, user: str, text: str) -> None:
-    _call("chat_postEphemeral", channel=channel, user=user, text=text)
+def file_delete(*, user_token: str, file_id: str) -> None:
+    if not user_token:
+        raise SlackError("no_admin_token")
+    _call(user_token, "files_delete", file=file_id)
 
 
-def dm_post(*, user: str, text: str) -> None:
+def ephemeral_post(*, bot_token: str, channel: str, user: str, text: str) -> None:
+    _call(bot_token, "chat_postEphemeral", channel=channel, user=user, text=text)
+
+
+def dm_post(*, bot_token: str, user: str, text: str) -> None:
     """A direct message from the bot: the fallback when an ephemeral cannot be shown."""
-    opened = _call("conversations_open", users=user)
-    _call("chat_postMessage", channel=opened["channel"]["id"], text=text)
+    opened = _call(bot_token, "conversations_open", users=user)
+    _call(bot_token, "chat_postMessage", channel=opened["channel"]["id"], text=text)
 
 
-def file_delete(*, file_id: str) -> None:
-    _call("files_delete", file=file_id)
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+HTML_START = (b"<!doctype html", b"<html", b"<head", b"<!--")
 
 
-def file_download(*, url: str, max_bytes: int) -> bytes:
-    """A file's bytes via url_private with the bot token, at most `max_bytes`."""
-    host = urlsplit(url).hostname or ""
+def file_chunks(*, bot_token: str, url: str, max_bytes: int, mimetype: str) -> Iterator[bytes]:
+    """A file's bytes via url_private, in chunks, at most `max_bytes`. Fails closed: the bot
+    token goes only over https (plain http only to loopback, for tests) to an allowed host, no
+    redirect is followed (a redirect means an expired URL or Slack's sign-in page), and an HTML
+    page or a content type other than the file's is refused, never scanned as the file."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     allowed = set(settings.PII_FILE_ALLOWED_HOSTS) | {urlsplit(settings.SLACK_API_URL).hostname}
     if host not in allowed:
-        raise SlackError("host_not_allowed", f"file host {host!r} is not in PII_FILE_ALLOWED_HOSTS")
-    headers = {"Authorization": f"Bearer {bot_token()}"}
+        raise FileRefused("host_not_allowed", f"file host {host!r} is not in PII_FILE_ALLOWED_HOSTS")
+    if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK):
+        raise FileRefused("not_https", "file URL is not https: the token is not sent")
+    if not bot_token:
+        raise SlackAuthError("not_authed")
+    headers = {"Authorization": f"Bearer {bot_token}"}
     try:
-        with requests.get(url, headers=headers, stream=True, timeout=(5, 30)) as resp:
-            if resp.status_code == 429:
-                raise SlackRateLimited(_retry_after(dict(resp.headers)))
-            if resp.status_code in (401, 403):
-                raise SlackAuthError("invalid_auth")
-            if resp.status_code == 404:
-                raise SlackNotFound("file_not_found")
-            if resp.status_code >= 500:
-                raise SlackTransientError(f"http_{resp.status_code}")
-            if resp.status_code != 200:
-                raise SlackError(f"http_{resp.status_code}")
-            data = bytearray()
+        with requests.get(url, headers=headers, stream=True, timeout=(5, 30), allow_redirects=False) as resp:
+            _check_response(resp, mimetype)
+            total, first = 0, True
             for chunk in resp.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > max_bytes:
+                if first and not mimetype.lower().startswith("text/html"):
+                    if chunk.lstrip()[:16].lower().startswith(HTML_START):
+                        raise FileRefused("html_page", "Slack sent an HTML page, not the file")
+                first = False
+                total += len(chunk)
+                if total > max_bytes:
                     raise FileTooLarge("too_large", f"file is over {max_bytes} bytes")
-            return bytes(data)
+                yield chunk
     except requests.RequestException as exc:
         raise SlackTransientError("network", f"file download failed: {type(exc).__name__}") from None
+
+
+def _check_response(resp: requests.Response, mimetype: str) -> None:
+    status = resp.status_code
+    if status == 429:
+        raise SlackRateLimited(_retry_after(dict(resp.headers)))
+    if 300 <= status < 400:
+        raise FileRefused("redirect", f"Slack redirected the download (HTTP {status}): not followed")
+    if status in (401, 403):
+        raise SlackAuthError("invalid_auth")
+    if status == 404:
+        raise SlackNotFound("file_not_found")
+    if status >= 500:
+        raise SlackTransientError(f"http_{status}")
+    if status != 200:
+        raise SlackError(f"http_{status}")
+    got = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    want = (mimetype or "").split(";")[0].strip().lower()
+    if got == "text/html" and want != "text/html":
+        raise FileRefused("html_page", "Slack sent an HTML page (sign-in?): does the token have files:read?")
+    lenient = {want, "application/octet-stream", "text/plain"}
+    if got and want and got not in lenient and got.split("/")[0] != want.split("/")[0]:
+        raise FileRefused("content_type", f"content type {got!r} does not match the file's {want!r}")

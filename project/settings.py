@@ -278,14 +278,41 @@ SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 SLACK_BOT_USER_ID = env.str("SLACK_BOT_USER_ID", default="")  # our own messages are skipped
+# A workspace admin's user token (xoxp-): Slack lets a bot token delete only the bot's own
+# messages. Single-workspace setups set it here; OAuth installs (/slack/install) store their own.
+SLACK_USER_TOKEN = env.str("SLACK_USER_TOKEN", default="")
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="")
+SLACK_OAUTH_REDIRECT_URI = env.str("SLACK_OAUTH_REDIRECT_URI", default="")  # …/slack/oauth_redirect
+SLACK_AUTHORIZE_URL = env.str("SLACK_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize")
+SLACK_BOT_SCOPES = env.list(
+    "SLACK_BOT_SCOPES",
+    default=[
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "mpim:history",
+        "chat:write",
+        "im:write",
+        "files:read",
+        "files:write",
+        "users:read",
+    ],
+)
+SLACK_USER_SCOPES = env.list("SLACK_USER_SCOPES", default=["chat:write", "files:write"])
 if SLACK_BOT_TOKEN and not SLACK_SIGNING_SECRET:
     raise ImproperlyConfigured("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
 PII_DETECTOR = env.str("PII_DETECTOR", default="pii.detector.BuiltinDetector")
 PII_FILE_MAX_BYTES = env.int("PII_FILE_MAX_BYTES", default=1_000_000)
+# Files are scanned in chunks of this many characters (overlapping, so nothing is cut in two),
+# and a scan stops, failed rather than clean, once it has used PII_SCAN_BUDGET seconds of CPU.
+PII_SCAN_CHUNK_CHARS = env.int("PII_SCAN_CHUNK_CHARS", default=64_000)
+PII_SCAN_BUDGET = env.float("PII_SCAN_BUDGET", default=20.0)
+PII_SCAN_SOFT_TIME_LIMIT = env.int("PII_SCAN_SOFT_TIME_LIMIT", default=60)  # per scan job
 # The bot token is only ever sent to these hosts (plus SLACK_API_URL's) when fetching files.
 PII_FILE_ALLOWED_HOSTS = env.list("PII_FILE_ALLOWED_HOSTS", default=["files.slack.com"])
 PII_EXCERPT_CHARS = env.int("PII_EXCERPT_CHARS", default=300)
-PII_RATE_LIMIT_RETRIES = env.int("PII_RATE_LIMIT_RETRIES", default=5)
+PII_RATE_LIMIT_RETRIES = env.int("PII_RATE_LIMIT_RETRIES", default=5)  # snoozes before an attempt counts
 PII_EVENTS_KEEP_DAYS = env.int("PII_EVENTS_KEEP_DAYS", default=7)  # event-id dedupe rows
 
 # --- sync: Strava-like API ---------------------------------------------------------------------

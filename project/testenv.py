@@ -48,6 +48,7 @@ os.environ.setdefault("JOBS_HISTORY_FLUSH_INTERVAL", "0")
 os.environ.setdefault("JOBS_LEASE_TTL", "5")
 os.environ.setdefault("VAR_DIR", "/tmp/tasksvc-test-var")
 os.environ.setdefault("LOG_LEVEL", "INFO")
+os.environ.setdefault("SLACK_SIGNING_SECRET", "test-signing-secret")  # pii health needs one
 # Fake AWS credentials for moto; a real key never reaches a test.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIATESTTESTTEST1234")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")

@@ -6,9 +6,9 @@ is an SSN after "SSN", an order number after "order"). Windows are small and low
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
-
-URL = re.compile(r"(?:\b(?:https?|ftp|sftp|wss?|ssh)://|\bwww\.)[^\s<>|\"'`]+", re.I)
 
 _TOKEN = re.compile(r"[^\W\d_]+\.?|[#§№]")
 
@@ -24,7 +24,11 @@ class Keywords:
         self.phrases = phrases
 
     def last(self, window: str) -> tuple[int, str]:
-        """(end, word) of the hit closest to the end of `window`, or (-1, "")."""
+        """(end, word) of the hit closest to the end of `window`, or (-1, "").
+        Memoised: the same few windows come back in tables, lists and hostile repeats."""
+        return _last(self, window)
+
+    def _scan(self, window: str) -> tuple[int, str]:
         best, word = -1, ""
         for m in _TOKEN.finditer(window):
             tok = m.group(0)
@@ -37,15 +41,29 @@ class Keywords:
         return best, word
 
 
+@functools.lru_cache(maxsize=4096)
+def _last(words: Keywords, window: str) -> tuple[int, str]:
+    return words._scan(window)
+
+
 PHONE_WORDS = Keywords(
     "telef teléf telep telf phone mobile cell call fax whatsapp contact kontakt hotline dial handy "
-    "mobil ruf anruf "
+    "mobil ruf anruf desk natel mobiel gsm telemóvel komórka llám "
     "erreichbar rückruf zadzwo dzwo komórk portable appel móvil movil llam celular cellulare "
     "chiama bellen телефон тел моб звон позвон номер tél контакт",
     "tel tel. ph ph. mob mob. sms ring kom kom. bel",
     (
         "text me",
         "reach me",
+        "my number",
+        "our number",
+        "mój numer",
+        "meine nummer",
+        "mon numéro",
+        "mi número",
+        "il mio numero",
+        "mijn nummer",
+        "min nummer",
         "numer tel",
         "電話",
         "携帯",
@@ -116,23 +134,51 @@ def last_match_end(words: Keywords, window: str) -> int:
     return words.last(window)[0]
 
 
+SCHEMES = ("https", "http", "ftp", "sftp", "wss", "ws", "ssh")
+URL_REST = re.compile(r"[^\s<>|\"'`]+")
+
+
 def url_spans(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, host_start) of each URL; `host_start` is where its authority begins."""
-    if "://" not in text and "www." not in text.lower():
-        return []
-    spans = []
-    for m in URL.finditer(text):
-        s = m.group(0)
-        i = s.find("://")
-        spans.append((m.start(), m.end(), m.start() + (i + 3 if i >= 0 else 0)))
+    """(start, end, host_start) of each URL; `host_start` is where its authority begins.
+    Starts are found with str.find ("://" with a known scheme before it, "www." after a
+    non-word character), not with a case-insensitive regex tried at every position."""
+    starts: list[tuple[int, int]] = []  # (start, host_start)
+    i = text.find("://")
+    while i >= 0:
+        j = i
+        while j > 0 and i - j < 6 and text[j - 1].isascii() and text[j - 1].isalpha():
+            j -= 1
+        if text[j:i].lower() in SCHEMES and (j == 0 or not (text[j - 1].isalnum() or text[j - 1] == "_")):
+            starts.append((j, i + 3))
+        i = text.find("://", i + 3)
+    if "w." in text or "W." in text:
+        lower = text.lower()
+        k = lower.find("www.")
+        while k >= 0:
+            if k == 0 or not (text[k - 1].isalnum() or text[k - 1] == "_"):
+                starts.append((k, k))
+            k = lower.find("www.", k + 1)
+        starts.sort()
+    spans: list[tuple[int, int, int]] = []
+    for start, host in starts:
+        if spans and start < spans[-1][1]:
+            continue  # inside the previous URL
+        m = URL_REST.match(text, host if host > start else start)
+        if m and m.end() > host:
+            spans.append((start, m.end(), host))
     return spans
 
 
 def inside(spans: list[tuple[int, int, int]], start: int, end: int) -> tuple[int, int, int] | None:
-    for span in spans:
+    """The URL span overlapping [start, end), if any; `spans` are sorted and disjoint."""
+    i = bisect.bisect_right(spans, (start, _MAX, _MAX))
+    for span in spans[max(0, i - 1) : i + 1]:
         if start < span[1] and end > span[0]:
             return span
     return None
+
+
+_MAX = 1 << 62
 
 
 def spaceless(c: str) -> bool:
@@ -148,33 +194,57 @@ def spaceless(c: str) -> bool:
     )
 
 
-def left_ok(text: str, start: int) -> bool:
+def left_ok(text: str, start: int, loose: bool = False) -> bool:
     """Nothing glued on before `start`: no letter/digit, and not the tail of a dotted, dashed
-    or slashed chain such as a UUID, a version, an OID or a time."""
+    or slashed chain such as a UUID, a version, an OID or a time. `loose`, for values that prove
+    themselves (checksums, SSN shape): "_"/"-" after a word and "," separate too (file names,
+    CSV columns)."""
     if start <= 0:
         return True
     c = text[start - 1]
-    if (c.isalnum() and not spaceless(c)) or c == "_":
+    if (c.isalnum() and not spaceless(c)) or (c == "_" and not loose):
         return False
     if start > 1:
         p = text[start - 2]
+        if loose and (c in "_-" and p.isalpha() or c == ","):
+            return True  # "scan_123-45-6789.pdf", "report-4111….txt", a CSV column "42,4111…"
         if (c in "-/_" and p.isalnum()) or (c in ".,:" and p.isdigit()):
             return False
     return True
 
 
-def right_ok(text: str, end: int) -> bool:
+def right_ok(text: str, end: int, loose: bool = False) -> bool:
     if end >= len(text):
         return True
     c = text[end]
-    if (c.isalnum() and not spaceless(c)) or c == "_":
+    if (c.isalnum() and not spaceless(c)) or (c == "_" and not loose):
         return False
     if end + 1 < len(text):
         n = text[end + 1]
+        if loose and (c in "_-" and n.isalpha() or c == ","):
+            return True
         if (c in "-/_" and n.isalnum()) or (c in ".,:" and n.isdigit()):
             return False
     return True
 
 
-def boundary_ok(text: str, start: int, end: int) -> bool:
-    return left_ok(text, start) and right_ok(text, end)
+def boundary_ok(text: str, start: int, end: int, loose: bool = False) -> bool:
+    return left_ok(text, start, loose) and right_ok(text, end, loose)
+
+
+def directly_before(words: Keywords, text: str, start: int, width: int = 24) -> bool:
+    """A keyword right before `start`, with only separators (" :=#-") between: "version
+    10.2.0.1" is a version, "after the 2.0.1 upgrade, host 10.2.0.1" is an address."""
+    window = before(text, start, width)
+    end = words.last(window)[0]
+    return end >= 0 and not window[end:].strip(" :=#-\t")
+
+
+def label_after(words: Keywords, text: str, end: int, width: int = 20) -> bool:
+    """A label right after the value: "123-45-6789 (SSN)", "123456789 is my ssn"."""
+    window = after(text, end, width)
+    stop = LABEL_STOP.search(window)  # the label belongs to this value, not the next item
+    return words.last(window[: stop.start()] if stop else window)[0] >= 0
+
+
+LABEL_STOP = re.compile(r"[,;|<>\n]")

@@ -98,6 +98,10 @@ def find(text: str) -> list[Finding]:
     out: list[Finding] = []
     at = text.find("@")
     while at >= 0:
+        dot = text.find(".", at + 2, at + 2 + MAX_DOMAIN)
+        if dot < 0:  # no domain can follow this "@" (nor any later one within reach)
+            at = text.find("@", at + 1)
+            continue
         start = _local_start(text, at)
         end = _domain_end(text, at)
         nxt = text.find("@", at + 1)
@@ -118,9 +122,25 @@ def find(text: str) -> list[Finding]:
         ):
             while end > at and text[end - 1] == "-":
                 end -= 1
+            end = _without_file_extension(text, at, end)
             out.append(Finding("EMAIL", start, end, 0.95))
         at = nxt
     return out
+
+
+FILE_EXTENSIONS = frozenset(
+    "csv tsv txt pdf doc docx xls xlsx ppt pptx png jpg jpeg gif json xml log eml msg vcf ics html md".split()
+)
+
+
+def _without_file_extension(text: str, at: int, end: int) -> int:
+    """ "contacts_jan@example.pl.csv" is a file name holding "jan@example.pl": a last label
+    that is a file extension (not a TLD in use for mail) is cut when a valid domain remains."""
+    domain = text[at + 1 : end]
+    head, _, last = domain.rpartition(".")
+    if last.lower() in FILE_EXTENSIONS and _valid_domain(head):
+        return end - len(last) - 1
+    return end
 
 
 def _excluded(text: str, start: int, end: int) -> bool:

@@ -14,19 +14,21 @@ from pii.patterns import context
 
 IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 RANGE_START = re.compile(r"(?:^|[^\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}-$")
-IPV6_RUN = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+# A run of hex digits, colons and dots that starts where no such run (or word) goes on: the
+# lookbehind keeps the scan linear (without it a 40 kB hex blob costs O(n²) in backtracking).
+IPV6_RUN = re.compile(r"(?<![0-9A-Za-z:._-])[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*")
 
 
 def find(text: str) -> list[Finding]:
     out: list[Finding] = []
     if "." in text:
-        out.extend(_find_v4(text))
+        out.extend(find_v4(text))
     if "::" in text or text.count(":") >= 2:
-        out.extend(_find_v6(text))
+        out.extend(find_v6(text))
     return out
 
 
-def _find_v4(text: str) -> list[Finding]:
+def find_v4(text: str) -> list[Finding]:
     out = []
     for m in IPV4.finditer(text):
         s, e = m.start(), m.end()
@@ -49,7 +51,7 @@ def _find_v4(text: str) -> list[Finding]:
             ipaddress.IPv4Address(m.group(0))
         except ValueError:
             continue
-        if context.last_match_end(context.VERSION_WORDS, context.before(text, s, 24)) >= 0:
+        if context.directly_before(context.VERSION_WORDS, text, s):
             continue
         out.append(Finding("IP_ADDRESS", s, e, 0.9))
     return out
@@ -60,10 +62,12 @@ def _range_end(text: str, s: int) -> bool:
     return bool(RANGE_START.search(text, 0, s))
 
 
-def _find_v6(text: str) -> list[Finding]:
+def find_v6(text: str) -> list[Finding]:
     out = []
     for m in IPV6_RUN.finditer(text):
         s, e = m.start(), m.end()
+        if m.group(0).count(":") < 2:
+            continue
         if s and (text[s - 1].isalnum() or text[s - 1] in "_-"):
             continue
         if e < len(text) and (text[e].isalnum() or text[e] in "_-"):

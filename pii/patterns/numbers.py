@@ -12,6 +12,7 @@ from pii.patterns.iban_lengths import IBAN_LENGTHS
 # Digit groups joined by single spaces or dashes: "4111 1111 1111 1111", "3782-822463-10005".
 CARD_RUN = re.compile(r"\d+(?:[ \u00a0-]\d+)*")
 IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
+FIRST_GROUP = re.compile(r"\d+")
 SSN_DASHED = re.compile(r"(\d{3})([- ])(\d{2})\2(\d{4})")
 SSN_PLAIN = re.compile(r"\d{9}")
 
@@ -27,11 +28,20 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer prefixes and lengths from the networks' IIN tables (ISO/IEC 7812 registrations).
+JCB_LEGACY = ((3088, 3094), (3096, 3102), (3112, 3120), (3158, 3159), (3337, 3349))
+
+
 def card_brand_ok(d: str) -> bool:
-    """Issuer prefixes in use (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover, Diners,
-    JCB, Maestro, UnionPay, Mir, RuPay) and their lengths: random Luhn-valid runs are 1 in 10."""
+    """Issuer prefixes in use and their lengths: random Luhn-valid runs are 1 in 10, a known
+    IIN with its network's length far fewer. Visa 4 (13/16/19); Mastercard 51-55 and 2221-2720
+    (16); Mir 2200-2204 (16-19); Amex 34/37 (15); Diners 300-305/36/38/39 (14-19); JCB
+    35 (16-19; issued 3528-3589), the legacy 3088-3349 blocks (16) and 1800/2131 (15); Discover
+    6011/644-649/65 and UnionPay 62, Maestro 50/56-69 and the UK 0604 (12-19); RuPay 60/65/81/82/508."""
     n, p2, p4 = len(d), int(d[:2]), int(d[:4])
     first = d[0]
+    if n == 15 and p4 in (1800, 2131):
+        return True  # JCB's 15-digit cards
     if first == "4":
         return n in (13, 16, 19)
     if first == "5":
@@ -43,58 +53,64 @@ def card_brand_ok(d: str) -> bool:
             return n == 15
         if 300 <= int(d[:3]) <= 305 or p2 in (36, 38, 39):
             return 14 <= n <= 19
-        return 3528 <= p4 <= 3589 and 16 <= n <= 19
+        if any(lo <= p4 <= hi for lo, hi in JCB_LEGACY):
+            return n == 16
+        return p2 == 35 and 16 <= n <= 19  # JCB: 3528-3589 issued, the 35 block is its IIN range
     if first == "6":
         return 12 <= n <= 19
+    if first == "8":
+        return p2 in (81, 82) and n == 16
+    if first == "0":
+        return p4 == 604 and 12 <= n <= 19
     return False
 
 
 def find_cards(text: str) -> list[Finding]:
     out = []
     for m in CARD_RUN.finditer(text):
-        run = m.group(0)
-        if len(run) < 12:
+        if m.end() - m.start() < 12:
             continue
-        groups, pos = [], m.start()
-        for g in re.split(r"[ \u00a0-]", run):
-            groups.append((pos, pos + len(g), g))
-            pos += len(g) + 1
-        out.extend(_cards_in(text, groups))
+        first = FIRST_GROUP.match(text, m.start()).end() - m.start()
+        if first != 4 and not 12 <= first <= 19:
+            continue  # printed cards start with a group of four, or are one unbroken run
+        # Only the run's first groups can start a card, and a card has at most 19 digits: the
+        # groups are cut there, so a 40 kB line of "1 1 1 …" costs the same as one card.
+        groups, pos, total, end = [], m.start(), 0, m.end()
+        while pos < end and total <= 19:
+            nxt = pos
+            while nxt < end and text[nxt].isdigit():
+                nxt += 1
+            groups.append((pos, nxt, text[pos:nxt]))
+            total += nxt - pos
+            pos = nxt + 1
+        out.extend(_cards_in(text, groups, run_end=end))
     return out
 
 
-def _cards_in(text: str, groups: list[tuple[int, int, str]]) -> list[Finding]:
+def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> list[Finding]:
     """The longest whole-group window that is a card; a run may carry an expiry or CVV after
     the number ("4111 1111 1111 1111 12 25"), so windows are tried, not just the whole run."""
-    found: list[Finding] = []
-    n, i = len(groups), 0
     if groups[0][0] and text[groups[0][0] - 1] == "+":
-        return found  # "+4915112345678" is a phone number
-    while i < 1:  # windows start at the run's first group; an expiry or CVV may follow
-        hit = None
-        for j in range(n, i, -1):
-            window = groups[i:j]
-            digits = "".join(g[2] for g in window)
-            if not 12 <= len(digits) <= 19:
-                continue
-            if len(window) > 1 and (
-                len(window[0][2]) != 4
-                or any(not 4 <= len(g[2]) <= 6 for g in window[1:-1])
-                or len(window[-1][2]) < 2
-            ):
-                continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
-            start, end = window[0][0], window[-1][1]
-            if (i == 0 and not context.left_ok(text, start)) or (j == n and not context.right_ok(text, end)):
-                continue
-            if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
-                hit = Finding("CREDIT_CARD", start, end, 0.95)
-                i = j
-                break
-        if hit:
-            found.append(hit)
-        else:
-            i += 1
-    return found
+        return []  # "+4915112345678" is a phone number
+    if not context.left_ok(text, groups[0][0], loose=True):
+        return []
+    for j in range(len(groups), 0, -1):  # windows start at the run's first group
+        window = groups[:j]
+        digits = "".join(g[2] for g in window)
+        if not 12 <= len(digits) <= 19:
+            continue
+        if len(window) > 1 and (
+            len(window[0][2]) != 4
+            or any(not 4 <= len(g[2]) <= 6 for g in window[1:-1])
+            or len(window[-1][2]) < 2
+        ):
+            continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
+        start, end = window[0][0], window[-1][1]
+        if end == run_end and not context.right_ok(text, end, loose=True):
+            continue
+        if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
+            return [Finding("CREDIT_CARD", start, end, 0.95)]
+    return []
 
 
 def iban_valid(compact: str) -> bool:
@@ -110,7 +126,7 @@ def find_ibans(text: str) -> list[Finding]:
     out = []
     for m in IBAN_RUN.finditer(text):
         start = m.start()
-        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        if start and text[start - 1].isalnum():
             continue
         length = IBAN_LENGTHS.get(text[start : start + 2].upper())
         if not length:
@@ -126,7 +142,7 @@ def find_ibans(text: str) -> list[Finding]:
                     break
         if len(compact) != length:
             continue
-        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        if end < len(text) and text[end].isalnum():
             continue
         value = "".join(compact)
         if not (value[:2].isupper() or value[:2].islower()):
@@ -147,10 +163,17 @@ def find_ssns(text: str) -> list[Finding]:
     out = []
     for m in SSN_DASHED.finditer(text):
         s, e = m.start(), m.end()
-        if not context.boundary_ok(text, s, e) or not ssn_valid(m.group(1), m.group(3), m.group(4)):
+        if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
+            m.group(1), m.group(3), m.group(4)
+        ):
             continue
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
+        glued = (s and text[s - 1] == "-") or (e < len(text) and text[e] == "-")
+        if glued and not context.directly_before(context.SSN_WORDS, text, s):
+            continue  # "INV-123-45-6789", "123-45-6789-01": a reference, unless "SSN-" says so
+        if ssn_ctx < 0 and context.label_after(context.SSN_WORDS, text, e):
+            ssn_ctx = len(window)  # "123-45-6789 (SSN)": the label follows
         if m.group(2) == " ":
             # "123 45 6789" is also how some phone numbers are written: need the word.
             if ssn_ctx < 0 or context.last_match_end(context.PHONE_WORDS, window) > ssn_ctx:
@@ -168,5 +191,7 @@ def find_ssns(text: str) -> list[Finding]:
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
         if ssn_ctx >= 0 and ssn_ctx > context.last_match_end(context.PHONE_WORDS, window):
+            out.append(Finding("US_SSN", s, e, 0.8))
+        elif context.label_after(context.SSN_WORDS, text, e):
             out.append(Finding("US_SSN", s, e, 0.8))
     return out

@@ -1,90 +1,37 @@
 """Phone numbers: our own candidate scan for exact spans, `phonenumbers` for validity.
 
 A span is the whole number as written: a leading "+", area-code parentheses ("(030) 123456",
-"+44 (0)20 7946 0958"), inner spaces, dots, dashes and slashes; never a parenthesis that wraps
-the whole number, never an extension. Without "+" a number must be valid in one of REGIONS
-(US, GB, DE, PL first), or have the North-American (NXX) NXX-XXXX shape; bare digit runs
-count only next to a phone word ("tel", "Handy", "телефон", "電話" …).
+"+44 (0)20 7946 0958"), inner spaces, dots, dashes and slashes, and its extension ("x4587",
+"ext. 12"); never a parenthesis that wraps the whole number. Without "+" a number must be valid
+in one of phone_validation.REGIONS (US, GB, DE, PL first), or have the North-American (NXX)
+NXX-XXXX shape; bare digit runs count only next to a phone word ("tel", "Handy", "телефон" …).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-import phonenumbers
 
 from pii.findings import Finding
 from pii.patterns import context
+from pii.patterns import phone_validation as validation
 
-REGIONS = (
-    "US",
-    "GB",
-    "DE",
-    "PL",
-    "FR",
-    "ES",
-    "IT",
-    "NL",
-    "AT",
-    "CH",
-    "BE",
-    "PT",
-    "IE",
-    "SE",
-    "FI",
-    "CZ",
-    "RU",
-    "UA",
-    "JP",
-    "CN",
-    "KR",
-    "IN",
-    "BR",
-    "MX",
-    "AU",
-)
 CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
 DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
 DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
+PAIRS_DOTTED = re.compile(r"0\d(?:\.\d\d){4}")  # "01.23.45.67.89": how France writes numbers
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
+# An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
+# phonenumbers' own matcher reads it: E.123 / RFC 3966 ";ext=" and the usual words.
+EXTENSION = re.compile(
+    r"[ \u00a0]?,?[ \u00a0]?(?:x|ext\.?|extn\.?|extension|доб\.?|wew\.?|Durchwahl|DW|poste)"
+    r"[ \u00a0]?\.?[ \u00a0]?\d{1,6}|;ext=\d{1,6}",
+    re.I,
+)
 CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
-
-
-@lru_cache(maxsize=4096)
-def _international(raw: str) -> float:
-    try:
-        num = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException:
-        return 0.0
-    if phonenumbers.is_valid_number(num):
-        return 0.95
-    if phonenumbers.is_possible_number(num) and re.search(r"[ \u00a0\-./()]", raw):
-        return 0.7
-    return 0.0
-
-
-# Written domestically with a leading trunk "0": without it, digits are not a number there
-# ("38 386 000" is a population, not a Frankfurt line).
-NEEDS_TRUNK = frozenset({"GB", "DE", "FR", "NL", "AT", "CH", "BE", "IE", "SE", "FI", "UA", "JP", "KR", "AU"})
-
-
-@lru_cache(maxsize=4096)
-def _national(digits: str) -> bool:
-    for region in REGIONS:
-        if region in NEEDS_TRUNK and digits[0] != "0":
-            continue
-        try:
-            num = phonenumbers.parse(digits, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(num):
-            return True
-    return False
 
 
 NON_DIGIT = re.compile(r"\D")
@@ -93,31 +40,40 @@ SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
 
 
-def find(text: str) -> list[Finding]:
+def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
+    budget = budget or validation.Budget(len(text))
     out: list[Finding] = []
     for m in CANDIDATE.finditer(text):
+        if budget.left <= 0 or budget.calls <= 0:
+            break  # a table of numbers: its first ones are found, the rest would only cost
         s, e = m.start(), m.end()
         if text[s] == "(" and ")" not in text[s:e]:
             s += 1  # a parenthesis around the whole number is not part of it
         ndigits = len(NON_DIGIT.sub("", m.group(0)))
         if e - s < 7 or ndigits < 7:
             continue
-        hit = _judge(text, s, e)
+        ext = EXTENSION.match(text, e)
+        if ext and not context.right_ok(text, ext.end()):
+            ext = None
+        budget.calls -= 1
+        hit = _judge(text, s, e, budget, glued_ok=ext is not None)  # "…4567x4587": the x is no word
         if hit:
-            out.append(hit)
+            out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
             ndigits > 12
             and (" " in text[s:e] or "\u00a0" in text[s:e])
             and context.boundary_ok(text, s, e)
             and not CARDLIKE.fullmatch(text[s:e])
         ):
-            out.extend(_split(text, s, e))
+            out.extend(_split(text, s, e, budget))
     return out
 
 
-def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
+def _judge(
+    text: str, s: int, e: int, budget: validation.Budget, strict: bool = False, glued_ok: bool = False
+) -> Finding | None:
     raw = text[s:e]
-    if not (context.left_ok(text, s) or raw[0] in "+(") or not context.right_ok(text, e):
+    if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
         return None
     if raw[0] == "(" and s and text[s - 1].isalnum():
         return None
@@ -128,10 +84,19 @@ def _judge(text: str, s: int, e: int, strict: bool = False) -> Finding | None:
     formatted = any(not c.isdigit() for c in raw.lstrip("+("))
     # Validity first (memoised), context only for what could be a number.
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
-        score = _international(raw.lstrip("(") if plus else "+" + digits[2:])
+        bare = raw.lstrip("(")
+        e164 = bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:])
+        score = validation.memo("intl", e164, validation.international, budget)
+        if score is None:
+            return None
+        if not score and validation.memo("possible", "+" + digits, validation.possible, budget):
+            if text[max(0, s - 4) : s].lower() == "tel:":
+                score = 0.9  # Slack's <tel:+15551234567> markup says what it is
+            elif not strict and context.last_match_end(context.PHONE_WORDS, context.before(text, s, 32)) >= 0:
+                score = 0.7  # "+441632960423" after "my number": possible, and someone says so
         if not score or (strict and score < 0.9):
             return None
-    elif _national(digits):
+    elif validation.memo("national", digits, validation.national, budget):
         score = 0.85
     elif not strict and len(digits) in (10, 11) and (NANP.fullmatch(raw) or not formatted):
         score = 0.7  # "(555) 123-4567", or ten digits right after "call me at"
@@ -150,7 +115,7 @@ def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
     """Dates, dotted versions/IPs, amounts, ZIP+4 codes and card-like blocks are not phones."""
     if plus:
         return False
-    if DOTTED.fullmatch(raw) or THOUSANDS.fullmatch(raw):
+    if (DOTTED.fullmatch(raw) and not PAIRS_DOTTED.fullmatch(raw)) or THOUSANDS.fullmatch(raw):
         return True
     if any(_is_date(chunk) for chunk in SPACES.split(raw)):
         return True
@@ -182,7 +147,7 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     return False
 
 
-def _split(text: str, s: int, e: int) -> list[Finding]:
+def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
     """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
     "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
     chunks, pos = [], s
@@ -202,7 +167,7 @@ def _split(text: str, s: int, e: int) -> list[Finding]:
                 continue
             if text[cs] == "(" and ")" not in text[cs:ce]:
                 continue
-            hit = _judge(text, cs, ce, strict=True) if ce - cs >= 7 else None
+            hit = _judge(text, cs, ce, budget, strict=True) if ce - cs >= 7 else None
             if hit:
                 out.append(hit)
                 i = j

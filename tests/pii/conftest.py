@@ -1,4 +1,4 @@
-"""Slack at its HTTP boundary (pytest-httpserver) and signed requests to /slack/events."""
+"""Slack at its HTTP boundary (tests/pii/fake_slack.py) and signed requests to /slack/events."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from werkzeug import Request, Response
+
+from tests.pii.fake_slack import FakeSlack
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
+ADMIN_TOKEN = "xoxp-admin-token"
 
 
 def sign(body: bytes, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
@@ -56,13 +58,27 @@ def message_event(
 def slack_settings(settings, httpserver):
     settings.SLACK_SIGNING_SECRET = SECRET
     settings.SLACK_BOT_TOKEN = TOKEN
+    settings.SLACK_USER_TOKEN = ADMIN_TOKEN
     settings.SLACK_API_URL = httpserver.url_for("/api/")
+    settings.SLACK_CLIENT_ID = "1234.5678"
+    settings.SLACK_CLIENT_SECRET = "client-secret"
     return settings
 
 
 @pytest.fixture
-def post_event(client: Client, slack_settings) -> Callable[..., Any]:
+def fakes() -> list[FakeSlack]:
+    """The fake Slack of this test, if it has one: posted events become its messages."""
+    return []
+
+
+@pytest.fixture
+def post_event(client: Client, slack_settings, fakes) -> Callable[..., Any]:
     def post(payload: dict, headers: dict[str, str] | None = None, **kw: Any):
+        ev = payload.get("event") or {}
+        msg = ev.get("message") if ev.get("subtype") == "message_changed" else ev
+        for fake in fakes:
+            if msg and msg.get("ts") and ev.get("channel"):
+                fake.add_message(ev["channel"], msg["ts"], msg.get("user", ""))
         body = json.dumps(payload).encode()
         return client.post(
             "/slack/events", data=body, content_type="application/json", **sign(body, **kw), **(headers or {})
@@ -71,40 +87,16 @@ def post_event(client: Client, slack_settings) -> Callable[..., Any]:
     return post
 
 
-class SlackApi:
-    """Records the Web API calls that reach the fake Slack, answers ok unless told otherwise."""
-
-    def __init__(self, httpserver) -> None:
-        self.calls: list[tuple[str, dict, float, dict]] = []
-        self.replies: dict[str, list[Callable[[], Response]]] = {}
-        httpserver.expect_request(__import__("re").compile(r"^/api/.*")).respond_with_handler(self._handle)
-
-    def reply(self, method: str, *responses: dict | Response) -> None:
-        self.replies.setdefault(method, []).extend(
-            (
-                lambda r=r: (
-                    r if isinstance(r, Response) else Response(json.dumps(r), content_type="application/json")
-                )
-            )
-            for r in responses
-        )
-
-    def _handle(self, request: Request) -> Response:
-        method = request.path.rsplit("/", 1)[-1]
-        data = request.get_json(silent=True) or dict(request.form)
-        self.calls.append((method, data, time.monotonic(), dict(request.headers)))
-        queued = self.replies.get(method)
-        if queued:
-            return queued.pop(0)()
-        body: dict = {"ok": True}
-        if method == "conversations.open":
-            body["channel"] = {"id": "D0DM"}
-        return Response(json.dumps(body), content_type="application/json")
-
-    def methods(self) -> list[str]:
-        return [c[0] for c in self.calls]
-
-
 @pytest.fixture
-def slack_api(httpserver, slack_settings) -> SlackApi:
-    return SlackApi(httpserver)
+def slack_api(httpserver, slack_settings, fakes) -> FakeSlack:
+    """Slack with one workspace: our bot, an admin who installed it, and the author, all in C0PII."""
+    fake = FakeSlack().attach(httpserver)
+    fake.add_token(TOKEN, "bot", "U0BOT")
+    fake.add_token(ADMIN_TOKEN, "user", "U0ADMIN", is_admin=True)
+    fake.channels["C0PII"] = {"U0AUTHOR", "U0BOT", "U0ADMIN"}
+    fakes.append(fake)
+    return fake
+
+
+def file_url(httpserver, file_id: str, name: str) -> str:
+    return httpserver.url_for(f"/files-pri/{file_id}/{name}")

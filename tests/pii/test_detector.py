@@ -124,13 +124,53 @@ def test_fullwidth_digits_still_take_the_full_path():
     assert [(f.type, f.start, f.end) for f in found] == [("PHONE", 4, 18)]
 
 
-def test_the_fast_ascii_seven_digit_check_agrees_with_the_regex():
+def test_the_fast_ascii_cluster_scan_agrees_with_the_regex():
     import random
 
-    from pii.detector import _DIGIT_MAP, _DIGITS7, _DIGITS7_ASCII
+    from pii.detector import _CLUSTER, _CLUSTER_ASCII, _DIGIT_MAP
 
     rnd, alphabet = random.Random(7), "0123456789 -.\n\t/()ab:+"
     for _ in range(20_000):
-        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
-        fast = _DIGITS7_ASCII.search(t.encode().translate(_DIGIT_MAP))
-        assert bool(fast) == bool(_DIGITS7.search(t)), repr(t)
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        fast = [m.span() for m in _CLUSTER_ASCII.finditer(t.encode().translate(_DIGIT_MAP))]
+        assert fast == [m.span() for m in _CLUSTER.finditer(t)], repr(t)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("call (555)123-4567x4587 now", [("PHONE", "(555)123-4567x4587")]),
+        ("Tel: 020 7946 0958 ext. 123", [("PHONE", "020 7946 0958 ext. 123")]),
+        ("call 001-202-555-0143x12", [("PHONE", "001-202-555-0143x12")]),
+        ("desk: 415.555.0132", [("PHONE", "415.555.0132")]),
+        ("My number is 0612345678", [("PHONE", "0612345678")]),
+        ("<tel:+15551234567|call>", [("PHONE", "+15551234567")]),
+        ("jcb 213112345678904 ok", [("CREDIT_CARD", "213112345678904")]),
+        ("jcb 3088 0000 0000 0009", [("CREDIT_CARD", "3088 0000 0000 0009")]),
+        ("scan_123-45-6789.pdf", [("US_SSN", "123-45-6789")]),
+        ("123456789 (SSN)", [("US_SSN", "123456789")]),
+        ("contacts_jan@example.pl.csv", [("EMAIL", "contacts_jan@example.pl")]),
+        ("after the 2.0.1 upgrade host 10.2.0.1 died", [("IP_ADDRESS", "10.2.0.1")]),
+        ("https://x.example/?card=4111111111111111&a=1", [("CREDIT_CARD", "4111111111111111")]),
+        ("42,4111 1111 1111 1111,12/29", [("CREDIT_CARD", "4111 1111 1111 1111")]),
+    ],
+)
+def test_real_world_formats(text, expected):
+    assert spans(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("upgrade to version 10.2.0.1 tonight", []),
+        ("https://example.com/orders/4111111111111111/details", []),  # a path segment is an id
+        (
+            "see https://example.com/path?id=123456789|the dashboard>, ssn:078051121",
+            [("US_SSN", "078051121")],
+        ),
+        ("1600 Amphitheatre Parkway, Mountain View, CA 94043", []),  # street numbers are not phones
+        ("call count 5551234567890 this quarter", []),
+    ],
+)
+def test_real_world_negatives_stay_negative(text, expected):
+    assert spans(text) == expected

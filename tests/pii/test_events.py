@@ -9,7 +9,7 @@ import time
 import pytest
 import time_machine
 
-from jobs.models import Job
+from jobs import Job
 from pii.models import SlackEvent
 from pii.views import signature_valid
 from tests.pii.conftest import message_event, sign
@@ -178,7 +178,99 @@ def test_unfurl_message_changed_with_same_text_is_ignored(post_event):
     assert not Job.objects.exists()
 
 
-def test_healthz_has_a_pii_section(client, settings):
-    from jobs.health import _extra
+def test_health_pii_section_ok_only_with_a_signing_secret(settings):
+    from jobs.health import run_checks
 
-    assert "pii" in _extra and _extra["pii"]()["ok"] is True
+    settings.SLACK_SIGNING_SECRET = "x"
+    assert run_checks(only=["pii"])[0] is True
+    settings.SLACK_SIGNING_SECRET = ""
+    ok, body = run_checks(only=["pii"])
+    assert ok is False and body["failing"] == ["pii"]
+    assert "SLACK_SIGNING_SECRET" in body["checks"]["pii"]["error"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # no headers at all
+        {"HTTP_X_SLACK_SIGNATURE": "v0=" + "0" * 64},  # no timestamp
+        {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "soon", "HTTP_X_SLACK_SIGNATURE": "v0=" + "0" * 64},
+        {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "１２３", "HTTP_X_SLACK_SIGNATURE": "v0=" + "0" * 64},
+        {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "9" * 40, "HTTP_X_SLACK_SIGNATURE": "v0=" + "0" * 64},
+        {"HTTP_X_SLACK_REQUEST_TIMESTAMP": str(int(time.time())), "HTTP_X_SLACK_SIGNATURE": "v0=zz"},
+        {"HTTP_X_SLACK_REQUEST_TIMESTAMP": str(int(time.time())), "HTTP_X_SLACK_SIGNATURE": "v0=ä" * 20},
+    ],
+)
+def test_malformed_signature_headers_are_401(client, slack_settings, headers):
+    body = json.dumps(message_event("hi")).encode()
+    resp = client.post("/slack/events", data=body, content_type="application/json", **headers)
+    assert resp.status_code == 401
+
+
+def test_non_utf8_body_is_401_unsigned_and_400_signed(client, slack_settings):
+    body = b'{"type": "event_callback", "x": "\xff\xfe"}'  # Latin-1 bytes, not UTF-8
+    bad = client.post(
+        "/slack/events", data=body, content_type="application/json", **sign(body, secret="wrong")
+    )
+    good = client.post("/slack/events", data=body, content_type="application/json", **sign(body))
+    assert (bad.status_code, good.status_code) == (401, 400)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attachments_and_blocks_go_to_the_job(post_event):
+    payload = message_event(
+        "see below",
+        attachments=[
+            {
+                "pretext": "fwd",
+                "text": "mail a@b.com",
+                "fields": [{"title": "tel", "value": "+1 202 555 0143"}],
+            },
+            {"from_url": "https://example.com", "text": "unfurl text"},  # Slack's unfurl: not the member's
+        ],
+        blocks=[{"type": "header", "text": {"type": "plain_text", "text": "SSN 123-45-6789"}}],
+    )
+    post_event(payload)
+    job = Job.objects.get()
+    assert job.kwargs["parts"] == "[filtered]"
+    from pii.events import message_from_event
+
+    parts = message_from_event(payload)["parts"]
+    assert parts == ["SSN 123-45-6789", "fwd", "mail a@b.com", "tel", "+1 202 555 0143"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_edit_that_adds_an_attachment_is_scanned_and_an_unfurl_is_not(post_event):
+    base = {"user": "U0AUTHOR", "text": "same", "ts": "1.2"}
+    for i, added in enumerate(
+        [{"from_url": "https://x.example", "text": "preview"}, {"text": "card 4111 1111 1111 1111"}]
+    ):
+        payload = message_event("", event_id=f"EvEdit{i}")
+        payload["event"].update(
+            {
+                "subtype": "message_changed",
+                "message": {**base, "attachments": [added]},
+                "previous_message": base,
+            }
+        )
+        post_event(payload)
+    assert Job.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_app_uninstalled_and_tokens_revoked_disable_the_installation(post_event):
+    from pii.installations import workspace_tokens
+    from pii.models import SlackInstallation
+
+    row = SlackInstallation(team_id="T0TEAM", bot_user_id="U0BOT", user_id="U0ADMIN")
+    row.bot_token, row.user_token = "xoxb-a", "xoxp-b"
+    row.save()
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADMIN"], "bot": []}}
+    post_event({**message_event("x", event_id="EvRev"), "event": revoked})
+    tokens = workspace_tokens(team_id="T0TEAM")
+    assert (tokens.bot, tokens.user, tokens.source) == ("xoxb-a", "", "installation")
+    post_event({**message_event("x", event_id="EvUn"), "event": {"type": "app_uninstalled"}})
+    row.refresh_from_db()
+    assert not row.active and row.disabled_reason == "app uninstalled"
+    assert workspace_tokens(team_id="T0TEAM").bot == ""
+    assert not Job.objects.exists()

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 from werkzeug import Response
 
-from jobs.models import Job
-from pii.models import Detection, DetectionStatus, FileScan, FileScanStatus
+from jobs import Job
+from pii.models import Detection, DetectionStatus, SlackInstallation
 from tests.helpers import wait_for
-from tests.pii.conftest import TOKEN, message_event
+from tests.pii.conftest import ADMIN_TOKEN, TOKEN, message_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,9 +34,7 @@ def _done(task: str = "pii.tasks.slack_message_scan_task") -> Job:
     )
 
 
-def test_message_with_pii_is_deleted_author_told_and_only_redacted_kept(
-    celery_worker, post_event, slack_api, caplog
-):
+def test_admin_token_deletes_author_told_and_only_redacted_kept(celery_worker, post_event, slack_api, caplog):
     caplog.set_level(logging.DEBUG)
     text = f"Hi! my mail is {EMAIL}, card {CARD}, IBAN {IBAN}"
     assert post_event(message_event(text)).status_code == 200
@@ -54,12 +52,13 @@ def test_message_with_pii_is_deleted_author_told_and_only_redacted_kept(
         "1712345678.123456",
     )
     assert slack_api.methods() == ["chat.delete", "chat.postEphemeral"]
-    delete, notice = slack_api.calls[0][1], slack_api.calls[1][1]
-    assert delete == {"channel": "C0PII", "ts": "1712345678.123456"}
-    assert notice["user"] == "U0AUTHOR" and "[EMAIL]" in notice["text"]
-    assert "payment card" in notice["text"] and EMAIL not in notice["text"]
-    assert slack_api.calls[0][3]["Authorization"] == f"Bearer {TOKEN}"
-    _assert_nowhere([EMAIL, "4111 1111", "DE89 3704", "my mail is jan"], caplog.text)
+    assert slack_api.deleted == [("C0PII", "1712345678.123456")]  # gone from Slack
+    delete, notice = slack_api.calls[0], slack_api.calls[1]
+    assert delete[3]["Authorization"] == f"Bearer {ADMIN_TOKEN}"  # the admin's user token deletes
+    assert notice[3]["Authorization"] == f"Bearer {TOKEN}"  # the bot tells the author
+    assert notice[1]["user"] == "U0AUTHOR" and "[EMAIL]" in notice[1]["text"]
+    assert "I removed your message" in notice[1]["text"] and EMAIL not in notice[1]["text"]
+    _assert_nowhere([EMAIL, "4111 1111", "DE89 3704", "my mail is jan", ADMIN_TOKEN, TOKEN], caplog.text)
 
 
 def _assert_nowhere(needles: list[str], logs: str) -> None:
@@ -74,6 +73,44 @@ def _assert_nowhere(needles: list[str], logs: str) -> None:
                 assert needle not in dump, f"{needle!r} stored in {table}"
 
 
+def test_bot_only_workspace_records_the_refusal_shows_it_and_tells_the_author(
+    celery_worker, post_event, slack_api, settings, admin_client
+):
+    settings.SLACK_USER_TOKEN = ""  # installed with a bot token only
+    post_event(message_event(f"ssn 123-45-6789 and {EMAIL}"))
+    assert _done().state == "succeeded"
+    det = Detection.objects.get()
+    assert det.status == DetectionStatus.PARTIAL
+    assert det.actions == {"delete": "failed: no_admin_token", "notify": "notified_ephemeral"}
+    assert "no admin user token" in det.reason and "/slack/install" in det.reason
+    assert ("C0PII", "1712345678.123456") in slack_api.messages  # still in Slack: nobody pretends
+    assert "please delete it" in slack_api.posted[0]["text"]
+    page = admin_client.get("/admin/pii/detection/").content.decode()
+    assert "no admin user token" in page and "123-45-6789" not in page
+
+
+def test_bot_token_delete_of_a_members_message_is_refused_by_slack(
+    celery_worker, post_event, slack_api, settings
+):
+    """What the old fake let through: a bot token deleting a member's message is cant_delete_message."""
+    settings.SLACK_USER_TOKEN = TOKEN  # misconfigured: the bot token where an admin's should be
+    post_event(message_event(f"{EMAIL}"))
+    assert _done().state == "succeeded"
+    det = Detection.objects.get()
+    assert det.status == DetectionStatus.PARTIAL
+    assert det.actions == {"delete": "failed: cant_delete_message", "notify": "notified_ephemeral"}
+    assert "cant_delete_message" in det.reason
+    assert ("C0PII", "1712345678.123456") in slack_api.messages
+
+
+def test_non_admin_user_token_is_refused(celery_worker, post_event, slack_api, settings):
+    slack_api.add_token("xoxp-member", "user", "U0MEMBER", is_admin=False)
+    settings.SLACK_USER_TOKEN = "xoxp-member"
+    post_event(message_event(f"card {CARD}"))
+    _done()
+    assert Detection.objects.get().actions["delete"] == "failed: cant_delete_message"
+
+
 def test_clean_message_does_nothing(celery_worker, post_event, slack_api):
     post_event(message_event("Release 1.2.3.4 is out, see § 4.2.1, order 123456789 on 2024-03-15"))
     job = _done()
@@ -81,16 +118,8 @@ def test_clean_message_does_nothing(celery_worker, post_event, slack_api):
     assert not Detection.objects.exists() and slack_api.calls == []
 
 
-def test_rate_limit_is_retried_after_retry_after(celery_worker, post_event, slack_api):
-    slack_api.reply(
-        "chat.delete",
-        Response(
-            json.dumps({"ok": False, "error": "ratelimited"}),
-            status=429,
-            headers={"Retry-After": "1"},
-            content_type="application/json",
-        ),
-    )
+def test_rate_limit_snoozes_for_retry_after_without_using_an_attempt(celery_worker, post_event, slack_api):
+    slack_api.ratelimit("chat.delete", retry_after=1)
     post_event(message_event(f"write to {EMAIL}"))
     wait_for(
         lambda: Detection.objects.filter(status=DetectionStatus.ACTIONED).exists(),
@@ -101,34 +130,40 @@ def test_rate_limit_is_retried_after_retry_after(celery_worker, post_event, slac
     assert len(deletes) == 2
     assert deletes[1][2] - deletes[0][2] >= 0.95  # waited for Retry-After
     assert slack_api.methods().count("chat.postEphemeral") == 1
-    wait_for(lambda: _job(state="succeeded"), timeout=10, message="job succeeded")
+    job = wait_for(lambda: _job(state="succeeded"), timeout=10, message="job succeeded")
+    assert job.attempt == 1  # a snooze is not an attempt
 
 
-@pytest.mark.parametrize("error", ["invalid_auth", "not_authed", "token_revoked", "account_inactive"])
-def test_auth_error_fails_with_a_clear_reason_and_no_retry(celery_worker, post_event, slack_api, error):
-    slack_api.reply("chat.delete", {"ok": False, "error": error})
+@pytest.mark.parametrize("broken", ["revoked", "unknown"])
+def test_dead_admin_token_fails_with_a_clear_reason_and_no_retry(
+    celery_worker, post_event, slack_api, settings, broken
+):
+    if broken == "revoked":
+        slack_api.revoke(ADMIN_TOKEN)
+    else:
+        settings.SLACK_USER_TOKEN = "xoxp-not-a-token"
+    error = {"revoked": "token_revoked", "unknown": "invalid_auth"}[broken]
     post_event(message_event(f"card {CARD}"))
     job = _done()
     assert job.state == "failed" and job.attempt == 1
     assert "SlackAuthError" in job.last_error and error in job.last_error
-    assert "SLACK_BOT_TOKEN" in job.last_error
+    assert "/slack/install" in job.last_error
     det = Detection.objects.get()
     assert det.status == DetectionStatus.FAILED and error in det.reason
     assert slack_api.methods() == ["chat.delete"]
 
 
-def test_message_not_found_is_done(celery_worker, post_event, slack_api):
-    slack_api.reply("chat.delete", {"ok": False, "error": "message_not_found"})
+def test_message_already_gone_is_done(celery_worker, post_event, slack_api):
     post_event(message_event("ssn 123-45-6789"))
+    slack_api.messages.clear()  # deleted by its author before the job ran
     job = _done()
     assert job.state == "succeeded"
     det = Detection.objects.get()
     assert det.status == DetectionStatus.GONE and det.actions == {"delete": "not_found"}
-    assert slack_api.methods() == ["chat.delete"]
 
 
-def test_server_errors_are_retried_then_succeed(celery_worker, post_event, slack_api, settings):
-    slack_api.reply("chat.delete", Response("upstream down", status=503))
+def test_server_errors_are_retried_then_succeed(celery_worker, post_event, slack_api):
+    slack_api.fail_next("chat.delete", Response("upstream down", status=503))
     post_event(message_event("ip 10.20.30.40"))
     wait_for(
         lambda: Detection.objects.filter(status=DetectionStatus.ACTIONED).exists(),
@@ -140,8 +175,8 @@ def test_server_errors_are_retried_then_succeed(celery_worker, post_event, slack
     assert job.attempt == 2
 
 
-def test_ephemeral_refused_falls_back_to_a_dm(celery_worker, post_event, slack_api):
-    slack_api.reply("chat.postEphemeral", {"ok": False, "error": "user_not_in_channel"})
+def test_author_not_in_channel_gets_a_dm(celery_worker, post_event, slack_api):
+    slack_api.channels["C0PII"].discard("U0AUTHOR")  # left the channel: Slack refuses an ephemeral
     post_event(message_event("call me +44 20 7946 0958"))
     _done()
     det = Detection.objects.get()
@@ -152,102 +187,45 @@ def test_ephemeral_refused_falls_back_to_a_dm(celery_worker, post_event, slack_a
         "conversations.open",
         "chat.postMessage",
     ]
-    assert slack_api.calls[-1][1]["channel"] == "D0DM"
+    assert slack_api.posted[-1]["channel"] == "DU0AUTHOR"
 
 
-def test_cant_delete_is_recorded_and_author_still_told(celery_worker, post_event, slack_api):
-    slack_api.reply("chat.delete", {"ok": False, "error": "cant_delete_message"})
+def test_attachment_block_and_file_name_pii_is_found(celery_worker, post_event, slack_api):
+    event = {
+        "attachments": [{"fallback": "fwd", "fields": [{"title": "Card", "value": CARD}]}],
+        "blocks": [
+            {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+                {"type": "text", "text": "hi "}, {"type": "link", "url": f"mailto:{EMAIL}", "text": EMAIL},
+            ]}]},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"IBAN {IBAN}"}},
+        ],
+        "files": [{"id": "F7", "name": "ssn 123-45-6789.png", "mimetype": "image/png", "filetype": "png"}],
+    }  # fmt: skip
+    post_event(message_event("hi", subtype="file_share", **event))
+    _done()
+    det = Detection.objects.get()
+    assert det.types == {"CREDIT_CARD": 1, "EMAIL": 1, "IBAN": 1, "US_SSN": 1}
+    assert det.status == DetectionStatus.ACTIONED
+    assert CARD not in det.redacted_excerpt and "[IBAN]" in det.redacted_excerpt
+
+
+def test_uninstalled_workspace_tokens_are_not_used(celery_worker, post_event, slack_api):
+    SlackInstallation.objects.create(team_id="T0TEAM", active=False, disabled_reason="app uninstalled")
+    post_event(message_event(f"{EMAIL}"))
+    job = _done()
+    assert job.state == "failed" and "not_authed" in job.last_error
+    assert slack_api.calls == []  # no token left to send
+
+
+def test_oauth_installation_tokens_are_used_per_workspace(celery_worker, post_event, slack_api, settings):
+    settings.SLACK_BOT_TOKEN = settings.SLACK_USER_TOKEN = ""  # nothing from the environment
+    slack_api.add_token("xoxb-team-bot", "bot", "U0BOT")
+    slack_api.add_token("xoxp-team-admin", "user", "U0ADMIN", is_admin=True)
+    row = SlackInstallation(team_id="T0TEAM", bot_user_id="U0BOT", user_id="U0ADMIN")
+    row.bot_token, row.user_token = "xoxb-team-bot", "xoxp-team-admin"
+    row.save()
     post_event(message_event(f"{EMAIL}"))
     assert _done().state == "succeeded"
-    det = Detection.objects.get()
-    assert det.status == DetectionStatus.PARTIAL
-    assert det.actions == {"delete": "failed: cant_delete_message", "notify": "notified_ephemeral"}
-
-
-def test_files_text_scanned_with_token_others_recorded_not_scanned(
-    celery_worker, post_event, slack_api, httpserver, caplog
-):
-    caplog.set_level(logging.INFO)
-    secret_csv = f"name,email\nJan,{EMAIL}\n"
-    httpserver.expect_request("/files/F1/contacts.csv").respond_with_data(secret_csv)
-    files = [
-        {
-            "id": "F1",
-            "name": "contacts.csv",
-            "title": "contacts",
-            "mimetype": "text/csv",
-            "filetype": "csv",
-            "size": len(secret_csv),
-            "url_private": httpserver.url_for("/files/F1/contacts.csv"),
-        },
-        {
-            "id": "F2",
-            "name": "photo.png",
-            "title": "photo",
-            "mimetype": "image/png",
-            "filetype": "png",
-            "size": 2000,
-            "url_private": httpserver.url_for("/files/F2/p.png"),
-        },
-        {
-            "id": "F3",
-            "name": "big.txt",
-            "mimetype": "text/plain",
-            "filetype": "text",
-            "size": 10_000_000,
-            "url_private": httpserver.url_for("/files/F3/big.txt"),
-        },
-        {
-            "id": "F4",
-            "name": "notes.txt",
-            "title": "call 0171 2345678",
-            "mimetype": "text/plain",
-            "filetype": "text",
-            "size": 5,
-            "url_private": httpserver.url_for("/files/F4/n.txt"),
-        },
-    ]
-    httpserver.expect_request("/files/F4/n.txt").respond_with_data("hello")
-    post_event(message_event("see attached", subtype="file_share", files=files))
-    wait_for(lambda: FileScan.objects.count() == 4, timeout=30, message="four file records")
-    _done("pii.tasks.slack_file_scan_task")
-    scans = {f.file_id: f for f in FileScan.objects.all()}
-    assert scans["F1"].status == FileScanStatus.PII_FOUND
-    assert scans["F2"].status == FileScanStatus.NOT_SCANNED and "not a text" in scans["F2"].reason
-    assert scans["F3"].status == FileScanStatus.NOT_SCANNED and "MAX_BYTES" in scans["F3"].reason
-    assert scans["F4"].status == FileScanStatus.CLEAN
-    wait_for(
-        lambda: Detection.objects.filter(source="file", status="actioned").exists(),
-        timeout=30,
-        message="file detection actioned",
-    )
-    file_det = Detection.objects.get(source="file")
-    assert file_det.file_id == "F1" and file_det.types == {"EMAIL": 1}
-    assert "[EMAIL]" in file_det.redacted_excerpt
-    name_det = Detection.objects.get(source="message")  # the title "call 0171 2345678"
-    assert name_det.types == {"PHONE": 1}
-    downloads = [e for e in httpserver.log if e[0].path.startswith("/files/")]
-    assert {e[0].path for e in downloads} == {"/files/F1/contacts.csv", "/files/F4/n.txt"}
-    assert all(e[0].headers["Authorization"] == f"Bearer {TOKEN}" for e in downloads)
-    file_jobs = Job.objects.filter(task="pii.tasks.slack_file_scan_task")
-    assert {j.queue for j in file_jobs} == {"pii_detection"} and file_jobs.count() == 2
-    assert all(j.kwargs["file"] == "[filtered]" for j in file_jobs)
-    assert "files.delete" in slack_api.methods()
-    _assert_nowhere([EMAIL, "0171 2345678"], caplog.text)
-
-
-def test_file_host_outside_allow_list_never_gets_the_token(celery_worker, post_event, slack_api, settings):
-    files = [
-        {
-            "id": "F9",
-            "name": "a.txt",
-            "mimetype": "text/plain",
-            "filetype": "text",
-            "size": 10,
-            "url_private": "http://evil.example.invalid/a.txt",
-        }
-    ]
-    post_event(message_event("file", subtype="file_share", files=files))
-    _done("pii.tasks.slack_file_scan_task")
-    scan = FileScan.objects.get()
-    assert scan.status == FileScanStatus.FAILED and "not in PII_FILE_ALLOWED_HOSTS" in scan.reason
+    assert Detection.objects.get().actions == {"delete": "deleted", "notify": "notified_ephemeral"}
+    assert slack_api.calls[0][3]["Authorization"] == "Bearer xoxp-team-admin"
+    assert slack_api.calls[1][3]["Authorization"] == "Bearer xoxb-team-bot"

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.models import Job
+from jobs import Job
 from jobs.services import jobs_prune
 from pii.models import SlackEvent
 from pii.services import slack_events_prune
@@ -16,9 +16,9 @@ from pii.services import slack_events_prune
 pytestmark = pytest.mark.django_db
 
 
-def test_jobs_layer_defaults_match_the_seed():
+def test_pii_jobs_keep_the_seeds_retention():
+    # Rescue timing belongs to the jobs layer (issue 10 changes it); retention is the seed's.
     assert settings.JOBS_PRUNE_AFTER_DAYS == 7
-    assert settings.JOBS_RESCUE_AFTER == 30 * 60
     assert "events" not in settings.JOBS_PRUNE_AFTER_DAYS_BY_QUEUE
     assert "pii_detection" not in settings.JOBS_PRUNE_AFTER_DAYS_BY_QUEUE
 

@@ -1,6 +1,6 @@
 """Turn source.txt ([[TYPE|value]] markup) into corpus.jsonl (text + exact spans).
 
-.venv/bin/python tests/pii/corpus/build.py
+.venv/bin/python tests/pii/corpus/build.py   (also adds tests/pii/corpus/specs.py's examples)
 """
 
 from __future__ import annotations
@@ -31,14 +31,21 @@ def parse(line: str) -> dict:
 
 
 def build() -> list[dict]:
+    """source.txt's hand-written lines, then the examples derived from the specifications."""
+    from tests.pii.corpus.specs import rows as spec_rows
+
     rows = []
     for line in (HERE / "source.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             rows.append(parse(line))
+    rows.extend(parse(line) for line in spec_rows())
     return rows
 
 
 if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[2]))
     rows = build()
     with open(HERE / "corpus.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:
