@@ -94,7 +94,6 @@ def test_event_refused_during_a_blip_is_not_a_duplicate_when_slack_retries(blip)
     _scanned_once(env, payload, slack_api)
 
 
-@pytest.mark.xfail(strict=False, reason="needs durable enqueue (issue 10)")
 def test_redis_down_at_receipt_is_answered_and_scanned_once_after(blip):
     env, redis, slack_api = blip
     payload = message_event("card 4111 1111 1111 1111", event_id="EvBLIP2")
