@@ -17,7 +17,8 @@ def load(path: str | Path) -> list[dict]:
 
 def score(rows: Iterable[dict], detect: Callable[[str], list[Finding]]) -> dict[str, dict]:
     """{type: {"tp", "fp", "fn", "precision", "recall", "f1"}}; a hit needs type, start and end."""
-    counts = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TYPES}
+    # Integer counts first; precision, recall and F1 join them as floats.
+    counts: dict[str, dict[str, float]] = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TYPES}
     for row in rows:
         gold = {(s["type"], s["start"], s["end"]) for s in row["spans"]}
         got = {(f.type, f.start, f.end) for f in detect(row["text"])}

@@ -74,7 +74,8 @@ def event_receive(*, payload: dict[str, Any], retry_num: str | None = None) -> s
     event_id = str(payload.get("event_id") or "")
     team_id = str(payload.get("team_id") or "")
     enterprise_id = str(payload.get("enterprise_id") or "")
-    ev = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+    event = payload.get("event")
+    ev: dict[str, Any] = event if isinstance(event, dict) else {}
     lifecycle = ev.get("type") in ("app_uninstalled", "tokens_revoked")
     message = None if lifecycle else message_from_event(payload)
     if not event_id or (message is None and not lifecycle):
@@ -104,7 +105,8 @@ def _lifecycle(ev: dict[str, Any], *, enterprise_id: str, team_id: str) -> None:
     if ev.get("type") == "app_uninstalled":
         installation_disable(enterprise_id=enterprise_id, team_id=team_id, reason="app uninstalled")
         return
-    tokens = ev.get("tokens") if isinstance(ev.get("tokens"), dict) else {}
+    revoked = ev.get("tokens")
+    tokens: dict[str, Any] = revoked if isinstance(revoked, dict) else {}
     tokens_revoke(
         enterprise_id=enterprise_id,
         team_id=team_id,

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -118,6 +118,15 @@ def excerpt(content: str, findings: list[Finding]) -> str:
     return redact(content[lo:hi], inside)
 
 
+class _FileScanWhere(TypedDict):
+    """The file a FileScan row is about: file_scan_record's keyword arguments besides the outcome."""
+
+    team_id: str
+    channel: str
+    ts: str
+    ref: dict[str, Any]
+
+
 def file_scan(
     *, team_id: str, enterprise_id: str = "", channel: str, user: str, ts: str, ref: dict[str, Any]
 ) -> dict:
@@ -125,7 +134,7 @@ def file_scan(
     from pii.services import detection_act, detection_record
 
     tokens = workspace_tokens(team_id=team_id, enterprise_id=enterprise_id)
-    where = {"team_id": team_id, "channel": channel, "ts": ts, "ref": ref}
+    where: _FileScanWhere = {"team_id": team_id, "channel": channel, "ts": ts, "ref": ref}
     try:
         chunks = slack.file_chunks(
             bot_token=tokens.bot,

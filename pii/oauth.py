@@ -120,11 +120,13 @@ def _exchange(code: str) -> Installation:
         code=code,
         redirect_uri=settings.SLACK_OAUTH_REDIRECT_URI or None,
     ).data
+    assert isinstance(data, dict)  # API methods answer JSON: SlackResponse.data is bytes only for files
     bot_token = data.get("access_token") or ""
     bot_id = ""
     if bot_token:
         bot_id = (
             WebClient(token=bot_token, base_url=settings.SLACK_API_URL, timeout=10).auth_test().get("bot_id")
+            or ""
         )
     user = data.get("authed_user") or {}
     team, enterprise = data.get("team") or {}, data.get("enterprise") or {}

@@ -70,7 +70,9 @@ def find_cards(text: str) -> list[Finding]:
     for m in CARD_RUN.finditer(text):
         if m.end() - m.start() < 12:
             continue
-        first = FIRST_GROUP.match(text, m.start()).end() - m.start()
+        head = FIRST_GROUP.match(text, m.start())
+        assert head is not None  # a card run starts with a digit
+        first = head.end() - m.start()
         if first != 4 and not 12 <= first <= 19:
             continue  # printed cards start with a group of four, or are one unbroken run
         # Only the run's first groups can start a card, and a card has at most 19 digits: the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar, cast
 
 import phonenumbers
 
@@ -62,23 +63,24 @@ class Budget:
 
 _MEMO: dict[tuple[str, str], object] = {}
 _MISSING = object()
+T = TypeVar("T")
 
 
-def memo(kind: str, arg: str, fn: Callable[[str], object], budget: Budget | None) -> object:
+def memo(kind: str, arg: str, fn: Callable[[str], T], budget: Budget | None) -> T | None:
     """fn(arg), memoised process-wide (one get: safe while another worker thread clears it);
     None when the budget allows no new validation."""
     key = (kind, arg)
     value = _MEMO.get(key, _MISSING)
     if value is not _MISSING:
-        return value
+        return cast(T, value)  # each kind is memoised from one fn, so its values are fn's type
     if budget is not None:
         if budget.left <= 0:
             return None
         budget.left -= 1
     if len(_MEMO) > 16384:
         _MEMO.clear()
-    value = _MEMO[key] = fn(arg)
-    return value
+    result = _MEMO[key] = fn(arg)
+    return result
 
 
 def international(raw: str) -> float:
@@ -115,9 +117,12 @@ def plausible_in(region: str, digits: str) -> bool:
     entry = _GENERAL.get(region)
     if entry is None:
         md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        desc = md.general_desc if md is not None else None
+        if md is None or desc is None or desc.national_number_pattern is None:
+            raise ValueError(f"phonenumbers has no general number pattern for region {region!r}")
         entry = (
-            re.compile(md.general_desc.national_number_pattern),
-            frozenset(md.general_desc.possible_length),
+            re.compile(desc.national_number_pattern),
+            frozenset(desc.possible_length),
             md.national_prefix or "",
             str(md.country_code),
         )

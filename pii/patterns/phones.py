@@ -155,7 +155,8 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
         if part and not part.isspace():
             chunks.append((pos, pos + len(part)))
         pos += len(part)
-    out, i, n = [], 0, len(chunks)
+    out: list[Finding] = []
+    i, n = 0, len(chunks)
     if n > 10:
         return out
     while i < n:
