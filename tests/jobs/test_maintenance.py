@@ -59,6 +59,18 @@ def test_pruning_deletes_only_finished_records_older_than_their_queue_age():
     assert deleted == 4
 
 
+@pytest.mark.django_db
+def test_pruning_drops_the_single_machine_modes_expired_lease_rows():
+    import time
+
+    from jobs.models import Lease
+
+    Lease.objects.create(key="jobs:single:gone", value="t", expires_at=time.time() - 60)
+    Lease.objects.create(key="jobs:single:held", value="t", expires_at=time.time() + 60)
+    jobs_prune()
+    assert list(Lease.objects.values_list("key", flat=True)) == ["jobs:single:held"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancelled_job_never_runs():
     job = noop_job.enqueue(countdown=1)
