@@ -68,6 +68,11 @@ class JobTask(Task):
         args, kwargs = tuple(args or ()), dict(kwargs or {})
         if self.request.is_eager or current_app.conf.task_always_eager:
             return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+        if link or link_error or options.get("chain"):
+            # A callback would live only in a broker message, never in the job's row.
+            raise TypeError(
+                f"{self.name}: job tasks take no Celery callbacks; enqueue the next job from the body"
+            )
         now = timezone.now()
         row = self._row(args, kwargs, now=now, task_id=task_id, **options)
         with transaction.atomic():  # a savepoint inside the caller's transaction

@@ -215,3 +215,9 @@ def test_the_task_result_pages_say_where_job_outcomes_live(admin_client):
     counted_job.enqueue(n=1)
     page = admin_client.get("/admin/django_celery_results/taskresult/").content.decode()
     assert "Results of plain Celery tasks only" in page and "/admin/jobs/job/" in page
+
+
+def test_a_celery_callback_is_refused_rather_than_silently_dropped():
+    with pytest.raises(TypeError, match="no Celery callbacks"):
+        counted_job.apply_async(kwargs={"n": 1}, link=counted_job.si(n=2))
+    assert not Job.objects.exists()
