@@ -84,18 +84,42 @@ def jobs_discard(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
     return _each(jobs, job_discard)
 
 
-def lost_jobs(*, now: datetime | None = None, older_than: float | None = None) -> QuerySet[Job]:
-    """Jobs waiting far longer than a queue's normal wait: queued (or overdue scheduled /
-    retrying) for more than JOBS_LOST_AFTER seconds, in queues that are not paused — a paused
-    queue's jobs wait on purpose. These are what a broker that forgot (Redis back empty) leaves.
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=older_than if older_than is not None else settings.JOBS_LOST_AFTER)
-    paused = list(QueueControl.objects.filter(paused=True).values_list("queue", flat=True))
-    waiting = Q(state=JobState.QUEUED, enqueued_at__lt=cutoff) | Q(
-        state__in=(JobState.SCHEDULED, JobState.RETRYING), scheduled_at__lt=cutoff
+def queue_normal_wait(queue: str, sample: int = 100) -> float:
+    """How long this queue's jobs usually wait before they start: the median over its last
+    `sample` starts (seconds; 0 when it has none)."""
+    rows = (
+        Job.objects.filter(queue=queue, started_at__isnull=False, enqueued_at__isnull=False)
+        .order_by("-enqueued_at")
+        .values_list("enqueued_at", "scheduled_at", "started_at")[:sample]
     )
-    return Job.objects.filter(waiting).exclude(queue__in=paused).order_by("enqueued_at")
+    waits = sorted(max((started - (due or enq)).total_seconds(), 0.0) for enq, due, started in rows)
+    return waits[len(waits) // 2] if waits else 0.0
+
+
+def lost_after(queue: str) -> float:
+    """Far longer than the queue's normal wait: ten times it, and at least JOBS_LOST_AFTER."""
+    return max(float(settings.JOBS_LOST_AFTER), 10 * queue_normal_wait(queue))
+
+
+def lost_jobs(*, now: datetime | None = None, older_than: float | None = None) -> QuerySet[Job]:
+    """Jobs waiting far longer than their queue's normal wait (`lost_after`): queued, or overdue
+    scheduled / retrying, in queues that are not paused — a paused queue's jobs wait on purpose.
+    These are what a broker that forgot leaves behind."""
+    now = now or timezone.now()
+    paused = set(QueueControl.objects.filter(paused=True).values_list("queue", flat=True))
+    waiting_queues = set(
+        Job.objects.filter(state__in=(JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING))
+        .values_list("queue", flat=True)
+        .distinct()
+    )
+    found = Q(pk__in=[])
+    for queue in waiting_queues - paused:
+        cutoff = now - timedelta(seconds=older_than if older_than is not None else lost_after(queue))
+        found |= Q(queue=queue) & (
+            Q(state=JobState.QUEUED, enqueued_at__lt=cutoff)
+            | Q(state__in=(JobState.SCHEDULED, JobState.RETRYING), scheduled_at__lt=cutoff)
+        )
+    return Job.objects.filter(found).order_by("enqueued_at")
 
 
 def jobs_reenqueue_lost(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:

@@ -96,3 +96,19 @@ def test_dashboard_needs_a_login_and_shows_queues(client, admin_client):
     text = admin_client.get("/admin/jobs/job/dashboard/").content.decode()
     assert 'id="queue-events"' in text and "paused" in text and "1 waiting behind it" in text
     assert "<svg" in text
+
+
+def test_a_queue_that_normally_waits_long_is_judged_by_its_own_normal_wait(settings):
+    settings.JOBS_LOST_AFTER = 60
+    now = timezone.now()
+    for _ in range(5):  # sync jobs usually wait 20 minutes for their turn
+        done = make(JobState.SUCCEEDED, queue="sync")
+        Job.objects.filter(pk=done.pk).update(
+            enqueued_at=now - timedelta(hours=2), started_at=now - timedelta(hours=2) + timedelta(minutes=20)
+        )
+    slow_but_normal = make(JobState.QUEUED, queue="sync")
+    Job.objects.filter(pk=slow_but_normal.pk).update(enqueued_at=now - timedelta(minutes=30))
+    stuck = make(JobState.QUEUED, queue="default")
+    Job.objects.filter(pk=stuck.pk).update(enqueued_at=now - timedelta(minutes=30))
+    found = set(lost_jobs().values_list("pk", flat=True))
+    assert stuck.pk in found and slow_but_normal.pk not in found
