@@ -162,7 +162,6 @@ class Execution:
                 ),
             )
             self._attempt_row(JobAttempt.Outcome.SUCCEEDED, duration)
-            self._release_unique()
         telemetry.log_event(
             "finish",
             self.task.name,
@@ -218,7 +217,6 @@ class Execution:
             raise Ignore()
         store.job_transition(self.job_id, self.token, JobState.FAILED, last_error=error, finished_at=now)
         self._attempt_row(JobAttempt.Outcome.FAILED, duration, error)
-        self._release_unique()
         telemetry.log_event(
             "failure",
             self.task.name,
@@ -245,9 +243,6 @@ class Execution:
                 "error": error,
             },
         )
-
-    def _release_unique(self) -> None:
-        """Nothing to do: uniqueness is read from the job table, so a finished job frees it."""
 
     # -- leases -----------------------------------------------------------------------------
     def _hold(self, k: str, ttl: float) -> None:

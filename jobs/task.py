@@ -182,10 +182,6 @@ class JobTask(Task):
             return self.run(*args, **kwargs)
         return Execution(self, req, args, kwargs).run()
 
-    @property
-    def queue_name(self) -> str:
-        return self.job_options.queue
-
 
 def _after_commit(fn: Any) -> None:
     """Publish when the caller's transaction commits (at once in autocommit)."""
