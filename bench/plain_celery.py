@@ -11,7 +11,6 @@ import time
 
 from bench.celery_workers import Nodes, Shape, start_nodes, wait_for
 
-
 LOCK = "tasksvc:test-run"  # the lock project/testenv.py takes on a Redis database
 
 

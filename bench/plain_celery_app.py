@@ -17,7 +17,8 @@ BROKER = os.environ.get("BENCH_PLAIN_BROKER", "redis://127.0.0.1:6379/0")
 QUEUE = "plain_bench"
 DONE_KEY = "bench:plain:done"
 
-app = Celery("plain_bench", broker=BROKER)
+# Not the current app: the harness also sends the project's shared tasks, which bind to the current one.
+app = Celery("plain_bench", broker=BROKER, set_as_current=False)
 app.conf.task_default_queue = QUEUE
 celery_overrides.apply(app)
 _client: redis.Redis | None = None
