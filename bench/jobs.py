@@ -70,6 +70,10 @@ def run() -> list[dict]:
         for nodes_ in started:
             nodes_.stop()
     med = {k: statistics.median(v) for k, v in samples.items()}
+    for peer in ("oban", "procrastinate"):  # a peer's better shape, for ratios
+        shapes = [med[k] for k in (f"drain_per_s.{peer}_1proc", f"drain_per_s.{peer}_2proc") if k in med]
+        if shapes:
+            med[f"drain_per_s.{peer}_best"] = max(shapes)
     figs = [figure(f"jobs.{k}", v, "jobs/s") for k, v in sorted(med.items())]
     figs += [figure(f"jobs.{name}", value, "ratio") for name, value in _ratios(med).items()]
     return figs
@@ -126,10 +130,10 @@ def _ratios(med: dict[str, float]) -> dict[str, float]:
         "drain_ratio_vs_bare": ("drain_per_s.jobs", "drain_per_s.bare"),
         "drain_ratio_vs_results": ("drain_per_s.jobs", "drain_per_s.results"),
         "enqueue_ratio_vs_bare": ("enqueue_per_s.jobs", "enqueue_per_s.bare"),
-        # Two processes: what the recommended worker uses on this 2-core machine.
-        "drain_ratio_vs_oban": ("drain_per_s.jobs", "drain_per_s.oban_2proc"),
+        # Against the peer's better of one and two processes (two, as the recommended worker, on 2 cores).
+        "drain_ratio_vs_oban": ("drain_per_s.jobs", "drain_per_s.oban_best"),
         "drain_ratio_vs_oban_1proc": ("drain_per_s.jobs", "drain_per_s.oban_1proc"),
-        "drain_ratio_vs_procrastinate": ("drain_per_s.jobs", "drain_per_s.procrastinate_2proc"),
+        "drain_ratio_vs_procrastinate": ("drain_per_s.jobs", "drain_per_s.procrastinate_best"),
         "enqueue_ratio_vs_oban": ("enqueue_per_s.jobs", "enqueue_per_s.oban"),
         "enqueue_many_ratio_vs_oban": ("enqueue_many_per_s", "enqueue_many_per_s.oban"),
         "enqueue_many_ratio_vs_procrastinate": ("enqueue_many_per_s", "enqueue_many_per_s.procrastinate"),
