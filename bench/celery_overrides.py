@@ -27,5 +27,13 @@ def apply(app: Celery, env: dict[str, str] | None = None) -> dict[str, object]:
             changed[name] = env[var] == "1"
     if env.get("BENCH_CELERY_PREFETCH", "") != "":
         changed["worker_prefetch_multiplier"] = int(env["BENCH_CELERY_PREFETCH"])
-    app.conf.update(changed)
+    for name, value in changed.items():
+        set_conf(app, name, value)
     return changed
+
+
+def set_conf(app: Celery, name: str, value: object) -> None:
+    """Set one setting, also under its CELERY_ name: an app configured from Django settings with
+    namespace="CELERY" keeps reading `CELERY_TASK_ACKS_LATE` over a plain `task_acks_late` key."""
+    app.conf[name] = value
+    app.conf[f"CELERY_{name.upper()}"] = value

@@ -1,8 +1,9 @@
 """jobs: N no-op jobs (default 20,000) enqueued, then drained, by this project and by its peers.
 
-On this project's app, in one worker (shape BENCH_WORKER_SHAPE, default prefork:2; `solo:1x2` = two
-solo nodes): (a) bare Celery task, (b) django-celery-results, (c) durable `jobs` (`task.enqueue()`),
-(d) `enqueue_many` (enqueue only). Peers: (e) a plain Celery app with no Django and default settings,
+On this project's app, in one worker (shape BENCH_WORKER_SHAPE, default `solo:1x2` = two solo nodes,
+the shape recommended on the jobs_settings evidence; `prefork:2` = one prefork -c 2 node):
+(a) bare Celery task, (b) django-celery-results, (c) durable `jobs` (`task.enqueue()`), (d)
+`enqueue_many` (enqueue only). Peers: (e) a plain Celery app with no Django and default settings,
 drained by prefork -c 2 and by two solo workers; (f) oban-py and (g) Procrastinate, each on the same
 PostgreSQL in a database of its own, drained by one and by two processes. Medians of BENCH_RUNS
 rounds (default 3); each round runs every kind once, so all kinds see the same machine noise.
@@ -28,7 +29,8 @@ from bench.common import figure, setup_django
 N = int(os.environ.get("BENCH_JOBS_N", "20000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
-SHAPE = Shape.parse(os.environ.get("BENCH_WORKER_SHAPE", "prefork:2"))
+# The recommended shape, one solo node per core (see jobs_settings); BENCH_WORKER_SHAPE=prefork:2: the old.
+SHAPE = Shape.parse(os.environ.get("BENCH_WORKER_SHAPE", "solo:1x2"))
 PEERS = os.environ.get("BENCH_JOBS_PEERS", "project,plain,oban,procrastinate").split(",")
 PLAIN_SHAPES = (Shape("prefork", 2), Shape("solo", 1, 2))
 

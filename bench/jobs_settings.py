@@ -51,6 +51,7 @@ CONFIGS = [
 
 def run() -> list[dict]:
     setup_django()
+    from bench import celery_overrides
     from bench.jobs_celery import ProjectBench
     from bench.plain_celery import PlainBench, claim_redis_db
     from project.celery import app as project_app
@@ -62,11 +63,11 @@ def run() -> list[dict]:
     for sent in (False, True):
         plain = [benches["plain"].enqueue(sent_event=sent) for _ in range(RUNS)]
         figs.append(_fig(f"enqueue_per_s.plain.sent_event_{'on' if sent else 'off'}", plain))
-        project_app.conf.task_send_sent_event = sent
+        celery_overrides.set_conf(project_app, "task_send_sent_event", sent)
         for kind in ("bare", "jobs"):
             proj = [benches["project"].enqueue(kind) for _ in range(RUNS)]
             figs.append(_fig(f"enqueue_per_s.project_{kind}.sent_event_{'on' if sent else 'off'}", proj))
-    project_app.conf.task_send_sent_event = True  # the project's setting
+    celery_overrides.set_conf(project_app, "task_send_sent_event", True)  # the project's setting
     benches["project"].reset()
     for app, kind, shape, flags in CONFIGS:
         if only and app != only:

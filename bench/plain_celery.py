@@ -53,7 +53,7 @@ class PlainBench:
         r, q = self.redis, self.mod.QUEUE
         r.delete(q, self.mod.DONE_KEY, "unacked", "unacked_index")
         if sent_event is not None:
-            self.mod.app.conf.task_send_sent_event = sent_event
+            self.mod.app.conf.task_send_sent_event = sent_event  # plain app: no namespace
         send = self.mod.noop.apply_async
         started = time.perf_counter()
         for _ in range(self.n):
