@@ -3,7 +3,8 @@
 `make bench ONLY=jobs_profile`: one solo node of this app (its own settings), BENCH_PROFILE_N durable
 no-op jobs (default 5,000) enqueued, then drained under `py-spy record` (raw collapsed stacks, kept in
 $VAR_DIR/bench-logs/jobs_profile.txt for a flame graph). Prints, as figures, the share of non-idle
-samples spent inside each of the top functions (inclusive) and the top leaf functions (own time),
+samples spent inside each of the top working functions (inclusive: jobs/, Celery's tracer, events and
+request, kombu's transport, Django's DB layer) and the top leaf functions (own time),
 plus the drain rate under the profiler. BENCH_PROFILE_KIND=bare profiles the bare task instead.
 """
 
@@ -22,6 +23,19 @@ from bench.common import figure, setup_django
 N = int(os.environ.get("BENCH_PROFILE_N", "5000"))
 KIND = os.environ.get("BENCH_PROFILE_KIND", "jobs")
 TOP = int(os.environ.get("BENCH_PROFILE_TOP", "25"))
+# Inclusive shares only for frames that do the work (py-spy shortens site-packages paths like these):
+# the worker's outer loop and click/bootsteps wrappers sit in every sample and say nothing.
+WORK = (
+    "jobs/",
+    "bench/",
+    "celery/app/trace",
+    "celery/events",
+    "celery/worker/request",
+    "celery/backends",
+    "kombu/transport",
+    "django/db",
+    "django_celery_results",
+)
 
 
 def run() -> list[dict]:
@@ -69,18 +83,18 @@ def _tally(raw: str) -> tuple[Counter, Counter, int]:
         if not stack:
             continue
         n = int(count)
-        frames = [_short(f) for f in stack.split(";")]
+        frames = stack.split(";")
         total += n
-        own[frames[-1]] += n
-        for f in set(frames):
+        own[_short(frames[-1])] += n
+        for f in {_short(f) for f in frames if _path(f).startswith(WORK)}:
             inclusive[f] += n
     return inclusive, own, total or 1
 
 
+def _path(frame: str) -> str:
+    return frame.partition(" (")[2].rstrip(")").rsplit(":", 1)[0]
+
+
 def _short(frame: str) -> str:
-    """`func (path/to/module.py:123)` -> `func (module.py)`: lines differ per call site, files do not."""
-    name, _, where = frame.partition(" (")
-    path = where.rstrip(")").rsplit(":", 1)[0]
-    parts = path.split("/")
-    tail = "/".join(parts[-2:]) if len(parts) > 1 else path
-    return f"{name} ({tail})"
+    """`func (path/to/module.py:123)` -> `func (path/to/module.py)`: lines differ per call site."""
+    return f"{frame.partition(' (')[0]} ({_path(frame)})"
