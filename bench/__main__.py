@@ -9,12 +9,12 @@ import os
 import sys
 import traceback
 
-from bench import PARTS
+from bench import PARTS, STUDIES
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", choices=PARTS, help="run one part")
+    parser.add_argument("--only", choices=PARTS + STUDIES, help="run one part")
     ns = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     failed = 0

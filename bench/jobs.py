@@ -1,162 +1,146 @@
-"""jobs: 20,000 no-op jobs enqueued, then drained by one worker, three ways, in one run.
+"""jobs: N no-op jobs (default 20,000) enqueued, then drained, by this project and by its peers.
 
-(a) bare Celery shared_task, no result backend; (b) Celery + django-celery-results on
-PostgreSQL; (c) jobs.job with history on PostgreSQL. Same broker, same worker (prefork -c 2,
-prefetch 4, persistent DB connections). Every run checks that each job reached its final
-record; a run that loses any is an error, not a figure.
+On this project's app, in one worker (shape BENCH_WORKER_SHAPE, default `solo:1x2` = two solo nodes,
+the shape recommended on the jobs_settings evidence; `prefork:2` = one prefork -c 2 node):
+(a) bare Celery task, (b) django-celery-results, (c) durable `jobs` (`task.enqueue()`), (d)
+`enqueue_many` (enqueue only). Peers: (e) a plain Celery app with no Django and default settings,
+drained by prefork -c 2 and by two solo workers; (f) oban-py and (g) Procrastinate, each on the same
+PostgreSQL in a database of its own, drained by one and by two processes. Medians of BENCH_RUNS
+rounds (default 3); each round runs every kind once, so all kinds see the same machine noise.
+
+Every drain is timed until each job reached its final record (counter or row), so a run that loses
+jobs fails with a timeout rather than printing a figure. Env knobs for quick iteration: BENCH_JOBS_N,
+BENCH_RUNS, BENCH_BATCH (bulk batch size, default 1,000), BENCH_JOBS_PEERS (comma list, default all:
+project,plain,oban,procrastinate).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
+from collections import defaultdict
 
+from bench import peer_db
+from bench.celery_workers import Shape
 from bench.common import figure, setup_django
 
 N = int(os.environ.get("BENCH_JOBS_N", "20000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-QUEUE = "bench"
-ROOT = Path(__file__).resolve().parent.parent
+BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
+# The recommended shape, one solo node per core (see jobs_settings); BENCH_WORKER_SHAPE=prefork:2: the old.
+SHAPE = Shape.parse(os.environ.get("BENCH_WORKER_SHAPE", "solo:1x2"))
+PEERS = os.environ.get("BENCH_JOBS_PEERS", "project,plain,oban,procrastinate").split(",")
+PLAIN_SHAPES = (Shape("prefork", 2), Shape("solo", 1, 2))
 
 
 def run() -> list[dict]:
     setup_django()
-    import redis
-    from django.conf import settings
-    from django.db import connection
-    from django_celery_results.models import TaskResult
+    from bench.jobs_celery import KINDS, ProjectBench
+    from bench.plain_celery import PlainBench, claim_redis_db
 
-    from bench import jobs_tasks
-    from jobs import history
-    from jobs.models import Job, JobState
-    from project.celery import app
-
-    r = redis.Redis.from_url(settings.REDIS_URL)
-    worker = _start_worker(settings)
+    samples: dict[str, list[float]] = _Samples()
+    project = ProjectBench(N) if "project" in PEERS else None
+    plain = PlainBench(N, claim_redis_db()) if "plain" in PEERS else None
+    started = []
     try:
-        _wait_worker(app)
-        kinds = {
-            "bare": (lambda: jobs_tasks.bare_noop.apply_async(queue=QUEUE), lambda: True),
-            "results": (
-                lambda: jobs_tasks.results_noop.apply_async(queue=QUEUE),
-                lambda: TaskResult.objects.filter(status="SUCCESS").count() == N,
-            ),
-            "jobs": (
-                lambda: jobs_tasks.jobs_noop.apply_async(queue=QUEUE),
-                lambda: Job.objects.filter(state=JobState.SUCCEEDED).count() == N,
-            ),
-        }
-        enq: dict[str, list[float]] = {k: [] for k in kinds}
-        drain: dict[str, list[float]] = {k: [] for k in kinds}
+        if project:
+            nodes = project.start(SHAPE)
+            started.append(nodes)
+        plain_nodes = {}
+        if plain:
+            for shape in PLAIN_SHAPES:
+                plain_nodes[shape.label] = plain.start(shape)
+                started.append(plain_nodes[shape.label])
         for _ in range(RUNS):
-            for name, (send, complete) in kinds.items():
-                _reset(r, connection)
-                started = time.perf_counter()
-                for _i in range(N):
-                    send()
-                history.flush()
-                enq[name].append(N / (time.perf_counter() - started))
-                assert r.llen(QUEUE) == N, f"{name}: {r.llen(QUEUE)} of {N} messages queued"
-
-                started = time.perf_counter()
-                app.control.add_consumer(QUEUE, destination=[worker.name], reply=True)
-                _wait(lambda: r.llen(QUEUE) == 0 and r.hlen("unacked") == 0, 600)
-                _wait(complete, 120)
-                drain[name].append(N / (time.perf_counter() - started))
-                app.control.cancel_consumer(QUEUE, destination=[worker.name], reply=True)
-                if name == "jobs":
-                    final = Job.objects.filter(state=JobState.SUCCEEDED).count()
-                    if final != N:
-                        raise RuntimeError(f"jobs: only {final} of {N} final records")
+            if project:
+                for kind in KINDS:
+                    samples[f"enqueue_per_s.{kind}"].append(project.enqueue(kind))
+                    samples[f"drain_per_s.{kind}"].append(project.drain(kind, nodes))
+                samples["enqueue_many_per_s"].append(project.enqueue("enqueue_many"))
+                project.reset()
+            if plain:
+                for label, pn in plain_nodes.items():
+                    samples["enqueue_per_s.plain"].append(plain.enqueue())
+                    samples[f"drain_per_s.plain_{label}"].append(plain.drain(pn))
+            for peer in ("oban", "procrastinate"):
+                if peer in PEERS:
+                    for k, v in _peer_round(peer).items():
+                        samples[_peer_key(peer, k)].append(v)
     finally:
-        worker.stop()
-
-    med = {k: statistics.median(v) for k, v in enq.items()}
-    dmed = {k: statistics.median(v) for k, v in drain.items()}
-    figs = [figure(f"jobs.enqueue_per_s.{k}", v, "jobs/s") for k, v in med.items()]
-    figs += [figure(f"jobs.drain_per_s.{k}", v, "jobs/s") for k, v in dmed.items()]
-    figs += [
-        figure("jobs.drain_ratio_vs_bare", dmed["jobs"] / dmed["bare"], "ratio"),
-        figure("jobs.drain_ratio_vs_results", dmed["jobs"] / dmed["results"], "ratio"),
-        figure("jobs.enqueue_ratio_vs_bare", med["jobs"] / med["bare"], "ratio"),
-    ]
+        for nodes_ in started:
+            nodes_.stop()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    for peer in ("oban", "procrastinate"):  # a peer's better shape, for ratios
+        shapes = [med[k] for k in (f"drain_per_s.{peer}_1proc", f"drain_per_s.{peer}_2proc") if k in med]
+        if shapes:
+            med[f"drain_per_s.{peer}_best"] = max(shapes)
+    figs = [figure(f"jobs.{k}", v, "jobs/s") for k, v in sorted(med.items())]
+    figs += [figure(f"jobs.{name}", value, "ratio") for name, value in _ratios(med).items()]
     return figs
 
 
-class _Worker:
-    def __init__(self, proc: subprocess.Popen, name: str) -> None:
-        self.proc, self.name = proc, name
+class _Samples(defaultdict):
+    """Samples by figure name; each one is also logged to stderr as it comes (progress, not output)."""
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+    def __init__(self) -> None:
+        super().__init__(_Logged)
+        self.t0 = time.monotonic()
 
-
-def _start_worker(settings) -> _Worker:
-    name = f"bench-{os.getpid()}@localhost"
-    db = settings.DATABASES["default"]
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        CELERY_EXTRA_IMPORTS="bench.jobs_tasks",
-        CELERY_WORKER_PREFETCH_MULTIPLIER="4",
-        JOBS_HISTORY_FLUSH_INTERVAL="0.25",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    # Starts consuming nothing: each measured drain begins when the queue is added.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "project",
-            "worker",
-            "-n",
-            name,
-            "-c",
-            "2",
-            "-P",
-            "prefork",
-            "-Q",
-            "bench_idle",
-            "-l",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=open("/tmp/bench-worker.log", "w"),
-        stderr=subprocess.STDOUT,
-    )
-    return _Worker(proc, name)
+    def __missing__(self, key: str) -> list[float]:
+        self[key] = _Logged(key, self.t0)
+        return self[key]
 
 
-def _wait_worker(app) -> None:
-    _wait(lambda: bool(app.control.ping(timeout=0.5)), 180)
+class _Logged(list):
+    def __init__(self, name: str = "", t0: float = 0.0) -> None:
+        super().__init__()
+        self.name, self.t0 = name, t0
+
+    def append(self, value: float) -> None:
+        print(
+            f"# {time.monotonic() - self.t0:6.0f}s jobs.{self.name} {value:.0f}", file=sys.stderr, flush=True
+        )
+        super().append(value)
 
 
-def _reset(r, connection) -> None:
-    r.delete(QUEUE)
-    for k in r.scan_iter("jobs:*"):
-        r.delete(k)
-    with connection.cursor() as cur:
-        cur.execute("TRUNCATE jobs_job, django_celery_results_taskresult")
+def _peer_round(peer: str) -> dict[str, float]:
+    db = f"tasksvc_bench_{peer}"
+    dsn = peer_db.fresh(db)
+    try:
+        if peer == "oban":
+            from bench import peers_oban
+
+            return peers_oban.round_(dsn, N, BATCH)
+        from bench import peers_procrastinate
+
+        return peers_procrastinate.round_(dsn, N, BATCH)
+    finally:
+        peer_db.drop(db)
 
 
-def _wait(predicate, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark step did not finish in time")
-        time.sleep(0.05)
+def _peer_key(peer: str, key: str) -> str:
+    if key.startswith("drain_"):  # drain_1 / drain_2: one or two worker processes
+        return f"drain_per_s.{peer}_{key.removeprefix('drain_')}proc"
+    return f"{key}_per_s.{peer}"
+
+
+def _ratios(med: dict[str, float]) -> dict[str, float]:
+    """Ratios of medians measured in this run; a peer not run leaves its ratios out."""
+    pairs = {
+        "drain_ratio_vs_bare": ("drain_per_s.jobs", "drain_per_s.bare"),
+        "drain_ratio_vs_results": ("drain_per_s.jobs", "drain_per_s.results"),
+        "enqueue_ratio_vs_bare": ("enqueue_per_s.jobs", "enqueue_per_s.bare"),
+        # Against the peer's better of one and two processes (two, as the recommended worker, on 2 cores).
+        "drain_ratio_vs_oban": ("drain_per_s.jobs", "drain_per_s.oban_best"),
+        "drain_ratio_vs_oban_1proc": ("drain_per_s.jobs", "drain_per_s.oban_1proc"),
+        "drain_ratio_vs_procrastinate": ("drain_per_s.jobs", "drain_per_s.procrastinate_best"),
+        "enqueue_ratio_vs_oban": ("enqueue_per_s.jobs", "enqueue_per_s.oban"),
+        "enqueue_many_ratio_vs_oban": ("enqueue_many_per_s", "enqueue_many_per_s.oban"),
+        "enqueue_many_ratio_vs_procrastinate": ("enqueue_many_per_s", "enqueue_many_per_s.procrastinate"),
+        "drain_ratio_vs_plain_prefork2": ("drain_per_s.jobs", "drain_per_s.plain_prefork2"),
+        "drain_ratio_vs_plain_solo1x2": ("drain_per_s.jobs", "drain_per_s.plain_solo1x2"),
+        "enqueue_ratio_vs_plain": ("enqueue_per_s.jobs", "enqueue_per_s.plain"),
+    }
+    return {name: med[a] / med[b] for name, (a, b) in pairs.items() if a in med and b in med}

@@ -1,0 +1,107 @@
+"""(a)-(d) on this project's app: bare task, django-celery-results, durable jobs, enqueue_many.
+
+All four share one set of worker nodes (the same worker, same settings). Completion is counted where
+each kind leaves it: a Redis INCR for the bare task, SUCCESS rows for django-celery-results, rows in
+state succeeded in jobs_job for durable jobs. Counting rows, not queue length, keeps this harness right
+for a core that claims each execution in the database and batches its finish writes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bench import jobs_tasks
+from bench.celery_workers import Nodes, Shape, start_nodes, wait_for
+
+QUEUE = "bench"
+BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
+KINDS = ("bare", "results", "jobs")
+
+
+class ProjectBench:
+    """Measure enqueue and drain of each kind against running nodes of the project app."""
+
+    def __init__(self, n: int) -> None:
+        import redis
+        from django.conf import settings
+        from django.db import connection
+
+        from project.celery import app
+
+        self.n, self.app, self.connection = n, app, connection
+        self.redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.settings = settings
+
+    # -- workers ----------------------------------------------------------------------------------
+    def start(self, shape: Shape, env_extra: dict[str, str] | None = None, tag: str = "project") -> Nodes:
+        db = self.settings.DATABASES["default"]
+        env = dict(
+            os.environ,
+            DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            REDIS_URL=self.settings.REDIS_URL,
+            CELERY_EXTRA_IMPORTS="bench.jobs_tasks",
+            CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "4"),
+            LOG_LEVEL="WARNING",
+            **(env_extra or {}),
+        )
+        nodes = start_nodes(self.app, "bench.project_app", shape, env, tag)
+        nodes.wait_ready()
+        return nodes
+
+    # -- one measured round -----------------------------------------------------------------------
+    def reset(self) -> None:
+        r = self.redis
+        r.delete(QUEUE, jobs_tasks.DONE_KEY, "unacked", "unacked_index")
+        for k in r.scan_iter("jobs:*"):
+            r.delete(k)
+        with self.connection.cursor() as cur:
+            cur.execute("TRUNCATE jobs_job, jobs_jobattempt, django_celery_results_taskresult CASCADE")
+
+    def enqueue(self, kind: str) -> float:
+        """Enqueue N jobs of `kind`; time until every message is queued and every job row exists."""
+        self.reset()
+        send = {
+            "bare": lambda: jobs_tasks.bare_noop.apply_async(queue=QUEUE),
+            "results": lambda: jobs_tasks.results_noop.apply_async(queue=QUEUE),
+            "jobs": lambda: jobs_tasks.jobs_noop.enqueue(),
+        }.get(kind)
+        started = time.perf_counter()
+        if kind == "enqueue_many":
+            from jobs import enqueue_many
+
+            for i in range(0, self.n, BATCH):
+                enqueue_many(jobs_tasks.jobs_noop, [{}] * min(BATCH, self.n - i))
+        else:
+            for _ in range(self.n):
+                send()
+        if kind in ("jobs", "enqueue_many"):
+            wait_for(lambda: self._rows() >= self.n, 120, f"{kind}: job rows after enqueue")
+        wait_for(lambda: self.redis.llen(QUEUE) >= self.n, 120, f"{kind}: messages after enqueue")
+        return self.n / (time.perf_counter() - started)
+
+    def drain(self, kind: str, nodes: Nodes, timeout: float = 900) -> float:
+        """Let the nodes consume the queue; time until every job has run to its final record."""
+        done = {
+            "bare": lambda: int(self.redis.get(jobs_tasks.DONE_KEY) or 0) >= self.n,
+            "results": lambda: self._count("django_celery_results_taskresult", "status='SUCCESS'") >= self.n,
+            "jobs": lambda: self._count("jobs_job", "state='succeeded'") >= self.n,
+        }[kind]
+        with self.connection.cursor() as cur:  # as autovacuum would after a burst; same for every peer
+            cur.execute("ANALYZE jobs_job")
+            cur.execute("ANALYZE django_celery_results_taskresult")
+        started = time.perf_counter()
+        nodes.consume(QUEUE)
+        try:
+            wait_for(done, timeout, f"{kind}: drain")
+            return self.n / (time.perf_counter() - started)
+        finally:
+            nodes.stop_consuming(QUEUE)
+
+    def _rows(self) -> int:
+        return self._count("jobs_job", "TRUE")
+
+    def _count(self, table: str, where: str) -> int:
+        with self.connection.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {table} WHERE {where}")  # constant names only
+            return cur.fetchone()[0]
