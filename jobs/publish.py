@@ -30,12 +30,17 @@ def broker_down() -> bool:
 
 
 def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -> bool:
-    """Put one stored job on its queue; False when the broker did not take it (logged, kept)."""
+    """Put one stored job on its queue; False when the broker did not take it (logged, kept).
+
+    Without a producer this is `jobs_publish([spec])` (on Redis: one pipelined push); with one,
+    Celery's own publish (other transports)."""
     global _down_until
     if MANUAL:
         return True
     if broker_down():
         return False
+    if producer is None:
+        return jobs_publish([spec]) == 1
     args, kwargs = payload_real(spec["args"], spec["kwargs"], None)
     options: dict[str, Any] = {"queue": spec["queue"], **reprs(spec["args"], spec["kwargs"])}
     if spec.get("priority") is not None:
@@ -75,7 +80,7 @@ def jobs_publish(specs: list[dict[str, Any]]) -> int:
         return 0
     sent: list[str] = []
     try:
-        with current_app.connection_for_write() as conn:
+        with current_app.pool.acquire(block=True) as conn:
             if fastpublish.supported(conn):
                 fastpublish.redis_publish_many(conn, specs)
                 sent = [spec["id"] for spec in specs]

@@ -75,13 +75,15 @@ class JobTask(Task):
             )
         now = timezone.now()
         row = self._row(args, kwargs, now=now, task_id=task_id, **options)
-        with transaction.atomic():  # a savepoint inside the caller's transaction
-            if row["unique_key"]:
+        if row["unique_key"]:
+            with transaction.atomic():  # the holder check and the insert under one lock
                 holder = self._unique_holder(row, now)
                 if holder is not None:
                     telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
                     return _result(holder[0], holder[1], duplicate=True)
-            store.jobs_insert([row])
+                store.jobs_insert([row])
+        else:
+            store.jobs_insert([row])  # in the caller's transaction, or committed at once
         if row["state"] == JobState.QUEUED:
             spec = _spec(row)
             _after_commit(lambda: publish.job_publish(spec))

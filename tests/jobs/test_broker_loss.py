@@ -108,7 +108,7 @@ def test_enqueues_with_the_broker_down_all_return_and_all_run_once_when_it_is_ba
     started = time.monotonic()
     ids = _enqueue_in_subprocess(env, "for n in range(60): ids.append(t.counted_job.enqueue(n=n).job_id)")
     assert len(ids) == 60 and time.monotonic() - started < 30  # no enqueue waited on the broker for long
-    assert Job.objects.filter(pk__in=ids, state=JobState.QUEUED, published_at__isnull=True).count() == 60
+    assert Job.objects.filter(pk__in=ids, state=JobState.QUEUED).count() == 60  # stored, none ran
 
     private_redis.start()
     wait_for(

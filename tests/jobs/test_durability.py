@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery.signals import before_task_publish
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -122,35 +121,25 @@ def test_publishes_failing_mid_batch_still_run_every_job_once(celery_worker, set
     settings.JOBS_RELAY_AFTER = 0.5
     settings.JOBS_RECONCILE_EVERY = 0.5
     settings.JOBS_BROKER_BACKOFF = 0.05
-    calls = {"single": 0, "batch": 0}
-
-    def flaky_broker(**_kw):  # one publish in three refused (enqueue, retry, relay: one by one)
-        calls["single"] += 1
-        if calls["single"] % 3 == 0:
-            raise ConnectionError("broker refused the message")
-
+    calls = {"n": 0}
     real_execute = redis.client.Pipeline.execute
 
-    def flaky_pipeline(self, *args, **kwargs):  # the mover's pipelined batches: every other one lost
+    def flaky_broker(self, *args, **kwargs):  # every other push of jobs to Redis is lost
         if any(cmd[0][0] == "LPUSH" for cmd in self.command_stack):
-            calls["batch"] += 1
-            if calls["batch"] % 2 == 1:
+            calls["n"] += 1
+            if calls["n"] % 2 == 1:
                 self.reset()
                 raise redis.exceptions.ConnectionError("connection reset by peer")
         return real_execute(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis.client.Pipeline, "execute", flaky_pipeline)
-    before_task_publish.connect(flaky_broker, weak=False)
-    try:
-        for n in range(12):
-            counted_job.enqueue(n=n, countdown=0.3)  # through the mover
-        for n in range(12, 16):
-            counted_job.enqueue(n=n, fail_first=True)  # and through a retry
-        wait_for(lambda: len(_runs()) >= 16, timeout=60, message="every job ran")
-    finally:
-        before_task_publish.disconnect(flaky_broker)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", flaky_broker)
+    for n in range(12):
+        counted_job.enqueue(n=n, countdown=0.3)  # through the mover's batches
+    for n in range(12, 16):
+        counted_job.enqueue(n=n, fail_first=True)  # enqueue publishes, then a retry
+    wait_for(lambda: len(_runs()) >= 16, timeout=60, message="every job ran")
     assert sorted(_runs()) == list(range(16))
-    assert calls["single"] >= 3 and calls["batch"] >= 2  # publishes did fail, and were made good
+    assert calls["n"] >= 6  # publishes did fail (enqueue, mover, retry, relay), and were made good
 
 
 def test_snooze_waits_without_counting_an_attempt_and_records_why(celery_worker):
