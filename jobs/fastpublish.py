@@ -22,12 +22,21 @@ def supported(conn: Any) -> bool:
 def redis_publish_many(conn: Any, specs: list[dict[str, Any]], chunk: int = 1000) -> None:
     """Push every spec's message; raises when Redis did not take them (nothing is marked)."""
     amqp, channel = current_app.amqp, conn.default_channel
-    with channel.conn_or_acquire() as client:
-        for i in range(0, len(specs), chunk):
-            pipe = client.pipeline(transaction=False)
-            for spec in specs[i : i + chunk]:
-                pipe.lpush(*_message(amqp, channel, spec))
-            pipe.execute()
+    client = _client(channel)
+    for i in range(0, len(specs), chunk):
+        pipe = client.pipeline(transaction=False)
+        for spec in specs[i : i + chunk]:
+            pipe.lpush(*_message(amqp, channel, spec))
+        pipe.execute()
+
+
+def _client(channel: Any) -> Any:
+    """One Redis client per pooled channel (kombu builds a new one per publish: ~0.2 ms each),
+    sharing the channel's connection pool and key prefix."""
+    client = channel.__dict__.get("_jobs_push_client")
+    if client is None:
+        client = channel.__dict__["_jobs_push_client"] = channel._create_client()
+    return client
 
 
 def _message(amqp: Any, channel: Any, spec: dict[str, Any]) -> tuple[str, str]:
