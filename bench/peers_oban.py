@@ -39,12 +39,12 @@ def oban_python() -> str:
 
 
 def _find_python312() -> str:
-    for name in ("python3.13", "python3.12"):
-        if found := shutil.which(name):
-            return found
-    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")))
-    if pyenv:
-        return pyenv[-1]
+    """A Python 3.12+ that runs (a pyenv shim for a version not installed exits 127)."""
+    found = [shutil.which(name) for name in ("python3.13", "python3.12")]
+    found += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")), reverse=True)
+    for candidate in filter(None, found):
+        if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
     raise RuntimeError("oban-py needs Python 3.12+: set BENCH_OBAN_PYTHON to one that has `oban` installed")
 
 
