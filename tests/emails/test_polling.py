@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
-from emails import config, polling, sqs, sqs_worker
+from emails import compat, config, polling, sqs
 from emails.models import EmailEvent, EmailSettings
 from tests.emails import payloads as p
 from tests.emails.conftest import depth, put
@@ -169,27 +168,11 @@ def test_status_has_the_seeds_keys(queue_url):
 
 
 def test_troubleshooting_helpers_mask_the_secret(queue_url):
-    cfg = config.get_sqs_config()
-    assert config.enabled() and config.ses_events_enabled() and not config.sqs_polling_enabled()
-    assert config.get_sqs_queue_url() == queue_url and config.aws_configured()
+    cfg = compat.get_sqs_config()
+    assert compat.enabled() and compat.ses_events_enabled() and not compat.sqs_polling_enabled()
+    assert compat.get_sqs_queue_url() == queue_url and compat.aws_configured()
     assert cfg["aws_access_key_id"].startswith("AKIA") and "TEST1234" not in str(cfg)
     assert "test-secret-not-real" not in json.dumps(cfg)
-
-
-def test_the_deprecated_api_warns_and_delegates(queue_url):
-    with pytest.warns(DeprecationWarning, match=r"sqs_worker.resume\(\) is deprecated"):
-        sqs_worker.resume()
-    assert beat_row().enabled
-    with pytest.warns(DeprecationWarning, match="sqs_worker.pause"):
-        sqs_worker.pause()
-    assert not beat_row().enabled
-    with pytest.warns(DeprecationWarning, match="sqs_worker.status"):
-        assert sqs_worker.status()["enabled"] is False
-    with pytest.warns(DeprecationWarning, match="use emails.polling.poll_now"):
-        assert sqs_worker.process_now().job_id
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        polling.status()  # the new API does not warn
 
 
 # -- management commands -----------------------------------------------------------------------
@@ -248,7 +231,7 @@ def test_setup_ses_queue_creates_queue_and_dlq_idempotently(aws, db):
     redrive = json.loads(attrs["RedrivePolicy"])
     assert int(redrive["maxReceiveCount"]) == 5
     assert redrive["deadLetterTargetArn"].endswith(":ses-setup-test-dlq")
-    assert config.get_sqs_queue_url() == url
+    assert compat.get_sqs_queue_url() == url
 
 
 def test_health_fails_only_when_polling_is_on_and_polls_have_stopped(queue_url):
