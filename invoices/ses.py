@@ -3,7 +3,8 @@
 Raw sending keeps what Django built (text + HTML + the PDF) byte for byte. Every send names
 SES_CONFIGURATION_SET, so SES publishes Send/Delivery/Bounce/Complaint/Open/Click events for it to
 the SNS topic `setup_ses_events` made; the SES MessageId is put on the message as
-`provider_message_id`, and the sender writes the e-mail log row under it. Boto errors leave as
+`provider_message_id`, and the e-mail log row is written under it, linked to the invoice attempt
+(`message.email_origin`) or the job that sent it. Boto errors leave as
 TransientSendError or PermanentSendError, by project.aws's one error map.
 """
 
@@ -15,7 +16,9 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 
+from emails.log import email_log_record_send
 from invoices.exceptions import PermanentSendError, TransientSendError
+from jobs import current_job
 from project import aws
 from project.aws import BOTO_ERRORS
 
@@ -45,15 +48,33 @@ class SesEmailBackend(BaseEmailBackend):
             recipients = message.recipients()
             if not recipients:
                 continue
+            source = message.from_email or settings.DEFAULT_FROM_EMAIL
             try:
-                message.provider_message_id = raw_email_send(
-                    source=message.from_email or settings.DEFAULT_FROM_EMAIL,
-                    destinations=recipients,
-                    raw=message.message().as_bytes(linesep="\r\n"),
+                message_id = raw_email_send(
+                    source=source, destinations=recipients, raw=message.message().as_bytes(linesep="\r\n")
                 )
             except (TransientSendError, PermanentSendError):
                 if not self.fail_silently:
                     raise
                 continue
+            message.provider_message_id = message_id
+            origin, origin_id = _origin(message)
+            email_log_record_send(
+                ses_message_id=message_id,
+                origin=origin,
+                origin_id=origin_id,
+                source=source,
+                destination=recipients,
+            )
             sent += 1
         return sent
+
+
+def _origin(message: EmailMessage) -> tuple[str, str]:
+    """Who sent it: the invoice sender says so on the message; any other mail sent from inside a
+    job (queue_handlers' e-mails) is linked to that job."""
+    given = getattr(message, "email_origin", None)
+    if given:
+        return given
+    ctx = current_job()
+    return ("job", ctx.job_id) if ctx is not None else ("", "")
