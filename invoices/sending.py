@@ -77,7 +77,11 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
         message.email_origin = ("invoice_attempt", str(attempt.pk))
         provider_id = _deliver(message)
     except SuppressedAddressError:
-        _finish(attempt, AttemptStatus.SUPPRESSED, error="refused: the recipient is suppressed (hard bounce or complaint)")
+        _finish(
+            attempt,
+            AttemptStatus.SUPPRESSED,
+            error="refused: the recipient is suppressed (hard bounce or complaint)",
+        )
         return SUPPRESSED
     except Exception as exc:
         error = send_error_for(exc)

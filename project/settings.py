@@ -229,7 +229,8 @@ SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)  # then the 
 INVOICES_POLL_MAX_MESSAGES = env.int("INVOICES_POLL_MAX_MESSAGES", default=500)  # per poll run
 # Backpressure: a poll receives regular mail only while fewer than this many handed-off sends wait
 # in Celery, so a message's SQS visibility timeout never has to cover a long Celery backlog.
-INVOICES_CELERY_BACKLOG = env.int("INVOICES_CELERY_BACKLOG", default=40)
+INVOICES_CELERY_BACKLOG = env.int("INVOICES_CELERY_BACKLOG", default=100)
+INVOICES_POLL_SNOOZE = env.float("INVOICES_POLL_SNOOZE", default=0.5)  # then the poll goes on
 INVOICES_RETRY_BASE_DELAY = env.int("INVOICES_RETRY_BASE_DELAY", default=30)  # doubles per try
 INVOICES_QUEUE_WARN_DEPTH = env.int("INVOICES_QUEUE_WARN_DEPTH", default=1000)
 # A send claimed this long ago by a worker that never finished may be taken by another one.

@@ -39,7 +39,7 @@ def test_priority_queue_is_drained_before_the_regular_one(queues, eager, setting
     # when the consumer polls
     counts = invoice_queues_poll()
     # then the password reset went out first, and everything was sent and deleted
-    assert counts == {"priority": 1, "regular": 25, "rejected": 0}
+    assert counts == {"priority": 1, "regular": 25, "rejected": 0, "more": 0}
     assert mail.outbox[0].subject == "reset your password"
     assert len(mail.outbox) == 26
     assert queues.depth(queues.regular) == queues.depth(queues.priority) == 0
@@ -104,7 +104,7 @@ def test_malformed_messages_are_recorded_and_removed_and_the_rest_go_on(queues, 
     assert good.status == AttemptStatus.SENT
 
 
-def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
+def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, celery_worker, smtp):
     # given queues with a 1 s visibility timeout and a redrive count of 3, and an SMTP server
     # that answers "451 try again later"
     q = make_queues(settings, visibility=1, receives=3)
@@ -112,12 +112,13 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
     smtp.reply = "451 4.3.0 Try again later"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
 
-    # when the consumer keeps polling
+    # when the consumer keeps polling (the send jobs run on a worker: one job per SQS message,
+    # a new one for each redelivery once the last has ended)
     def dead_lettered() -> bool:
         invoice_queues_poll()
         return q.depth(q.regular_dlq) == 1
 
-    wait_for(dead_lettered, timeout=20, interval=0.2, message="message in the DLQ")
+    wait_for(dead_lettered, timeout=30, interval=0.3, message="message in the DLQ")
     # then it was tried exactly the redrive count, nothing was delivered, and the attempt says why
     attempt.refresh_from_db()
     assert smtp.refused == 3 and smtp.received == []
@@ -131,20 +132,24 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
     sqs.message_send(queue_url=q.regular, body=msg.body)
     sqs.message_delete(queue_url=q.regular_dlq, receipt_handle=msg.receipt_handle)
     invoice_queues_poll()
+    wait_for(lambda: len(smtp.received) == 1, timeout=20, message="the redriven e-mail")
     attempt.refresh_from_db()
-    assert attempt.status == AttemptStatus.SENT and len(smtp.received) == 1
+    assert attempt.status == AttemptStatus.SENT
 
 
-def test_smtp_down_then_back_sends_on_a_later_delivery(queues, eager, smtp, settings):
+def test_smtp_down_then_back_sends_on_a_later_delivery(queues, celery_worker, smtp, settings):
     settings.INVOICES_RETRY_BASE_DELAY = 0
     smtp.reply = "421 4.7.0 busy"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
     invoice_queues_poll(max_messages=1)
+    wait_for(lambda: smtp.refused == 1, timeout=20, message="the refused try")
+    wait_for(lambda: not EmailAttempt.objects.filter(pk=attempt.pk, handed_off_at__isnull=False).exists())
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.RETRYING and "421" in attempt.error
     assert queues.depth(queues.regular) == 1  # still there: SQS delivers it again
     smtp.reply = None
     invoice_queues_poll()
+    wait_for(lambda: len(smtp.received) == 1, timeout=20, message="the e-mail")
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SENT and attempt.deliveries == 2
     assert len(smtp.received) == 1 and queues.depth(queues.regular) == 0
