@@ -57,8 +57,9 @@ def _workers(worker_process, port: int, settings, **extra: str) -> None:
         "DEBUG": "1",
         **extra,
     }
-    worker_process("regular", queues=["invoices_regular"], concurrency=2, **env)
+    # the priority worker first: the regular one starts draining the moment it is ready
     worker_process("priority", queues=["invoices_priority", "sqs_polling"], concurrency=2, **env)
+    worker_process("regular", queues=["invoices_regular"], concurrency=2, **env)
 
 
 def _queue(n: int, priority: int, prefix: str) -> None:
@@ -107,10 +108,10 @@ def test_priority_mail_overtakes_a_1000_mail_sqs_backlog(aws, settings, worker_p
 
 
 def test_priority_holds_with_the_celery_provider(settings, worker_process, timed_smtp):
-    # given QUEUE_PROVIDER=celery and 300 regular e-mails waiting on invoices_regular
+    # given QUEUE_PROVIDER=celery and 1,000 regular e-mails waiting on invoices_regular
     inbox, port = timed_smtp
     settings.QUEUE_PROVIDER = "celery"
-    _queue(300, 7, "r")
+    _queue(REGULAR, 7, "r")
     _workers(worker_process, port, settings)
     wait_for(lambda: len(inbox.accepted) >= 20, timeout=60, message="the regular backlog moving")
     # when 10 verification e-mails are queued
@@ -120,6 +121,6 @@ def test_priority_holds_with_the_celery_provider(settings, worker_process, timed
         lambda: sum(s.startswith("p-") for _, s in inbox.accepted) == 10, timeout=60, message="priority"
     )
     # then they overtake the backlog
-    _check_priority_first(inbox, enqueued_at, 300)
-    wait_for(lambda: len(inbox.accepted) >= 310, timeout=120, message="all e-mails")
-    assert len({s for _, s in inbox.accepted}) == 310
+    _check_priority_first(inbox, enqueued_at, REGULAR)
+    wait_for(lambda: len(inbox.accepted) >= REGULAR + 10, timeout=120, message="all e-mails")
+    assert len({s for _, s in inbox.accepted}) == REGULAR + 10
