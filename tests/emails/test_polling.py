@@ -247,3 +247,31 @@ def test_health_fails_only_when_polling_is_on_and_polls_have_stopped(queue_url):
     with time_machine.travel(polling.status()["last_run"] + timedelta(minutes=10)):
         report = ses_polling_health()
     assert not report["ok"] and report["age_s"] >= 600
+
+
+def test_status_counts_the_next_poll_waiting_and_says_when(queue_url):
+    from django.utils import timezone
+
+    # off: nothing waits, no next poll
+    s = polling.status()
+    assert s["pending_jobs"] == 0 and s["next_poll_at"] is None
+    # on, between beat ticks: beat's next tick is the poll waiting (the seed shows 1)
+    polling.enable_polling(first_poll=False)
+    polling.set_polling_interval(5000)
+    beat = beat_row()
+    beat.last_run_at = timezone.now() - timedelta(seconds=2)
+    beat.save()
+    s = polling.status()
+    assert s["pending_jobs"] == 1
+    assert abs((s["next_poll_at"] - (beat.last_run_at + timedelta(seconds=5))).total_seconds()) < 0.01
+    # a poll queued now (poll_now) is that next poll: still 1, due now
+    before = timezone.now()
+    polling.poll_now()
+    s = polling.status()
+    assert s["pending_jobs"] == 1 and before - timedelta(seconds=1) <= s["next_poll_at"] <= timezone.now()
+    # switched off again: 0 once nothing is queued
+    polling.disable_polling()
+    from jobs import Job
+
+    Job.objects.filter(task=config.POLL_TASK).delete()
+    assert polling.status()["pending_jobs"] == 0 and polling.status()["next_poll_at"] is None
