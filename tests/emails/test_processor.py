@@ -199,3 +199,29 @@ def test_payload_is_stored_as_sent():
     doc = p.ses_event("Click", "m9")
     process([p.sns(doc)])
     assert EmailEvent.objects.get().payload == json.loads(json.dumps(doc))
+
+
+def test_a_lone_surrogate_quarantines_its_message_not_its_batch():
+    good = [p.sns(p.ses_event("Delivery", f"s{i}")) for i in range(3)]
+    doc = p.ses_event("Open", "bad")
+    doc["open"]["userAgent"] = "\ud83d"  # half an emoji
+    bad_escaped = p.sns(doc)  # json.dumps writes it as the escape \\ud83d
+    bad_raw = good[0].replace("s0", "s9\udc80")  # a lone surrogate in the text itself
+
+    result = process([good[0], bad_escaped, good[1], bad_raw, good[2]])
+
+    assert (result.recorded, result.quarantined) == (3, 2)
+    assert EmailLog.objects.filter(ses_message_id__in=["s0", "s1", "s2"]).count() == 3
+    assert all("cannot be encoded" in q.reason for q in QuarantinedMessage.objects.all())
+
+
+def test_an_account_level_suppression_complaint_feeds_the_suppression_list():
+    doc = {
+        "notificationType": "Complaint",
+        "complaint": {"complaintSubType": "OnAccountSuppressionList", "timestamp": p.T0},
+        "mail": p.mail("acct1", ["listed@example.com"]),
+    }
+    assert process([p.sns(doc)]).recorded == 1
+    assert EmailLog.objects.get(ses_message_id="acct1").status == EmailStatus.COMPLAINED
+    with pytest.raises(SuppressedAddressError):
+        ensure_not_suppressed(["listed@example.com"])

@@ -117,9 +117,7 @@ def test_priority_holds_with_the_celery_provider(settings, worker_process, timed
     # when 10 verification e-mails are queued
     enqueued_at = time.monotonic()
     _queue(10, 2, "p")
-    wait_for(
-        lambda: sum(s.startswith("p-") for _, s in inbox.accepted) == 10, timeout=60, message="priority"
-    )
+    wait_for(lambda: sum(s.startswith("p-") for _, s in inbox.accepted) == 10, timeout=60, message="priority")
     # then they overtake the backlog
     _check_priority_first(inbox, enqueued_at, REGULAR)
     wait_for(lambda: len(inbox.accepted) >= REGULAR + 10, timeout=120, message="all e-mails")
