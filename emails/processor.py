@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from emails.log import RecordedEvent, ses_events_recorded
 from emails.models import (
     RANK,
     EmailEvent,
@@ -120,6 +121,7 @@ def ses_messages_process(*, messages: Sequence[SqsMessage]) -> BatchResult:
             extra={"fields": {"error": type(exc).__name__, "size": len(messages)}},
         )
         return _one_by_one(messages)
+    _announce(new)
     result.recorded = len(inserted)
     result.duplicates = len(events) - len(inserted)
     result.quarantined = len(bad)
@@ -161,7 +163,17 @@ def ses_message_record(*, message: SqsMessage) -> str:
             _merge(log, delta)
             log.save()
         _suppress([parsed])
+    _announce([parsed])
     return "recorded"
+
+
+def _announce(events: Iterable[Event]) -> None:
+    """After commit: one normalized list for whoever tracks its own mail (invoices)."""
+    recorded = [
+        RecordedEvent(e.ses_message_id, e.event_type, e.occurred_at, e.permanent_bounce) for e in events
+    ]
+    if recorded:
+        ses_events_recorded.send(sender=RecordedEvent, events=recorded)
 
 
 # -- events --------------------------------------------------------------------------------

@@ -206,6 +206,7 @@ SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
 SES_EVENTS_QUEUE_URL = env.str("SES_EVENTS_QUEUE_URL", default="")
 SES_EVENTS_QUEUE_NAME = env.str("SES_EVENTS_QUEUE_NAME", default="ses-events")
 SES_EVENTS_DLQ_NAME = env.str("SES_EVENTS_DLQ_NAME", default="")  # default: <queue name>-dlq
+SES_EVENTS_TOPIC_NAME = env.str("SES_EVENTS_TOPIC_NAME", default="ses-events")  # setup_ses_events
 SES_EVENTS_MAX_RECEIVES = env.int("SES_EVENTS_MAX_RECEIVES", default=5)  # then to the DLQ
 # Seconds a received message stays hidden from other pollers before SQS hands it out again.
 SES_EVENTS_VISIBILITY_TIMEOUT = env.int("SES_EVENTS_VISIBILITY_TIMEOUT", default=60)
