@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -71,6 +73,32 @@ class Ignored:
     """An SNS/SES control message: acknowledged (deleted) and counted, nothing recorded."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class Confirm(Ignored):
+    """An SNS SubscriptionConfirmation: to be confirmed (SubscribeURL checked to be SNS's)."""
+
+    topic_arn: str = ""
+    token: str = ""
+    subscribe_url: str = ""
+
+
+# SNS's own hosts only: sns.<region>.amazonaws.com (and the China partition's .com.cn).
+_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$")
+
+
+def _confirmation(doc: dict[str, Any]) -> Confirm:
+    url, topic, token = doc.get("SubscribeURL"), doc.get("TopicArn"), doc.get("Token")
+    if not all(isinstance(v, str) and v for v in (url, topic, token)):
+        raise Invalid("SubscriptionConfirmation without SubscribeURL, TopicArn or Token")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not _SNS_HOST.match(parts.hostname or "") or parts.port not in (None, 443):
+        raise Invalid("SubscribeURL is not an https://sns.<region>.amazonaws.com URL: not fetched")
+    region = topic.split(":")[3] if topic.count(":") >= 5 else ""
+    if not (parts.hostname or "").startswith(f"sns.{region}."):
+        raise Invalid("SubscribeURL's region is not the topic's: not fetched")
+    return Confirm("SNS SubscriptionConfirmation", topic_arn=topic, token=token, subscribe_url=url)
 
 
 @dataclass
@@ -137,6 +165,8 @@ def _is_control_text(text: str) -> bool:
 
 def _from_envelope(doc: dict[str, Any]) -> Event | Ignored:
     kind = doc.get("Type")
+    if kind == "SubscriptionConfirmation":
+        return _confirmation(doc)
     if kind in SNS_CONTROL_TYPES:
         return Ignored(f"SNS {kind}")
     if kind != "Notification":

@@ -34,7 +34,7 @@ from emails.models import (
     QuarantinedMessage,
     Suppression,
 )
-from emails.parsing import Event, Ignored, Invalid, parse
+from emails.parsing import Confirm, Event, Ignored, Invalid, parse
 from emails.sqs import SqsMessage
 
 logger = logging.getLogger("emails.processor")
@@ -92,16 +92,22 @@ def ses_messages_process(*, messages: Sequence[SqsMessage]) -> BatchResult:
     result = BatchResult(received=len(messages), done=list(messages))
     events: list[tuple[SqsMessage, Event]] = []
     bad: list[tuple[SqsMessage, str]] = []
+    confirms: list[tuple[SqsMessage, Confirm]] = []
     for m in messages:
         try:
             parsed = parse(m.body, max_bytes=max_bytes)
         except Invalid as exc:
             bad.append((m, str(exc)))
             continue
-        if isinstance(parsed, Ignored):
+        if isinstance(parsed, Confirm):
+            confirms.append((m, parsed))
+        elif isinstance(parsed, Ignored):
             result.ignored += 1
         else:
             events.append((m, parsed))
+    failed = _confirm(confirms)  # a control message: acknowledged (ignored) once confirmed
+    result.ignored += len(confirms) - len(failed)
+    bad += failed
     unique: dict[str, tuple[SqsMessage, Event]] = {}
     for m, e in events:
         unique.setdefault(e.sns_message_id, (m, e))
@@ -147,6 +153,12 @@ def ses_message_record(*, message: SqsMessage) -> str:
     except Invalid as exc:
         _quarantine([(message, str(exc))])
         return "quarantined"
+    if isinstance(parsed, Confirm):
+        failed = _confirm([(message, parsed)])
+        if failed:
+            _quarantine(failed)
+            return "quarantined"
+        return "ignored"
     if isinstance(parsed, Ignored):
         return "ignored"
     with transaction.atomic():
@@ -165,6 +177,21 @@ def ses_message_record(*, message: SqsMessage) -> str:
         _suppress([parsed])
     _announce([parsed])
     return "recorded"
+
+
+def _confirm(confirms: list[tuple[SqsMessage, Confirm]]) -> list[tuple[SqsMessage, str]]:
+    """Confirm SNS subscriptions; the ones that fail are returned to be quarantined."""
+    from emails.sns import SnsError, subscription_confirm
+
+    failed = []
+    for m, c in confirms:
+        try:
+            subscription_confirm(confirm=c)
+        except SnsError as exc:
+            failed.append((m, f"subscription not confirmed: {exc}"))
+        else:
+            logger.info("sns subscription confirmed", extra={"fields": {"topic": c.topic_arn}})
+    return failed
 
 
 def _announce(events: Iterable[Event]) -> None:

@@ -36,6 +36,9 @@ def beat_row() -> PeriodicTask:
 
 
 def test_a_poll_records_everything_and_empties_the_queue(queue_url):
+    from project import aws
+
+    aws.client("sns").create_topic(Name=p.TOPIC.rsplit(":", 1)[1])  # the confirmation's topic
     polling.enable_polling(first_poll=False)
     bodies = p.mixed(24) + [p.VALIDATION_TEXT, p.subscription_confirmation(), "garbage"]
     put(queue_url, bodies)
