@@ -163,7 +163,7 @@ def _workers(settings, smtp_port: int) -> list:
     procs = []
     for name, queues in (("bprio", "invoices_priority,sqs_polling"), ("breg", "invoices_regular")):
         cmd = [sys.executable, "-m", "celery", "-A", "project", "worker", "-n", f"{name}@%h", "-Q", queues]
-        cmd += ["-c", "4" if name == "breg" else "2", "-l", "WARNING", "--without-gossip", "--without-mingle"]
+        cmd += ["-c", "2", "-l", "WARNING", "--without-gossip", "--without-mingle"]
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     from project.celery import app
 
