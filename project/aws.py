@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from typing import Any
 
 import boto3
@@ -71,11 +72,15 @@ def client(service: str, *, region_name: str | None = None) -> Any:
     return _client(service, region_name or region(), endpoint_url())
 
 
+_lock = threading.Lock()
+
+
 @functools.lru_cache(maxsize=32)
 def _client(service: str, region_name: str, endpoint: str | None) -> Any:
-    return boto3.session.Session().client(
-        service, region_name=region_name, endpoint_url=endpoint, config=CONFIG
-    )
+    # boto3's default session is not safe to make clients from in several threads at once
+    # (worker threads); the clients themselves are.
+    with _lock:
+        return boto3.client(service, region_name=region_name, endpoint_url=endpoint, config=CONFIG)
 
 
 def clients_reset() -> None:
