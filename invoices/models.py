@@ -137,9 +137,9 @@ class EmailAttempt(models.Model):
     deliveries = models.PositiveIntegerField(default=0, help_text="times a worker took it")
     provider_message_id = models.CharField(max_length=200, blank=True, default="")
     # Which e-mail backend sent it (smtp, ses, outbox …), so a person knows where to look.
-    backend = models.CharField(max_length=40, blank=True, default="")
+    backend = models.CharField(max_length=40, blank=True, default="", db_default="")
     # What SES said afterwards (from the e-mail log's events): delivered, bounced, complained.
-    delivery_status = models.CharField(max_length=20, blank=True, default="", db_index=True)
+    delivery_status = models.CharField(max_length=20, blank=True, default="", db_default="", db_index=True)
     delivery_status_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -149,7 +149,7 @@ class EmailAttempt(models.Model):
     # backpressure counts these), and the newest receipt handle SQS gave for its message, so
     # whichever job deletes it uses a handle that still works.
     handed_off_at = models.DateTimeField(null=True, blank=True)
-    receipt_handle = models.TextField(blank=True, default="", editable=False)
+    receipt_handle = models.TextField(blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
