@@ -12,11 +12,14 @@ from invoices import sqs
 from invoices.consumer import invoice_queues_poll
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, RejectedMessage
 from invoices.queues import invoice_email_queue, message_body, send_email_via_queue
+from invoices.tasks import invoice_queue_message_handle_task
+from jobs import FINISHED_STATES, Job
 from tests.helpers import wait_for
 from tests.invoices.conftest import make_queues
 from tests.invoices.factories import invoice_with_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
+HANDLE = invoice_queue_message_handle_task.name
 
 
 def reset_mail() -> None:
@@ -143,7 +146,8 @@ def test_smtp_down_then_back_sends_on_a_later_delivery(queues, celery_worker, sm
     attempt = invoice_email_queue(invoice=invoice_with_lines())
     invoice_queues_poll(max_messages=1)
     wait_for(lambda: smtp.refused == 1, timeout=20, message="the refused try")
-    wait_for(lambda: not EmailAttempt.objects.filter(pk=attempt.pk, handed_off_at__isnull=False).exists())
+    # the handle job has ended (its per-message unique key is free for the redelivery)
+    wait_for(lambda: not Job.objects.filter(task=HANDLE).exclude(state__in=FINISHED_STATES).exists())
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.RETRYING and "421" in attempt.error
     assert queues.depth(queues.regular) == 1  # still there: SQS delivers it again
