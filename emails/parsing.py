@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from emails.models import EventType
+from emails.sns_confirm import Confirm, InvalidConfirmation, confirmation_parse
 
 SES_TYPES = {
     "Send": EventType.SEND,
@@ -75,32 +74,6 @@ class Ignored:
     reason: str
 
 
-@dataclass(frozen=True)
-class Confirm(Ignored):
-    """An SNS SubscriptionConfirmation: to be confirmed (SubscribeURL checked to be SNS's)."""
-
-    topic_arn: str = ""
-    token: str = ""
-    subscribe_url: str = ""
-
-
-# SNS's own hosts only: sns.<region>.amazonaws.com (and the China partition's .com.cn).
-_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$")
-
-
-def _confirmation(doc: dict[str, Any]) -> Confirm:
-    url, topic, token = doc.get("SubscribeURL"), doc.get("TopicArn"), doc.get("Token")
-    if not all(isinstance(v, str) and v for v in (url, topic, token)):
-        raise Invalid("SubscriptionConfirmation without SubscribeURL, TopicArn or Token")
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not _SNS_HOST.match(parts.hostname or "") or parts.port not in (None, 443):
-        raise Invalid("SubscribeURL is not an https://sns.<region>.amazonaws.com URL: not fetched")
-    region = topic.split(":")[3] if topic.count(":") >= 5 else ""
-    if not (parts.hostname or "").startswith(f"sns.{region}."):
-        raise Invalid("SubscribeURL's region is not the topic's: not fetched")
-    return Confirm("SNS SubscriptionConfirmation", topic_arn=topic, token=token, subscribe_url=url)
-
-
 @dataclass
 class Event:
     sns_message_id: str
@@ -119,7 +92,7 @@ class Event:
     payload_json: str = ""  # the SES JSON exactly as it came: stored without dumping it again
 
 
-def parse(body: str, *, max_bytes: int) -> Event | Ignored:
+def parse(body: str, *, max_bytes: int) -> Event | Ignored | Confirm:
     """Raise Invalid with a reason, or return what the message is."""
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
@@ -163,10 +136,13 @@ def _is_control_text(text: str) -> bool:
     return any(stripped.startswith(t) for t in CONTROL_TEXTS)
 
 
-def _from_envelope(doc: dict[str, Any]) -> Event | Ignored:
+def _from_envelope(doc: dict[str, Any]) -> Event | Ignored | Confirm:
     kind = doc.get("Type")
     if kind == "SubscriptionConfirmation":
-        return _confirmation(doc)
+        try:
+            return confirmation_parse(doc)
+        except InvalidConfirmation as exc:
+            raise Invalid(str(exc)) from None
     if kind in SNS_CONTROL_TYPES:
         return Ignored(f"SNS {kind}")
     if kind != "Notification":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import requests
 from django.conf import settings
 
-from emails.parsing import Confirm
+from emails.sns_confirm import Confirm
 from project import aws
 from project.aws import BOTO_ERRORS
 
