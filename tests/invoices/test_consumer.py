@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.core import mail
@@ -176,3 +177,55 @@ def test_an_address_suppressed_after_queueing_is_not_sent(queues, eager, smtp):
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SUPPRESSED and "suppressed" in attempt.error
     assert smtp.received == [] and queues.depth(queues.regular) == 0
+
+
+def test_a_backlog_longer_than_the_visibility_timeout_sends_once_and_dead_letters_nothing(
+    aws, settings, celery_worker, smtp
+):
+    # given 150 e-mails on a queue whose visibility timeout (2 s) and redrive count (2) are far
+    # shorter than the time the backlog takes to drain, and room for 10 sends waiting in Celery
+    q = make_queues(settings, visibility=2, receives=2)
+    settings.INVOICES_CELERY_BACKLOG = 10
+    for i in range(150):
+        notify(f"user{i}@example.org", 5, f"bulk {i}")
+    # when the poll job runs (it snoozes while backpressure holds mail in SQS)
+    from invoices.tasks import invoice_queues_poll_task
+
+    started = time.monotonic()
+
+    def beat_tick() -> bool:  # as beat does (every second here): a duplicate while one waits
+        invoice_queues_poll_task.enqueue()
+        return len(smtp.received) >= 150
+
+    wait_for(beat_tick, timeout=120, interval=1, message="all 150 e-mails")
+    assert time.monotonic() - started > 2  # the backlog outlasted the visibility timeout
+    time.sleep(1)
+    # then every e-mail went exactly once, none was dead-lettered, every attempt is sent
+    subjects = [m["Subject"] for m in smtp.received]
+    assert len(subjects) == len(set(subjects)) == 150
+    assert q.depth(q.regular_dlq) == 0
+    assert EmailAttempt.objects.exclude(status=AttemptStatus.SENT).count() == 0
+    assert set(EmailAttempt.objects.values_list("deliveries", flat=True)) == {1}
+    wait_for(lambda: q.depth(q.regular) == 0, timeout=20, message="every message deleted")
+
+
+def test_backpressure_receives_regular_mail_only_as_fast_as_celery_sends_it(queues, settings):
+    # given 30 regular e-mails and 3 priority ones in SQS, room for 5 sends waiting in Celery,
+    # and no worker yet: nothing handed off gets sent
+    settings.INVOICES_CELERY_BACKLOG = 5
+    for i in range(30):
+        notify(f"user{i}@example.org", 5, f"bulk {i}")
+    for i in range(3):
+        notify(f"vip{i}@example.org", 1, f"reset {i}")
+    # when the poll runs twice
+    first = invoice_queues_poll()
+    second = invoice_queues_poll()
+    # then all priority mail went to Celery, regular mail only up to the room, the rest stays in
+    # SQS (visible, not counting receives), and the poll says there is more
+    assert (first["priority"], first["regular"], first["more"]) == (3, 5, 1)
+    assert (second["priority"], second["regular"], second["more"]) == (0, 0, 1)
+    attrs = sqs.queue_attributes(queue_url=queues.regular)
+    assert int(attrs["ApproximateNumberOfMessages"]) == 25
+    # and once those sends are done (hand-off cleared), the next poll takes the next five
+    EmailAttempt.objects.update(handed_off_at=None)
+    assert invoice_queues_poll()["regular"] == 5
