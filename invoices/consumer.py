@@ -42,6 +42,7 @@ from invoices.sending import FINAL_OUTCOMES, email_attempt_send
 logger = logging.getLogger("invoices")
 MAX_VISIBILITY = 43_200  # SQS's ceiling, 12 h
 RETRY = "retry"
+REDELIVER_SOON = 2  # s
 
 
 def celery_backlog(*, queue: str) -> int:
@@ -95,7 +96,7 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
 
     parsed = [(m, *message_parse(m.body)) for m in batch]
     ids = [attempt_id for _, attempt_id, _ in parsed if attempt_id]
-    known = {a.pk: a for a in EmailAttempt.objects.filter(pk__in=ids).only("pk", "kind")}
+    known = {a.pk: a for a in EmailAttempt.objects.filter(pk__in=ids).only("pk", "kind", "handed_off_at")}
     outcomes, accepted = [], []
     for message, attempt_id, kind in parsed:
         reason = kind if attempt_id is None else None  # message_parse puts the reason in `kind`
@@ -110,6 +111,7 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
         accepted.append((message, known[attempt_id]))
         outcomes.append(queue)
     now, received_at = timezone.now(), time.time()
+    waiting = {a.pk for _, a in accepted if a.handed_off_at is not None}
     for message, attempt in accepted:
         attempt.handed_off_at, attempt.receipt_handle = now, message.receipt_handle
     # The receipt is committed before its jobs are published (not in one transaction with them:
@@ -118,7 +120,7 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
     # broker refused) is no longer counted once its visibility timeout has passed.
     EmailAttempt.objects.bulk_update([a for _, a in accepted], ["handed_off_at", "receipt_handle"])
     for message, attempt in accepted:
-        invoice_queue_message_handle_task.apply_async(
+        result = invoice_queue_message_handle_task.apply_async(
             kwargs={
                 "queue": queue,
                 "attempt_id": attempt.pk,
@@ -128,6 +130,11 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
             },
             queue=celery_queue(queue),
         )
+        if getattr(result, "enqueued", None) and result.enqueued.duplicate and attempt.pk not in waiting:
+            # The job of the previous delivery is just ending and still holds the message's
+            # unique key: no job waits, so let SQS hand the message out again soon rather than
+            # after a whole visibility timeout.
+            _visibility(url, attempt.pk, REDELIVER_SOON)
     return outcomes
 
 
