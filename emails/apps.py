@@ -7,7 +7,7 @@ class EmailsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from jobs.health import register_check
+        from jobs import register_check
 
         register_check("ses_polling", ses_polling_health)
 

@@ -1,7 +1,7 @@
 """The poll's beat row. Created disabled on migrate; after that emails.config keeps it in step
 with the settings record (enabled, interval), in the same transaction as each change."""
 
-from jobs.schedules import Schedule
+from jobs import Schedule
 
 SCHEDULES = [
     Schedule(

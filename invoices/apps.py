@@ -7,7 +7,7 @@ class InvoicesConfig(AppConfig):
 
     def ready(self) -> None:
         from invoices.health import invoice_queues_health
-        from jobs.health import register_check
+        from jobs import register_check
 
         register_check("invoice_queues", invoice_queues_health)
 

@@ -1,4 +1,4 @@
-from jobs.schedules import Schedule
+from jobs import Schedule
 
 SCHEDULES = [
     Schedule(
