@@ -98,7 +98,7 @@ def run() -> list[dict]:
     from django.conf import settings
     from moto.server import ThreadedMotoServer
 
-    from emails import sqs
+    from project import aws
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -108,7 +108,7 @@ def run() -> list[dict]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     settings.AWS_ENDPOINT_URL, settings.AWS_REGION = f"http://127.0.0.1:{port}", "us-east-1"
-    sqs._client.cache_clear()
+    aws.clients_reset()
     try:
         seeds = iter(range(1, 100))
         bulk = median_of(3, lambda: _bulk_rate(next(seeds)))

@@ -1,5 +1,5 @@
-"""The e-mail settings record and the beat row that follows it, plus the seed's
-troubleshooting helpers (`enabled()`, `aws_configured()`, `get_sqs_config()` …).
+"""The e-mail settings record and the beat row that follows it. The seed's troubleshooting
+helpers (`enabled()`, `get_sqs_config()` …) live apart, in emails/compat.py.
 
 Every change goes through `email_settings_save`: it validates, saves and updates the
 django-celery-beat row in one transaction, so beat sees the change (its PeriodicTasks marker
@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from emails.models import EmailSettings
+from project import aws
 
 POLL_TASK = "emails.tasks.sqs_poll_task"
 PERIODIC_TASK_NAME = "emails.sqs_poll"
@@ -111,50 +112,6 @@ def poll_periodic_task() -> Any:
     return PeriodicTask.objects.filter(name=PERIODIC_TASK_NAME).select_related("interval").first()
 
 
-# -- the seed's troubleshooting helpers ------------------------------------------------------
-def enabled() -> bool:
-    return email_settings_get().system_enabled
-
-
-def ses_events_enabled() -> bool:
-    return email_settings_get().ses_events_enabled
-
-
-def sqs_polling_enabled() -> bool:
-    return email_settings_get().sqs_polling_enabled
-
-
-def get_sqs_queue_url() -> str:
-    return email_settings_get().queue_url
-
-
 def aws_configured() -> bool:
     """Credentials found by boto3's default chain (env, profile, instance role) and a region."""
-    return bool(_credentials() is not None and email_settings_get().aws_region)
-
-
-def get_sqs_config() -> dict[str, Any]:
-    """What the poller will use, with the key id masked and the secret never shown."""
-    s = email_settings_get()
-    creds = _credentials()
-    key_id = getattr(creds, "access_key", None) or ""
-    return {
-        "queue_url": s.queue_url,
-        "aws_region": s.aws_region,
-        "endpoint_url": settings.AWS_ENDPOINT_URL,
-        "aws_access_key_id": (key_id[:4] + "*" * max(len(key_id) - 4, 0)) if key_id else None,
-        "aws_secret_access_key": "********" if getattr(creds, "secret_key", None) else None,
-        "credentials_source": getattr(creds, "method", None),
-        "max_messages_per_poll": s.max_messages_per_poll,
-        "wait_time_seconds": s.wait_time_seconds,
-        "visibility_timeout": settings.SES_EVENTS_VISIBILITY_TIMEOUT,
-    }
-
-
-def _credentials() -> Any:
-    import boto3
-
-    try:
-        return boto3.session.Session().get_credentials()
-    except Exception:
-        return None
+    return bool(aws.credentials() is not None and email_settings_get().aws_region)

@@ -78,6 +78,10 @@ class EmailLog(models.Model):
     for it when no sender recorded it first (events for unknown messages are kept)."""
 
     ses_message_id = models.CharField(max_length=200, unique=True)
+    # Who sent it, when this service did: ("invoice_attempt", "<id>") or ("handler_job", "<job id>").
+    # Written at send; empty for mail sent by others through the same SES account.
+    origin = models.CharField(max_length=20, blank=True, default="", db_default="", db_index=True)
+    origin_id = models.CharField(max_length=64, blank=True, default="", db_default="", db_index=True)
     status = models.CharField(
         max_length=20, choices=EmailStatus.choices, default=EmailStatus.SENT, db_index=True
     )

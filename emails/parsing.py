@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from emails.models import EventType
+from emails.sns_confirm import Confirm, InvalidConfirmation, confirmation_parse
 
 SES_TYPES = {
     "Send": EventType.SEND,
@@ -90,7 +92,7 @@ class Event:
     payload_json: str = ""  # the SES JSON exactly as it came: stored without dumping it again
 
 
-def parse(body: str, *, max_bytes: int) -> Event | Ignored:
+def parse(body: str, *, max_bytes: int) -> Event | Ignored | Confirm:
     """Raise Invalid with a reason, or return what the message is."""
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
@@ -103,6 +105,7 @@ def parse(body: str, *, max_bytes: int) -> Event | Ignored:
         raise Invalid("not JSON") from None
     if not isinstance(doc, dict):
         raise Invalid(f"JSON {type(doc).__name__}, expected an object")
+    _ensure_encodable(body)
     if "Type" in doc and ("Message" in doc or doc.get("Type") in SNS_CONTROL_TYPES):
         return _from_envelope(doc)
     if "eventType" in doc or "notificationType" in doc:
@@ -114,13 +117,32 @@ def parse(body: str, *, max_bytes: int) -> Event | Ignored:
     raise Invalid("neither an SNS envelope nor an SES event (no Type, eventType or notificationType)")
 
 
+def _ensure_encodable(text: str) -> None:
+    """A lone surrogate (raw, or as a JSON \\ud800 escape) cannot be stored as UTF-8: this one
+    message is quarantined here, before the database would refuse its whole batch."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("text that cannot be encoded as UTF-8 (a lone surrogate)") from None
+    if "\\ud" in text or "\\uD" in text:  # escapes: check what they decode to
+        try:
+            json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid("text that cannot be encoded as UTF-8 (a lone surrogate escape)") from None
+
+
 def _is_control_text(text: str) -> bool:
     stripped = text.strip()
     return any(stripped.startswith(t) for t in CONTROL_TEXTS)
 
 
-def _from_envelope(doc: dict[str, Any]) -> Event | Ignored:
+def _from_envelope(doc: dict[str, Any]) -> Event | Ignored | Confirm:
     kind = doc.get("Type")
+    if kind == "SubscriptionConfirmation":
+        try:
+            return confirmation_parse(doc)
+        except InvalidConfirmation as exc:
+            raise Invalid(str(exc)) from None
     if kind in SNS_CONTROL_TYPES:
         return Ignored(f"SNS {kind}")
     if kind != "Notification":
@@ -139,6 +161,7 @@ def _from_envelope(doc: dict[str, Any]) -> Event | Ignored:
         raise Invalid("SNS Message is not JSON") from None
     if not isinstance(inner, dict):
         raise Invalid("SNS Message is not a JSON object")
+    _ensure_encodable(message)
     fallback = _time(doc.get("Timestamp")) if isinstance(doc.get("Timestamp"), str) else None
     event = _from_ses(inner, sns_message_id=message_id, delivery="sns", fallback_time=fallback)
     if isinstance(event, Event):
@@ -166,7 +189,9 @@ def _from_ses(
     ses_id = _str(mail, "messageId", "mail")
     if len(ses_id) > 200:
         raise Invalid("mail.messageId longer than 200 characters")
-    sent_at = _time(_str(mail, "timestamp", "mail"), "mail.timestamp")
+    # Liberal where AWS is: a missing or unreadable mail.timestamp leaves sent_at unknown, and the
+    # event's time falls back to its own timestamp, then SNS's.
+    sent_at = _time_or_none(mail.get("timestamp"))
     destination = _str_list(mail.get("destination", []), "mail.destination")
     source = mail.get("source", "")
     if not isinstance(source, str):
@@ -188,7 +213,13 @@ def _from_ses(
         recipients = _addresses(sub.get("bouncedRecipients"), "bounce.bouncedRecipients")
         permanent = bounce_type == "Permanent"
     elif event_type == EventType.COMPLAINT:
-        recipients = _addresses(sub.get("complainedRecipients"), "complaint.complainedRecipients")
+        # An account-level suppression complaint (complaintSubType "OnAccountSuppressionList")
+        # may come without complainedRecipients: the mail's destination is who it was for.
+        listed = sub.get("complainedRecipients")
+        if listed in (None, []):
+            recipients = list(destination)
+        else:
+            recipients = _addresses(listed, "complaint.complainedRecipients")
         kind = sub.get("complaintFeedbackType") or sub.get("complaintSubType") or ""
         sub_type = kind if isinstance(kind, str) else ""
     elif event_type == EventType.DELIVERY:
@@ -204,10 +235,8 @@ def _from_ses(
     elif event_type == EventType.RENDERING_FAILURE:
         sub_type = sub.get("templateName", "") if isinstance(sub.get("templateName"), str) else ""
 
-    when = sub.get("timestamp")
-    if when is not None and not isinstance(when, str):
-        raise Invalid(f"{sub_name}.timestamp must be a string")
-    occurred = _time(when, f"{sub_name}.timestamp") if when else (sent_at or fallback_time)
+    # The best time there is: the event's own, the mail's, SNS's; last, when it reached us.
+    occurred = _time_or_none(sub.get("timestamp")) or sent_at or fallback_time or timezone.now()
     return Event(
         sns_message_id=sns_message_id,
         ses_message_id=ses_id,
@@ -247,6 +276,13 @@ def _addresses(value: Any, where: str) -> list[str]:
             raise Invalid(f"{where}[].emailAddress missing or not a string")
         out.append(item["emailAddress"])
     return out
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    try:
+        return _time(value)
+    except Invalid:
+        return None
 
 
 def _time(value: Any, where: str = "Timestamp") -> datetime:

@@ -10,11 +10,11 @@ transaction as the settings record, and every poll reads the settings afresh.
 
 from __future__ import annotations
 
-import time
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from emails.config import (
     POLL_TASK,
@@ -25,7 +25,7 @@ from emails.config import (
     poll_periodic_task,
 )
 from emails.models import EmailSettings, PollState, QuarantinedMessage
-from jobs.models import PENDING_STATES, Job, JobState
+from jobs import PENDING_STATES, Job, JobState
 
 __all__ = [
     "EmailSettingsError",
@@ -89,21 +89,31 @@ def poll_sync(*, wait: float = 60.0) -> dict[str, Any]:
     """Run one poll in this process, under the same single-flight lease as the workers' polls,
     and return its counts."""
     from emails.poller import sqs_poll
-    from jobs.coordination import coordinator, key
-    from jobs.runtime import runtime
+    from jobs import single_flight
 
-    lease, rt, ttl = key("single", POLL_TASK), runtime(), float(settings.JOBS_LEASE_TTL)
-    deadline = time.monotonic() + wait
-    while not coordinator().lease_acquire(lease, rt.token, ttl):
-        if time.monotonic() > deadline:
-            raise PollBusyError(f"another poll kept running for more than {wait:g}s")
-        time.sleep(0.2)
-    rt.hold(lease, ttl)
     try:
-        return sqs_poll()
-    finally:
-        rt.unhold(lease)
-        coordinator().lease_release(lease, rt.token)
+        with single_flight(POLL_TASK, wait=wait):
+            return sqs_poll()
+    except Exception as exc:
+        # jobs.SingleFlightBusy is not exported by `jobs`: recognised by name, not imported.
+        if type(exc).__name__ != "SingleFlightBusy":
+            raise
+        raise PollBusyError(f"another poll kept running for more than {wait:g}s") from exc
+
+
+def _next_poll(s: EmailSettings, beat: Any, pending: Any) -> tuple[int, datetime | None]:
+    """(pending_jobs, next_poll_at) as the seed means them: the next poll waiting counts, be it
+    a queued job or beat's next tick, so a healthy, switched-on poller shows 1, not 0 between
+    ticks. A job already waiting (poll_now, a retry) is the next poll; else beat's next tick."""
+    waiting = list(pending.order_by("scheduled_at", "enqueued_at").values_list("scheduled_at", "enqueued_at"))
+    if waiting:
+        scheduled, enqueued = waiting[0]
+        return len(waiting), scheduled or enqueued
+    if not (s.polling_active and beat is not None and beat.enabled and beat.interval):
+        return 0, None
+    last = beat.last_run_at
+    every = timedelta(seconds=beat.interval.every)
+    return 1, max(last + every, timezone.now()) if last else timezone.now()
 
 
 def status() -> dict[str, Any]:
@@ -112,12 +122,14 @@ def status() -> dict[str, Any]:
     state = PollState.objects.filter(pk=1).first()
     beat = poll_periodic_task()
     jobs = Job.objects.filter(task=POLL_TASK)
+    pending_jobs, next_poll_at = _next_poll(s, beat, jobs.filter(state__in=PENDING_STATES))
     return {
         "enabled": s.sqs_polling_enabled,
         "active": s.polling_active,
         "interval_ms": s.polling_interval_ms,
         "interval_seconds": s.interval_seconds,
-        "pending_jobs": jobs.filter(state__in=PENDING_STATES).count(),
+        "pending_jobs": pending_jobs,
+        "next_poll_at": next_poll_at,
         "running_jobs": jobs.filter(state=JobState.STARTED).count(),
         "last_run": state.last_run_at if state else None,
         "last_result": state.last_result if state else {},

@@ -1,28 +1,16 @@
-"""Amazon SQS, the only place boto3 is touched for SES events.
+"""Amazon SQS for SES events: a few typed calls over the shared client (project.aws).
 
-Clients are made lazily (never at import) so AWS_ENDPOINT_URL and moto apply; boto errors are
-re-raised as SqsError (permanent) or SqsUnavailable (worth a retry).
+boto errors are re-raised as SqsError (permanent) or SqsUnavailable (worth a retry), by
+project.aws's one error map.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
-
-TRANSIENT_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "RequestThrottled",
-    "ServiceUnavailable",
-    "InternalError",
-    "InternalFailure",
-    "RequestTimeout",
-    "SlowDown",
-}
+from project import aws
 
 
 class SqsError(Exception):
@@ -40,35 +28,13 @@ class SqsMessage:
     body: str
 
 
-@lru_cache(maxsize=8)
-def _client(region: str, endpoint_url: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    cfg = Config(
-        retries={"max_attempts": 2, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
-        max_pool_connections=10,
-    )
-    return boto3.client("sqs", region_name=region, endpoint_url=endpoint_url, config=cfg)
-
-
 def client(region: str | None = None) -> Any:
-    return _client(region or settings.AWS_REGION, settings.AWS_ENDPOINT_URL)
+    return aws.client("sqs", region_name=region)
 
 
 def _wrap(exc: Exception) -> SqsError:
-    from botocore.exceptions import BotoCoreError, ClientError
-    from botocore.exceptions import ConnectionError as BotoConnError
-
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        cls = SqsUnavailable if code in TRANSIENT_CODES else SqsError
-        return cls(f"SQS {code or 'error'}: {exc.response.get('Error', {}).get('Message', '')}")
-    if isinstance(exc, BotoConnError | BotoCoreError):
-        return SqsUnavailable(f"SQS unreachable: {type(exc).__name__}")
-    return SqsError(f"SQS: {type(exc).__name__}: {exc}")
+    err = aws.wrap("SQS", "call", exc)
+    return (SqsUnavailable if err.transient else SqsError)(str(err))
 
 
 def receive(

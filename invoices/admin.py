@@ -6,14 +6,16 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from emails.suppression import SuppressedAddressError
+from invoices.admin_outbox import outbox_urls
 from invoices.exceptions import QueueError
-from invoices.models import EmailAttempt, Invoice, InvoiceLine, RejectedMessage
+from invoices.models import AttemptStatus, EmailAttempt, Invoice, InvoiceLine, RejectedMessage
 from invoices.queues import invoice_email_queue
 
 
@@ -35,6 +37,8 @@ class EmailAttemptInline(admin.TabularInline):
         "status",
         "deliveries",
         "sent_at",
+        "backend",
+        "delivery_status",
         "provider_message_id",
         "error",
     )
@@ -69,18 +73,41 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(require_POST(self.email_view))
-        return [path("<path:object_id>/email/", view, name="invoices_invoice_email"), *super().get_urls()]
+        return [
+            *outbox_urls(self.admin_site),
+            path("<path:object_id>/email/", view, name="invoices_invoice_email"),
+            *super().get_urls(),
+        ]
 
-    def email_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+    def email_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """An invoice already e-mailed is sent again only after the person confirms."""
         invoice = get_object_or_404(Invoice, pk=object_id)
         if not self.has_change_permission(request, invoice):
             raise PermissionDenied
+        sent = invoice.attempts.filter(status=AttemptStatus.SENT).order_by("-sent_at").first()
+        if sent is not None and request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Send invoice {invoice.number} again?",
+                "invoice": invoice,
+                "sent": sent,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/invoices/invoice/resend_confirm.html", context)
         self._email(request, invoice)
         return HttpResponseRedirect(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
 
     @admin.action(description="Email selected invoices", permissions=["change"])
     def email_invoices(self, request: HttpRequest, queryset: QuerySet) -> None:
         for invoice in queryset.order_by("pk"):
+            if invoice.attempts.filter(status=AttemptStatus.SENT).exists():
+                self.message_user(
+                    request,
+                    f"Invoice {invoice.number} was already sent: not sent again "
+                    "(use its Email button, which asks first).",
+                    messages.WARNING,
+                )
+                continue
             self._email(request, invoice)
 
     def _email(self, request: HttpRequest, invoice: Invoice) -> None:
@@ -107,16 +134,21 @@ class EmailAttemptAdmin(admin.ModelAdmin):
         "queue",
         "priority",
         "status",
+        "delivery_status",
+        "backend",
         "deliveries",
         "created_at",
         "sent_at",
     )
-    list_filter = ("status", "queue", "kind", "provider")
+    list_filter = ("status", "delivery_status", "queue", "kind", "provider", "backend")
     search_fields = ("=id", "invoice__number", "provider_message_id")
     list_select_related = ("invoice",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [f.name for f in self.model._meta.fields]
+        return [f.name for f in self.model._meta.fields if f.name != "receipt_handle"]
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name not in ("id", "receipt_handle")]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

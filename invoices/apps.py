@@ -10,3 +10,8 @@ class InvoicesConfig(AppConfig):
         from jobs import register_check
 
         register_check("invoice_queues", invoice_queues_health)
+
+        from emails.log import ses_events_recorded
+        from invoices.delivery import attempts_mark_from_events
+
+        ses_events_recorded.connect(attempts_mark_from_events, dispatch_uid="invoices.delivery")

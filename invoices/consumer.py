@@ -1,51 +1,92 @@
-"""The SQS consumer: a beat-driven, single-flight poll that drains the priority queue before the
-regular one and hands each message to a send job. The send job deletes the message only after
-the outcome is recorded; a transient failure leaves it for SQS to deliver again (with backoff),
-and after the queue's redrive count SQS moves it to the dead-letter queue."""
+"""The SQS consumer: a single-flight poll that takes the priority queue before the regular one
+and hands each message to a send job on its own Celery queue (invoices_priority, consumed by its
+own workers, or invoices_regular), so priority mail never waits behind regular mail.
+
+Backpressure: regular mail is received only while fewer than INVOICES_CELERY_BACKLOG handed-off
+sends wait in Celery (counted from the attempt rows), so SQS keeps the backlog and a message's
+visibility timeout covers a short wait, not the whole Celery queue. A poll that stopped for
+backpressure or its budget says `more`, and its job snoozes and comes back.
+
+Every receive stores the message's newest receipt handle on the attempt row; the send job reads
+it when it deletes (an older handle may "succeed" without deleting), extends the visibility when
+the message waited long, and is unique per SQS message id. The send job deletes the message only
+after the outcome is recorded; a transient failure leaves it for SQS to deliver again (with
+backoff), and after the queue's redrive count SQS moves it to the dead-letter queue.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.utils import timezone
 
 from invoices import sqs
 from invoices.exceptions import QueueError, TransientSendError
 from invoices.models import EmailAttempt, EmailKind, RejectedMessage
-from invoices.queues import MESSAGE_VERSION, QUEUES, max_receive_count, queue_url
+from invoices.queues import (
+    MESSAGE_VERSION,
+    QUEUES,
+    REGULAR,
+    celery_queue,
+    max_receive_count,
+    queue_url,
+    visibility_timeout,
+)
 from invoices.sending import FINAL_OUTCOMES, email_attempt_send
 
 logger = logging.getLogger("invoices")
 MAX_VISIBILITY = 43_200  # SQS's ceiling, 12 h
 RETRY = "retry"
+REDELIVER_SOON = 2  # s
+
+
+def celery_backlog(*, queue: str) -> int:
+    """Sends handed to Celery and not finished. A hand-off older than the visibility timeout is
+    not counted: its message is visible in SQS again, and a lost job never blocks the poll."""
+    since = timezone.now() - timedelta(seconds=visibility_timeout(queue))
+    return EmailAttempt.objects.filter(queue=queue, handed_off_at__gte=since).count()
 
 
 def invoice_queues_poll(*, max_messages: int | None = None) -> dict[str, int]:
     """One poll run. Before every batch from the regular queue the priority queue is asked
-    first, so a full regular queue never delays a password reset."""
-    counts = {"priority": 0, "regular": 0, "rejected": 0}
+    first, so a full regular queue never delays a password reset. `more` is 1 when messages may
+    be left (budget spent, or regular mail held back by backpressure)."""
+    counts = {"priority": 0, "regular": 0, "rejected": 0, "more": 0}
     if settings.QUEUE_PROVIDER != "sqs":
         return counts
     budget = max_messages or settings.INVOICES_POLL_MAX_MESSAGES
     urls = {queue: queue_url(queue) for queue in QUEUES}
     while budget > 0:
+        batch: list[sqs.SqsMessage] = []
         for queue in QUEUES:
-            batch = sqs.messages_receive(queue_url=urls[queue], max_messages=min(10, budget))
+            room = budget
+            if queue == REGULAR:
+                room = min(budget, settings.INVOICES_CELERY_BACKLOG - celery_backlog(queue=REGULAR))
+                if room <= 0:
+                    counts["more"] = 1
+                    continue
+            batch = sqs.messages_receive(queue_url=urls[queue], max_messages=min(10, room))
             if batch:
                 break
-        else:
-            break  # both queues empty
+        if not batch:
+            break  # both queues empty, or only held-back regular mail left
         budget -= len(batch)
         for outcome in _dispatch_batch(queue, urls[queue], batch):
             counts[outcome] += 1
-    if any(counts.values()):
+    if budget <= 0:
+        counts["more"] = 1
+    if counts["priority"] or counts["regular"] or counts["rejected"]:
         logger.info(
-            "invoice queues polled priority=%s regular=%s rejected=%s",
+            "invoice queues polled priority=%s regular=%s rejected=%s more=%s",
             counts["priority"],
             counts["regular"],
             counts["rejected"],
+            counts["more"],
         )
     return counts
 
@@ -55,27 +96,45 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
 
     parsed = [(m, *message_parse(m.body)) for m in batch]
     ids = [attempt_id for _, attempt_id, _ in parsed if attempt_id]
-    known = dict(EmailAttempt.objects.filter(pk__in=ids).values_list("pk", "kind"))
-    outcomes = []
+    known = {a.pk: a for a in EmailAttempt.objects.filter(pk__in=ids).only("pk", "kind", "handed_off_at")}
+    outcomes, accepted = [], []
     for message, attempt_id, kind in parsed:
         reason = kind if attempt_id is None else None  # message_parse puts the reason in `kind`
         if reason is None and attempt_id not in known:
             reason = f"no e-mail attempt {attempt_id} (deleted, or not sent by this service)"
-        elif reason is None and known[attempt_id] != kind:
-            reason = f"kind {kind!r} does not match attempt {attempt_id} ({known[attempt_id]})"
+        elif reason is None and known[attempt_id].kind != kind:
+            reason = f"kind {kind!r} does not match attempt {attempt_id} ({known[attempt_id].kind})"
         if reason:
             message_reject(queue=queue, url=url, message=message, reason=reason)
             outcomes.append("rejected")
             continue
-        invoice_queue_message_handle_task.apply_async(
+        accepted.append((message, known[attempt_id]))
+        outcomes.append(queue)
+    now, received_at = timezone.now(), time.time()
+    waiting = {a.pk for _, a in accepted if a.handed_off_at is not None}
+    for message, attempt in accepted:
+        attempt.handed_off_at, attempt.receipt_handle = now, message.receipt_handle
+    # The receipt is committed before its jobs are published (not in one transaction with them:
+    # the jobs layer's history writer, shared by a worker's threads, must never wait on these
+    # row locks). A job published without its row is impossible; a row without its job (the
+    # broker refused) is no longer counted once its visibility timeout has passed.
+    EmailAttempt.objects.bulk_update([a for _, a in accepted], ["handed_off_at", "receipt_handle"])
+    for message, attempt in accepted:
+        result = invoice_queue_message_handle_task.apply_async(
             kwargs={
                 "queue": queue,
-                "attempt_id": attempt_id,
-                "receipt_handle": message.receipt_handle,
+                "attempt_id": attempt.pk,
+                "message_id": message.message_id,
                 "receive_count": message.receive_count,
-            }
+                "received_at": received_at,
+            },
+            queue=celery_queue(queue),
         )
-        outcomes.append(queue)
+        if getattr(result, "enqueued", None) and result.enqueued.duplicate and attempt.pk not in waiting:
+            # The job of the previous delivery is just ending and still holds the message's
+            # unique key: no job waits, so let SQS hand the message out again soon rather than
+            # after a whole visibility timeout.
+            _visibility(url, attempt.pk, REDELIVER_SOON)
     return outcomes
 
 
@@ -113,20 +172,44 @@ def message_reject(*, queue: str, url: str, message: sqs.SqsMessage, reason: str
     sqs.message_delete(queue_url=url, receipt_handle=message.receipt_handle)
 
 
-def queue_message_handle(*, queue: str, attempt_id: int, receipt_handle: str, receive_count: int) -> str:
-    """Send, record, then delete. On a transient failure the message stays and comes back after
-    a growing visibility timeout; SQS counts the deliveries and dead-letters it at the limit."""
+def queue_message_handle(
+    *, queue: str, attempt_id: int, message_id: str, receive_count: int, received_at: float | None = None
+) -> str:
+    """Send, record, then delete with the newest receipt handle. On a transient failure the
+    message stays and comes back after a growing visibility timeout; SQS counts the deliveries
+    and dead-letters it at the limit."""
     url = queue_url(queue)
     final = receive_count >= max_receive_count(queue)
     try:
-        outcome = email_attempt_send(attempt_id=attempt_id, final=final)
-    except TransientSendError:
-        delay = min(settings.INVOICES_RETRY_BASE_DELAY * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY)
+        visibility = visibility_timeout(queue)
+        if received_at is not None and time.time() - received_at > visibility / 2:
+            # It waited in Celery for half its window: give the send a whole window of its own.
+            _visibility(url, attempt_id, visibility)
         try:
-            sqs.message_visibility_change(queue_url=url, receipt_handle=receipt_handle, seconds=delay)
-        except QueueError:  # it comes back after the queue's own visibility timeout instead
-            logger.warning("could not set retry delay attempt=%s", attempt_id)
-        return RETRY
-    if outcome in FINAL_OUTCOMES:
-        sqs.message_delete(queue_url=url, receipt_handle=receipt_handle)
-    return outcome
+            outcome = email_attempt_send(attempt_id=attempt_id, final=final)
+        except TransientSendError:
+            delay = min(settings.INVOICES_RETRY_BASE_DELAY * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY)
+            _visibility(url, attempt_id, delay)
+            return RETRY
+        if outcome in FINAL_OUTCOMES:
+            handle = _receipt_handle(attempt_id)
+            if handle:
+                sqs.message_delete(queue_url=url, receipt_handle=handle)
+            else:
+                logger.warning("no receipt handle to delete attempt=%s message=%s", attempt_id, message_id)
+        return outcome
+    finally:
+        EmailAttempt.objects.filter(pk=attempt_id).update(handed_off_at=None)
+
+
+def _receipt_handle(attempt_id: int) -> str:
+    return EmailAttempt.objects.filter(pk=attempt_id).values_list("receipt_handle", flat=True).first() or ""
+
+
+def _visibility(url: str, attempt_id: int, seconds: int) -> None:
+    handle = _receipt_handle(attempt_id)
+    try:
+        if handle:
+            sqs.message_visibility_change(queue_url=url, receipt_handle=handle, seconds=seconds)
+    except QueueError:  # it comes back after the queue's own visibility timeout instead
+        logger.warning("could not change visibility attempt=%s", attempt_id)

@@ -1,4 +1,5 @@
 """Queue health: reachable, messages available, in flight, oldest message age, dead letters,
+messages sent in the last hour,
 and a warning past INVOICES_QUEUE_WARN_DEPTH. A deep queue warns; only an unreachable one fails,
 since restarting the web process would not drain it."""
 
@@ -61,6 +62,11 @@ def invoice_queues_health() -> dict[str, Any]:
             info = {"reachable": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
             report["ok"] = False
         info["oldest_age_s"] = _oldest_age(queue)
+        # The seed's "Messages Sent": e-mails of this queue the provider accepted in the last hour.
+        hour_ago = timezone.now() - timezone.timedelta(hours=1)
+        info["sent_last_hour"] = EmailAttempt.objects.filter(
+            queue=queue, status=AttemptStatus.SENT, sent_at__gte=hour_ago
+        ).count()
         if info.get("available", 0) > settings.INVOICES_QUEUE_WARN_DEPTH:
             report["warnings"].append(
                 f"{queue} queue holds {info['available']} messages "

@@ -136,14 +136,27 @@ class EmailAttempt(models.Model):
     )
     deliveries = models.PositiveIntegerField(default=0, help_text="times a worker took it")
     provider_message_id = models.CharField(max_length=200, blank=True, default="")
+    # Which e-mail backend sent it (smtp, ses, outbox …), so a person knows where to look.
+    backend = models.CharField(max_length=40, blank=True, default="", db_default="")
+    # What SES said afterwards (from the e-mail log's events): delivered, bounced, complained.
+    delivery_status = models.CharField(max_length=20, blank=True, default="", db_default="", db_index=True)
+    delivery_status_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # SQS provider: set while a handle job for this attempt waits in Celery (the poll's
+    # backpressure counts these), and the newest receipt handle SQS gave for its message, so
+    # whichever job deletes it uses a handle that still works.
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    receipt_handle = models.TextField(blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["queue", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["queue", "status", "created_at"]),
+            models.Index(fields=["queue", "handed_off_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.pk} ({self.kind}, {self.status})"

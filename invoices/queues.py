@@ -67,25 +67,37 @@ def _lookup_url(name: str, endpoint: str | None) -> str | None:
     return sqs.queue_url_get(name=name)
 
 
-_redrive_cache: dict[str, tuple[float, int]] = {}
+_attrs_cache: dict[str, tuple[float, int, int]] = {}
+
+
+def _queue_limits(queue: str) -> tuple[int, int]:
+    """(redrive count, visibility timeout) from the queue's own attributes, cached a minute."""
+    url = queue_url(queue)
+    cached = _attrs_cache.get(url)
+    if cached and time.monotonic() - cached[0] < 60:
+        return cached[1], cached[2]
+    count, visibility = settings.SQS_MAX_RECEIVE_COUNT, settings.SQS_VISIBILITY_TIMEOUT
+    try:
+        attrs = sqs.queue_attributes(queue_url=url)
+        visibility = int(attrs.get("VisibilityTimeout", visibility))
+        if attrs.get("RedrivePolicy"):
+            count = int(json.loads(attrs["RedrivePolicy"])["maxReceiveCount"])
+    except (QueueError, ValueError, KeyError):
+        pass
+    _attrs_cache[url] = (time.monotonic(), count, visibility)
+    return count, visibility
 
 
 def max_receive_count(queue: str) -> int:
-    """The queue's own redrive count (cached a minute), so the worker knows which delivery is
-    the last before SQS moves the message to the dead-letter queue."""
-    url = queue_url(queue)
-    cached = _redrive_cache.get(url)
-    if cached and time.monotonic() - cached[0] < 60:
-        return cached[1]
-    count = settings.SQS_MAX_RECEIVE_COUNT
-    try:
-        policy = sqs.queue_attributes(queue_url=url).get("RedrivePolicy")
-        if policy:
-            count = int(json.loads(policy)["maxReceiveCount"])
-    except (QueueError, ValueError, KeyError):
-        pass
-    _redrive_cache[url] = (time.monotonic(), count)
-    return count
+    """The queue's redrive count, so the worker knows which delivery is the last before SQS
+    moves the message to the dead-letter queue."""
+    return _queue_limits(queue)[0]
+
+
+def visibility_timeout(queue: str) -> int:
+    """How long a received message stays hidden: the poll's backpressure and the send job's
+    visibility extension are measured against it."""
+    return _queue_limits(queue)[1]
 
 
 def send_email_via_queue(
@@ -179,5 +191,5 @@ def queues_setup(
         url = sqs.queue_ensure(name=name, attributes=attributes)
         out[queue] = {"name": name, "url": url, "dlq_url": dlq_url}
     _lookup_url.cache_clear()
-    _redrive_cache.clear()
+    _attrs_cache.clear()
     return out

@@ -9,7 +9,6 @@ taken over only after INVOICES_SENDING_STALE_AFTER.
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from emails.suppression import SuppressedAddressError, ensure_not_suppressed
-from invoices.exceptions import PermanentSendError, SendError, TransientSendError
+from invoices.exceptions import PermanentSendError, send_error_for
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, Invoice, InvoiceStatus
 from invoices.payment import payment_link_create
 from invoices.pdf import amount_text, invoice_pdf_render
@@ -62,7 +61,8 @@ def attempt_claim(*, attempt_id: int) -> str | None:
 def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
     """Send the attempt once. Raises TransientSendError (after recording it) when the caller's
     queue should deliver it again; `final` says this was the last delivery, so it is marked
-    failed instead of retrying."""
+    dead-lettered instead of retrying. Whatever goes wrong, the claim ends in a recorded state:
+    before the provider accepted, as retrying/failed; after, as sent (so nothing goes twice)."""
     outcome = attempt_claim(attempt_id=attempt_id)
     if outcome is not None:
         logger.info("invoice email skipped attempt=%s outcome=%s", attempt_id, outcome)
@@ -70,32 +70,55 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
     attempt = (
         EmailAttempt.objects.select_related("invoice").prefetch_related("invoice__lines").get(pk=attempt_id)
     )
+    backend = backend_name()
     try:
         ensure_not_suppressed([attempt.recipient])
         message = email_message_build(attempt=attempt)
+        message.email_origin = ("invoice_attempt", str(attempt.pk))
         provider_id = _deliver(message)
-    except SuppressedAddressError as exc:
-        _finish(attempt, AttemptStatus.SUPPRESSED, error=str(exc))
+    except SuppressedAddressError:
+        _finish(
+            attempt,
+            AttemptStatus.SUPPRESSED,
+            error="refused: the recipient is suppressed (hard bounce or complaint)",
+        )
         return SUPPRESSED
-    except PermanentSendError as exc:
-        _finish(attempt, AttemptStatus.FAILED, error=str(exc))
-        return FAILED
-    except TransientSendError as exc:
+    except Exception as exc:
+        error = send_error_for(exc)
+        if isinstance(error, PermanentSendError):
+            _finish(attempt, AttemptStatus.FAILED, error=str(error), backend=backend)
+            return FAILED
         if final:
             _finish(
                 attempt,
                 AttemptStatus.DEAD_LETTERED,
-                error=f"gave up after {attempt.deliveries} deliveries: {exc}",
+                error=f"gave up after {attempt.deliveries} deliveries: {error}",
+                backend=backend,
             )
         else:
-            _finish(attempt, AttemptStatus.RETRYING, error=str(exc))
-        raise
-    _finish(attempt, AttemptStatus.SENT, provider_message_id=provider_id, sent_at=timezone.now())
+            _finish(attempt, AttemptStatus.RETRYING, error=str(error), backend=backend)
+        if error is exc:
+            raise
+        raise error from exc
+    _finish(
+        attempt,
+        AttemptStatus.SENT,
+        provider_message_id=provider_id[:200],
+        sent_at=timezone.now(),
+        backend=backend,
+        error="",
+    )
     if attempt.invoice_id:
         Invoice.objects.filter(pk=attempt.invoice_id, status=InvoiceStatus.DRAFT).update(
             status=InvoiceStatus.SENT
         )
     return SENT
+
+
+def backend_name() -> str:
+    """smtp, ses, outbox, locmem, console …: the module part of EMAIL_BACKEND."""
+    parts = settings.EMAIL_BACKEND.rsplit(".", 2)
+    return parts[-2] if len(parts) >= 2 else settings.EMAIL_BACKEND
 
 
 def _finish(attempt: EmailAttempt, status: str, **fields: object) -> None:
@@ -141,26 +164,8 @@ def email_message_build(*, attempt: EmailAttempt) -> EmailMultiAlternatives:
 
 
 def _deliver(message: EmailMultiAlternatives) -> str:
-    """Send through settings.EMAIL_BACKEND; returns the provider's id for the message."""
-    try:
-        with get_connection(fail_silently=False) as conn:
-            conn.send_messages([message])
-    except SendError:
-        raise
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        cls = PermanentSendError if codes and min(codes) >= 500 else TransientSendError
-        raise cls(f"SMTP refused the recipient ({', '.join(map(str, codes))})") from exc
-    except smtplib.SMTPAuthenticationError as exc:
-        # A configuration problem: keep the message (retries, then the DLQ) until it is fixed.
-        raise TransientSendError(f"SMTP authentication failed ({exc.smtp_code})") from exc
-    except smtplib.SMTPResponseException as exc:
-        cls = PermanentSendError if exc.smtp_code >= 500 else TransientSendError
-        raise cls(f"SMTP error {exc.smtp_code}: {_text(exc.smtp_error)}") from exc
-    except (smtplib.SMTPException, OSError) as exc:  # disconnected, refused, timed out
-        raise TransientSendError(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
+    """Send through settings.EMAIL_BACKEND; returns the provider's id for the message. Errors
+    leave unmapped: the caller maps them (send_error_for), one rule for every backend."""
+    with get_connection(fail_silently=False) as conn:
+        conn.send_messages([message])
     return getattr(message, "provider_message_id", None) or message.extra_headers["Message-ID"]
-
-
-def _text(value: bytes | str) -> str:
-    return (value.decode(errors="replace") if isinstance(value, bytes) else value)[:200]

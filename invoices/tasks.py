@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from invoices.consumer import invoice_queues_poll, queue_message_handle
 from invoices.exceptions import TransientSendError
 from invoices.sending import email_attempt_send
-from jobs import job
+from jobs import Snooze, current_job, job
 
 
-@job(queue="sqs_polling", single_flight=True)
+@job(queue="sqs_polling", single_flight=True, unique_for=60, unique_until_done=True)
 def invoice_queues_poll_task() -> dict[str, int]:
-    """Beat runs this every few seconds; single-flight, so two polls never race."""
-    return invoice_queues_poll()
+    """Beat starts it every few seconds (a duplicate while one waits or runs). While messages
+    are left — backpressure held regular mail back, or the budget ran out — it snoozes briefly
+    and polls again, freeing its worker slot in between."""
+    counts = invoice_queues_poll()
+    if counts.pop("more"):
+        raise Snooze(settings.INVOICES_POLL_SNOOZE, reason="messages left in SQS")
+    return counts
 
 
-@job(queue="emails", sensitive=("receipt_handle",))
+# Routed per message to invoices_priority or invoices_regular by the poll (apply_async(queue=)).
+@job(queue="invoices_regular", unique_for=3600, unique_on=("message_id",), unique_until_done=True)
 def invoice_queue_message_handle_task(
-    *, queue: str, attempt_id: int, receipt_handle: str, receive_count: int
+    *, queue: str, attempt_id: int, message_id: str, receive_count: int, received_at: float | None = None
 ) -> str:
-    """One SQS message. Retries are SQS's (redelivery, then the DLQ), not this job's."""
+    """One SQS message, one job (unique per SQS message id). Retries are SQS's (redelivery,
+    then the DLQ), not this job's."""
     return queue_message_handle(
-        queue=queue, attempt_id=attempt_id, receipt_handle=receipt_handle, receive_count=receive_count
+        queue=queue,
+        attempt_id=attempt_id,
+        message_id=message_id,
+        receive_count=receive_count,
+        received_at=received_at,
     )
 
 
-@job(queue="invoices_regular", max_attempts=5, backoff=(10, 600), retry_on=(TransientSendError,), bind=True)
-def email_attempt_send_task(self, attempt_id: int) -> str:
+@job(queue="invoices_regular", max_attempts=5, backoff=(10, 600), retry_on=(TransientSendError,))
+def email_attempt_send_task(attempt_id: int) -> str:
     """QUEUE_PROVIDER=celery: the attempt travels on invoices_priority / invoices_regular, and
     retries are this job's own."""
-    final = self.request.retries + 1 >= self.job_options.max_attempts
-    return email_attempt_send(attempt_id=attempt_id, final=final)
+    ctx = current_job()
+    return email_attempt_send(attempt_id=attempt_id, final=ctx.is_final if ctx else False)

@@ -223,10 +223,13 @@ JOBS_RUN_AT_BEAT_START = env.list("JOBS_RUN_AT_BEAT_START", default=["sync.catch
 
 # --- AWS (one region, optional local endpoint such as a moto server) --------------------------
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
-AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
+# AWS_ENDPOINT (seed 002's name) is accepted as an alias; project/aws.py makes every client.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default=env.str("AWS_ENDPOINT", default="")) or None
 
 # --- E-mail ------------------------------------------------------------------------------------
-EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="console")  # smtp | ses | console
+# smtp | ses | outbox (one .eml per e-mail under var/outbox, shown in the admin) | console | locmem
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="outbox")
+EMAIL_OUTBOX_DIR = Path(env.str("EMAIL_OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@example.com")
 EMAIL_HOST = env.str("SMTP_HOST", default=env.str("EMAIL_HOST", default="localhost"))
 EMAIL_PORT = env.int("SMTP_PORT", default=env.int("EMAIL_PORT", default=25))
@@ -238,10 +241,13 @@ EMAIL_BACKEND = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "console": "django.core.mail.backends.console.EmailBackend",
     "ses": "invoices.ses.SesEmailBackend",
+    "outbox": "invoices.outbox.OutboxEmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
 }.get(EMAIL_PROVIDER) or ""
 if not EMAIL_BACKEND:
-    raise ImproperlyConfigured("EMAIL_PROVIDER must be one of smtp, ses, console, locmem")
+    raise ImproperlyConfigured("EMAIL_PROVIDER must be one of smtp, ses, outbox, console, locmem")
+# SES sends name this configuration set, so SES publishes their events (setup_ses_events).
+SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
 
 # --- emails: SES events from SQS ---------------------------------------------------------------
 # The queue URL and region here seed the settings record when it is first made; after that the
@@ -249,6 +255,7 @@ if not EMAIL_BACKEND:
 SES_EVENTS_QUEUE_URL = env.str("SES_EVENTS_QUEUE_URL", default="")
 SES_EVENTS_QUEUE_NAME = env.str("SES_EVENTS_QUEUE_NAME", default="ses-events")
 SES_EVENTS_DLQ_NAME = env.str("SES_EVENTS_DLQ_NAME", default="")  # default: <queue name>-dlq
+SES_EVENTS_TOPIC_NAME = env.str("SES_EVENTS_TOPIC_NAME", default="ses-events")  # setup_ses_events
 SES_EVENTS_MAX_RECEIVES = env.int("SES_EVENTS_MAX_RECEIVES", default=5)  # then to the DLQ
 # Seconds a received message stays hidden from other pollers before SQS hands it out again.
 SES_EVENTS_VISIBILITY_TIMEOUT = env.int("SES_EVENTS_VISIBILITY_TIMEOUT", default=60)
@@ -257,9 +264,11 @@ SES_EVENTS_MAX_MESSAGE_BYTES = env.int("SES_EVENTS_MAX_MESSAGE_BYTES", default=2
 
 # --- invoices ----------------------------------------------------------------------------------
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000")
-QUEUE_PROVIDER = env.str("QUEUE_PROVIDER", default="sqs")  # sqs | celery
+# sqs | celery; "memory" (seed 002) is the single-machine provider, i.e. Celery's queues, which
+# in EMBEDDED_MODE live on the filesystem broker under var/.
+QUEUE_PROVIDER = env.str("QUEUE_PROVIDER", default="sqs").strip().lower().replace("memory", "celery")
 if QUEUE_PROVIDER not in ("sqs", "celery"):
-    raise ImproperlyConfigured("QUEUE_PROVIDER must be sqs or celery")
+    raise ImproperlyConfigured(f"QUEUE_PROVIDER must be sqs, celery or memory, not {QUEUE_PROVIDER!r}")
 SQS_PRIORITY_QUEUE_URL = env.str("SQS_PRIORITY_QUEUE_URL", default="")
 SQS_REGULAR_QUEUE_URL = env.str("SQS_REGULAR_QUEUE_URL", default="")
 # Used by `setup_invoice_queues`, and to look the URLs up when the *_URL variables are unset.
@@ -268,6 +277,10 @@ SQS_REGULAR_QUEUE_NAME = env.str("SQS_REGULAR_QUEUE_NAME", default="invoice-gene
 SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=300)
 SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)  # then the dead-letter queue
 INVOICES_POLL_MAX_MESSAGES = env.int("INVOICES_POLL_MAX_MESSAGES", default=500)  # per poll run
+# Backpressure: a poll receives regular mail only while fewer than this many handed-off sends wait
+# in Celery, so a message's SQS visibility timeout never has to cover a long Celery backlog.
+INVOICES_CELERY_BACKLOG = env.int("INVOICES_CELERY_BACKLOG", default=100)
+INVOICES_POLL_SNOOZE = env.float("INVOICES_POLL_SNOOZE", default=0.5)  # then the poll goes on
 INVOICES_RETRY_BASE_DELAY = env.int("INVOICES_RETRY_BASE_DELAY", default=30)  # doubles per try
 INVOICES_QUEUE_WARN_DEPTH = env.int("INVOICES_QUEUE_WARN_DEPTH", default=1000)
 # A send claimed this long ago by a worker that never finished may be taken by another one.

@@ -28,7 +28,7 @@ def main() -> None:
     from django.core.management import call_command, get_commands
 
     django.setup()
-    for command in ("setup_ses_queue", "setup_invoice_queues"):
+    for command in ("setup_ses_events", "setup_invoice_queues"):
         if command in get_commands():
             call_command(command)
     try:

@@ -15,7 +15,6 @@ from emails.sqs import SqsMessage
 def aws(moto_server: str, settings) -> str:
     settings.AWS_ENDPOINT_URL = moto_server
     settings.AWS_REGION = "us-east-1"
-    sqs._client.cache_clear()
     return moto_server
 
 

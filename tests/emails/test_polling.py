@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
-from emails import config, polling, sqs, sqs_worker
+from emails import compat, config, polling, sqs
 from emails.models import EmailEvent, EmailSettings
 from tests.emails import payloads as p
 from tests.emails.conftest import depth, put
@@ -37,6 +36,9 @@ def beat_row() -> PeriodicTask:
 
 
 def test_a_poll_records_everything_and_empties_the_queue(queue_url):
+    from project import aws
+
+    aws.client("sns").create_topic(Name=p.TOPIC.rsplit(":", 1)[1])  # the confirmation's topic
     polling.enable_polling(first_poll=False)
     bodies = p.mixed(24) + [p.VALIDATION_TEXT, p.subscription_confirmation(), "garbage"]
     put(queue_url, bodies)
@@ -169,27 +171,11 @@ def test_status_has_the_seeds_keys(queue_url):
 
 
 def test_troubleshooting_helpers_mask_the_secret(queue_url):
-    cfg = config.get_sqs_config()
-    assert config.enabled() and config.ses_events_enabled() and not config.sqs_polling_enabled()
-    assert config.get_sqs_queue_url() == queue_url and config.aws_configured()
+    cfg = compat.get_sqs_config()
+    assert compat.enabled() and compat.ses_events_enabled() and not compat.sqs_polling_enabled()
+    assert compat.get_sqs_queue_url() == queue_url and compat.aws_configured()
     assert cfg["aws_access_key_id"].startswith("AKIA") and "TEST1234" not in str(cfg)
     assert "test-secret-not-real" not in json.dumps(cfg)
-
-
-def test_the_deprecated_api_warns_and_delegates(queue_url):
-    with pytest.warns(DeprecationWarning, match=r"sqs_worker.resume\(\) is deprecated"):
-        sqs_worker.resume()
-    assert beat_row().enabled
-    with pytest.warns(DeprecationWarning, match="sqs_worker.pause"):
-        sqs_worker.pause()
-    assert not beat_row().enabled
-    with pytest.warns(DeprecationWarning, match="sqs_worker.status"):
-        assert sqs_worker.status()["enabled"] is False
-    with pytest.warns(DeprecationWarning, match="use emails.polling.poll_now"):
-        assert sqs_worker.process_now().job_id
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        polling.status()  # the new API does not warn
 
 
 # -- management commands -----------------------------------------------------------------------
@@ -248,7 +234,7 @@ def test_setup_ses_queue_creates_queue_and_dlq_idempotently(aws, db):
     redrive = json.loads(attrs["RedrivePolicy"])
     assert int(redrive["maxReceiveCount"]) == 5
     assert redrive["deadLetterTargetArn"].endswith(":ses-setup-test-dlq")
-    assert config.get_sqs_queue_url() == url
+    assert compat.get_sqs_queue_url() == url
 
 
 def test_health_fails_only_when_polling_is_on_and_polls_have_stopped(queue_url):
@@ -264,3 +250,31 @@ def test_health_fails_only_when_polling_is_on_and_polls_have_stopped(queue_url):
     with time_machine.travel(polling.status()["last_run"] + timedelta(minutes=10)):
         report = ses_polling_health()
     assert not report["ok"] and report["age_s"] >= 600
+
+
+def test_status_counts_the_next_poll_waiting_and_says_when(queue_url):
+    from django.utils import timezone
+
+    # off: nothing waits, no next poll
+    s = polling.status()
+    assert s["pending_jobs"] == 0 and s["next_poll_at"] is None
+    # on, between beat ticks: beat's next tick is the poll waiting (the seed shows 1)
+    polling.enable_polling(first_poll=False)
+    polling.set_polling_interval(5000)
+    beat = beat_row()
+    beat.last_run_at = timezone.now() - timedelta(seconds=2)
+    beat.save()
+    s = polling.status()
+    assert s["pending_jobs"] == 1
+    assert abs((s["next_poll_at"] - (beat.last_run_at + timedelta(seconds=5))).total_seconds()) < 0.01
+    # a poll queued now (poll_now) is that next poll: still 1, due now
+    before = timezone.now()
+    polling.poll_now()
+    s = polling.status()
+    assert s["pending_jobs"] == 1 and before - timedelta(seconds=1) <= s["next_poll_at"] <= timezone.now()
+    # switched off again: 0 once nothing is queued
+    polling.disable_polling()
+    from jobs import Job
+
+    Job.objects.filter(task=config.POLL_TASK).delete()
+    assert polling.status()["pending_jobs"] == 0 and polling.status()["next_poll_at"] is None

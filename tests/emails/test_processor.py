@@ -125,7 +125,10 @@ def test_hard_bounces_and_complaints_suppress_soft_bounces_do_not():
     ensure_not_suppressed(["soft@example.com"])  # no error
 
 
-def test_malformed_messages_among_good_ones_are_quarantined_and_the_rest_go_on():
+def test_malformed_messages_among_good_ones_are_quarantined_and_the_rest_go_on(aws):
+    from project import aws as aws_module
+
+    aws_module.client("sns").create_topic(Name=p.TOPIC.rsplit(":", 1)[1])  # the confirmation's topic
     good = [p.sns(p.ses_event("Delivery", f"g{i}")) for i in range(3)]
     bad = [
         "not json at all",
@@ -199,3 +202,66 @@ def test_payload_is_stored_as_sent():
     doc = p.ses_event("Click", "m9")
     process([p.sns(doc)])
     assert EmailEvent.objects.get().payload == json.loads(json.dumps(doc))
+
+
+def test_a_lone_surrogate_quarantines_its_message_not_its_batch():
+    good = [p.sns(p.ses_event("Delivery", f"s{i}")) for i in range(3)]
+    doc = p.ses_event("Open", "bad")
+    doc["open"]["userAgent"] = "\ud83d"  # half an emoji
+    bad_escaped = p.sns(doc)  # json.dumps writes it as the escape \\ud83d
+    bad_raw = good[0].replace("s0", "s9\udc80")  # a lone surrogate in the text itself
+
+    result = process([good[0], bad_escaped, good[1], bad_raw, good[2]])
+
+    assert (result.recorded, result.quarantined) == (3, 2)
+    assert EmailLog.objects.filter(ses_message_id__in=["s0", "s1", "s2"]).count() == 3
+    assert all("cannot be encoded" in q.reason for q in QuarantinedMessage.objects.all())
+
+
+def test_an_account_level_suppression_complaint_feeds_the_suppression_list():
+    doc = {
+        "notificationType": "Complaint",
+        "complaint": {"complaintSubType": "OnAccountSuppressionList", "timestamp": p.T0},
+        "mail": p.mail("acct1", ["listed@example.com"]),
+    }
+    assert process([p.sns(doc)]).recorded == 1
+    assert EmailLog.objects.get(ses_message_id="acct1").status == EmailStatus.COMPLAINED
+    with pytest.raises(SuppressedAddressError):
+        ensure_not_suppressed(["listed@example.com"])
+
+
+SNS_CONFIRM_OK = (
+    '<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult>'
+    "<SubscriptionArn>arn:aws:sns:us-east-1:123456789012:ses-events:1b2c</SubscriptionArn>"
+    "</ConfirmSubscriptionResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>"
+    "</ConfirmSubscriptionResponse>"
+)
+
+
+def test_a_subscription_confirmation_is_confirmed_with_its_token(httpserver, settings):
+    # SNS's API at a local endpoint: it must receive ConfirmSubscription with the topic and token
+    settings.AWS_ENDPOINT_URL = httpserver.url_for("/")
+    httpserver.expect_request("/", method="POST").respond_with_data(SNS_CONFIRM_OK, content_type="text/xml")
+    result = process([p.subscription_confirmation()])
+    assert (result.ignored, result.quarantined) == (1, 0)
+    form = httpserver.log[0][0].get_data(as_text=True)
+    assert "Action=ConfirmSubscription" in form and "Token=2336412f" in form
+    assert "TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Ases-events" in form
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sns.evil.example.com/?Action=ConfirmSubscription",
+        "https://sns.us-east-1.amazonaws.com.evil.example/?x=1",
+        "http://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
+        "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription",  # not the topic's region
+        "https://169.254.169.254/latest/meta-data/",
+    ],
+)
+def test_a_subscribe_url_off_sns_is_never_fetched_and_is_quarantined(httpserver, settings, url):
+    settings.AWS_ENDPOINT_URL = httpserver.url_for("/")
+    body = json.loads(p.subscription_confirmation())
+    result = process([json.dumps({**body, "SubscribeURL": url})])
+    assert result.quarantined == 1 and httpserver.log == []
+    assert "not fetched" in QuarantinedMessage.objects.get().reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.core import mail
@@ -12,11 +13,14 @@ from invoices import sqs
 from invoices.consumer import invoice_queues_poll
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, RejectedMessage
 from invoices.queues import invoice_email_queue, message_body, send_email_via_queue
+from invoices.tasks import invoice_queue_message_handle_task
+from jobs import FINISHED_STATES, Job
 from tests.helpers import wait_for
 from tests.invoices.conftest import make_queues
 from tests.invoices.factories import invoice_with_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
+HANDLE = invoice_queue_message_handle_task.name
 
 
 def reset_mail() -> None:
@@ -39,7 +43,7 @@ def test_priority_queue_is_drained_before_the_regular_one(queues, eager, setting
     # when the consumer polls
     counts = invoice_queues_poll()
     # then the password reset went out first, and everything was sent and deleted
-    assert counts == {"priority": 1, "regular": 25, "rejected": 0}
+    assert counts == {"priority": 1, "regular": 25, "rejected": 0, "more": 0}
     assert mail.outbox[0].subject == "reset your password"
     assert len(mail.outbox) == 26
     assert queues.depth(queues.regular) == queues.depth(queues.priority) == 0
@@ -104,7 +108,7 @@ def test_malformed_messages_are_recorded_and_removed_and_the_rest_go_on(queues, 
     assert good.status == AttemptStatus.SENT
 
 
-def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
+def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, celery_worker, smtp):
     # given queues with a 1 s visibility timeout and a redrive count of 3, and an SMTP server
     # that answers "451 try again later"
     q = make_queues(settings, visibility=1, receives=3)
@@ -112,12 +116,13 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
     smtp.reply = "451 4.3.0 Try again later"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
 
-    # when the consumer keeps polling
+    # when the consumer keeps polling (the send jobs run on a worker: one job per SQS message,
+    # a new one for each redelivery once the last has ended)
     def dead_lettered() -> bool:
         invoice_queues_poll()
         return q.depth(q.regular_dlq) == 1
 
-    wait_for(dead_lettered, timeout=20, interval=0.2, message="message in the DLQ")
+    wait_for(dead_lettered, timeout=30, interval=0.3, message="message in the DLQ")
     # then it was tried exactly the redrive count, nothing was delivered, and the attempt says why
     attempt.refresh_from_db()
     assert smtp.refused == 3 and smtp.received == []
@@ -131,20 +136,29 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, eager, smtp):
     sqs.message_send(queue_url=q.regular, body=msg.body)
     sqs.message_delete(queue_url=q.regular_dlq, receipt_handle=msg.receipt_handle)
     invoice_queues_poll()
+    wait_for(lambda: len(smtp.received) == 1, timeout=20, message="the redriven e-mail")
     attempt.refresh_from_db()
-    assert attempt.status == AttemptStatus.SENT and len(smtp.received) == 1
+    assert attempt.status == AttemptStatus.SENT
 
 
-def test_smtp_down_then_back_sends_on_a_later_delivery(queues, eager, smtp, settings):
+def test_smtp_down_then_back_sends_on_a_later_delivery(queues, celery_worker, smtp, settings):
     settings.INVOICES_RETRY_BASE_DELAY = 0
     smtp.reply = "421 4.7.0 busy"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
     invoice_queues_poll(max_messages=1)
+    wait_for(lambda: smtp.refused == 1, timeout=20, message="the refused try")
+    # the handle job has ended (its per-message unique key is free for the redelivery)
+    wait_for(lambda: not Job.objects.filter(task=HANDLE).exclude(state__in=FINISHED_STATES).exists())
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.RETRYING and "421" in attempt.error
     assert queues.depth(queues.regular) == 1  # still there: SQS delivers it again
     smtp.reply = None
-    invoice_queues_poll()
+
+    def beat_tick() -> bool:  # polls as beat does; a redelivery racing the ending job comes back
+        invoice_queues_poll()
+        return len(smtp.received) == 1
+
+    wait_for(beat_tick, timeout=30, interval=0.5, message="the e-mail")
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SENT and attempt.deliveries == 2
     assert len(smtp.received) == 1 and queues.depth(queues.regular) == 0
@@ -167,3 +181,55 @@ def test_an_address_suppressed_after_queueing_is_not_sent(queues, eager, smtp):
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SUPPRESSED and "suppressed" in attempt.error
     assert smtp.received == [] and queues.depth(queues.regular) == 0
+
+
+def test_a_backlog_longer_than_the_visibility_timeout_sends_once_and_dead_letters_nothing(
+    aws, settings, celery_worker, smtp
+):
+    # given 150 e-mails on a queue whose visibility timeout (2 s) and redrive count (2) are far
+    # shorter than the time the backlog takes to drain, and room for 10 sends waiting in Celery
+    q = make_queues(settings, visibility=2, receives=2)
+    settings.INVOICES_CELERY_BACKLOG = 10
+    for i in range(150):
+        notify(f"user{i}@example.org", 5, f"bulk {i}")
+    # when the poll job runs (it snoozes while backpressure holds mail in SQS)
+    from invoices.tasks import invoice_queues_poll_task
+
+    started = time.monotonic()
+
+    def beat_tick() -> bool:  # as beat does (every second here): a duplicate while one waits
+        invoice_queues_poll_task.enqueue()
+        return len(smtp.received) >= 150
+
+    wait_for(beat_tick, timeout=120, interval=1, message="all 150 e-mails")
+    assert time.monotonic() - started > 2  # the backlog outlasted the visibility timeout
+    time.sleep(1)
+    # then every e-mail went exactly once, none was dead-lettered, every attempt is sent
+    subjects = [m["Subject"] for m in smtp.received]
+    assert len(subjects) == len(set(subjects)) == 150
+    assert q.depth(q.regular_dlq) == 0
+    assert EmailAttempt.objects.exclude(status=AttemptStatus.SENT).count() == 0
+    assert set(EmailAttempt.objects.values_list("deliveries", flat=True)) == {1}
+    wait_for(lambda: q.depth(q.regular) == 0, timeout=20, message="every message deleted")
+
+
+def test_backpressure_receives_regular_mail_only_as_fast_as_celery_sends_it(queues, settings):
+    # given 30 regular e-mails and 3 priority ones in SQS, room for 5 sends waiting in Celery,
+    # and no worker yet: nothing handed off gets sent
+    settings.INVOICES_CELERY_BACKLOG = 5
+    for i in range(30):
+        notify(f"user{i}@example.org", 5, f"bulk {i}")
+    for i in range(3):
+        notify(f"vip{i}@example.org", 1, f"reset {i}")
+    # when the poll runs twice
+    first = invoice_queues_poll()
+    second = invoice_queues_poll()
+    # then all priority mail went to Celery, regular mail only up to the room, the rest stays in
+    # SQS (visible, not counting receives), and the poll says there is more
+    assert (first["priority"], first["regular"], first["more"]) == (3, 5, 1)
+    assert (second["priority"], second["regular"], second["more"]) == (0, 0, 1)
+    attrs = sqs.queue_attributes(queue_url=queues.regular)
+    assert int(attrs["ApproximateNumberOfMessages"]) == 25
+    # and once those sends are done (hand-off cleared), the next poll takes the next five
+    EmailAttempt.objects.update(handed_off_at=None)
+    assert invoice_queues_poll()["regular"] == 5

@@ -31,7 +31,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{queue:9} available={info['available']} in_flight={info['in_flight']} "
                     f"oldest_age_s={info['oldest_age_s']} "
-                    f"dead_letters={info.get('dead_letters', '-')}"
+                    f"dead_letters={info.get('dead_letters', '-')} "
+                    f"sent_last_hour={info['sent_last_hour']}"
                 )
             for warning in report["warnings"]:
                 self.stdout.write(f"WARNING: {warning}")
