@@ -22,9 +22,9 @@ from bench.common import figure, median_of, setup_django
 
 ROWS = 1_000_000
 FILL = """
-INSERT INTO jobs_job (id, task, queue, state, attempt, max_attempts, deferrals, seq,
+INSERT INTO jobs_job (id, task, queue, state, attempt, max_attempts, deferrals,
                       enqueued_at, started_at, finished_at, worker, result, last_error)
-SELECT gen_random_uuid(), t.task, t.queue, s.state, 1, 3, 0, 0,
+SELECT gen_random_uuid(), t.task, t.queue, s.state, 1, 3, 0,
        now() - (i * interval '604 milliseconds'),
        CASE WHEN s.state IN ('succeeded', 'failed', 'started')
             THEN now() - (i * interval '604 milliseconds') + interval '20 milliseconds' END,
