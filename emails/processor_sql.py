@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from emails.models import RANK, EmailEvent, EmailLog, EmailStatus, EventType
@@ -24,7 +25,8 @@ from emails.sqs import SqsMessage
 
 CHUNK = 500
 
-STATUS_FOR = {
+# Keyed by str: Event.event_type is a plain str, and an EventType member equals (and hashes as) its value.
+STATUS_FOR: dict[str, EmailStatus] = {
     EventType.SEND: EmailStatus.SENT,
     EventType.SUBSCRIPTION: EmailStatus.SENT,
     EventType.DELIVERY_DELAY: EmailStatus.DELIVERY_DELAYED,
@@ -36,7 +38,7 @@ STATUS_FOR = {
     EventType.BOUNCE: EmailStatus.BOUNCED,
     EventType.COMPLAINT: EmailStatus.COMPLAINED,
 }
-FIRST_AT = {  # event type -> the log column holding its first occurrence
+FIRST_AT: dict[str, str] = {  # event type -> the log column holding its first occurrence
     EventType.DELIVERY: "delivered_at",
     EventType.BOUNCE: "bounced_at",
     EventType.COMPLAINT: "complained_at",
@@ -68,10 +70,21 @@ def _event_fields(m: SqsMessage, e: Event) -> dict[str, Any]:
     }
 
 
+def _fields(model: type[Model], names: Iterable[str]) -> list[Field[Any, Any]]:
+    """The named concrete fields (get_field may also return a relation or a generic key)."""
+    fields: list[Field[Any, Any]] = []
+    for n in names:
+        f = model._meta.get_field(n)
+        if not isinstance(f, Field):
+            raise TypeError(f"{model.__name__}.{n} is not a concrete field")
+        fields.append(f)
+    return fields
+
+
 def _insert_events(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
-    fields = [
-        EmailEvent._meta.get_field(n)
-        for n in (
+    fields = _fields(
+        EmailEvent,
+        (
             "sns_message_id",
             "sqs_message_id",
             "ses_message_id",
@@ -84,8 +97,8 @@ def _insert_events(rows: list[tuple[SqsMessage, Event]]) -> set[str]:
             "delivery",
             "payload",
             "received_at",
-        )
-    ]
+        ),
+    )
     now = timezone.now()
     inserted: set[str] = set()
     table, cols = EmailEvent._meta.db_table, ", ".join(f.column for f in fields)
@@ -230,7 +243,7 @@ def _upsert(items: list[tuple[str, dict[str, Any]]]) -> None:
     if pg:
         _upsert_logs_pg(items, sets)
         return
-    fields = [EmailLog._meta.get_field(n) for n in [*NAMES, "created_at", "updated_at"]]
+    fields = _fields(EmailLog, [*NAMES, "created_at", "updated_at"])
     now = timezone.now()
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]

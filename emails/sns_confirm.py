@@ -29,7 +29,9 @@ _SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$")
 
 def confirmation_parse(doc: dict[str, Any]) -> Confirm:
     url, topic, token = doc.get("SubscribeURL"), doc.get("TopicArn"), doc.get("Token")
-    if not all(isinstance(v, str) and v for v in (url, topic, token)):
+    if not (
+        isinstance(url, str) and url and isinstance(topic, str) and topic and isinstance(token, str) and token
+    ):
         raise InvalidConfirmation("SubscriptionConfirmation without SubscribeURL, TopicArn or Token")
     parts = urlsplit(url)
     if parts.scheme != "https" or not _SNS_HOST.match(parts.hostname or "") or parts.port not in (None, 443):

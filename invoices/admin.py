@@ -3,6 +3,8 @@ List views show numbers and states, never a customer's name or address."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -17,6 +19,9 @@ from invoices.admin_outbox import outbox_urls
 from invoices.exceptions import QueueError
 from invoices.models import AttemptStatus, EmailAttempt, Invoice, InvoiceLine, RejectedMessage
 from invoices.queues import invoice_email_queue
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields' return
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -147,7 +152,7 @@ class EmailAttemptAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in self.model._meta.fields if f.name != "receipt_handle"]
 
-    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: object = None) -> _FieldGroups:
         return [f.name for f in self.model._meta.fields if f.name not in ("id", "receipt_handle")]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

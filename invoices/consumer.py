@@ -99,17 +99,19 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
     known = {a.pk: a for a in EmailAttempt.objects.filter(pk__in=ids).only("pk", "kind", "handed_off_at")}
     outcomes, accepted = [], []
     for message, attempt_id, kind in parsed:
-        reason = kind if attempt_id is None else None  # message_parse puts the reason in `kind`
-        if reason is None and attempt_id not in known:
+        attempt = None if attempt_id is None else known.get(attempt_id)
+        if attempt_id is None:
+            reason = kind  # message_parse puts the reason in `kind`
+        elif attempt is None:
             reason = f"no e-mail attempt {attempt_id} (deleted, or not sent by this service)"
-        elif reason is None and known[attempt_id].kind != kind:
-            reason = f"kind {kind!r} does not match attempt {attempt_id} ({known[attempt_id].kind})"
-        if reason:
-            message_reject(queue=queue, url=url, message=message, reason=reason)
-            outcomes.append("rejected")
+        elif attempt.kind != kind:
+            reason = f"kind {kind!r} does not match attempt {attempt_id} ({attempt.kind})"
+        else:
+            accepted.append((message, attempt))
+            outcomes.append(queue)
             continue
-        accepted.append((message, known[attempt_id]))
-        outcomes.append(queue)
+        message_reject(queue=queue, url=url, message=message, reason=reason)
+        outcomes.append("rejected")
     now, received_at = timezone.now(), time.time()
     waiting = {a.pk for _, a in accepted if a.handed_off_at is not None}
     for message, attempt in accepted:

@@ -5,7 +5,8 @@ since restarting the web process would not drain it."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db.models import Min
@@ -14,6 +15,9 @@ from django.utils import timezone
 from invoices import sqs
 from invoices.models import AttemptStatus, EmailAttempt
 from invoices.queues import QUEUES, celery_queue, queue_url
+
+if TYPE_CHECKING:
+    from kombu.transport.redis import Channel as RedisChannel
 
 WAITING = (AttemptStatus.QUEUED, AttemptStatus.RETRYING)
 
@@ -48,7 +52,10 @@ def _celery_queue(queue: str) -> dict[str, Any]:
 
     with current_app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
-        depth = conn.default_channel.client.llen(celery_queue(queue))
+        # The stubs type default_channel as the abstract StdChannel; on the Redis broker it is the
+        # Redis transport's Channel, which holds the Redis client.
+        channel = cast("RedisChannel", conn.default_channel)
+        depth = channel.client.llen(celery_queue(queue))
     return {"reachable": True, "available": int(depth), "in_flight": None}
 
 
@@ -63,7 +70,7 @@ def invoice_queues_health() -> dict[str, Any]:
             report["ok"] = False
         info["oldest_age_s"] = _oldest_age(queue)
         # The seed's "Messages Sent": e-mails of this queue the provider accepted in the last hour.
-        hour_ago = timezone.now() - timezone.timedelta(hours=1)
+        hour_ago = timezone.now() - timedelta(hours=1)
         info["sent_last_hour"] = EmailAttempt.objects.filter(
             queue=queue, status=AttemptStatus.SENT, sent_at__gte=hour_ago
         ).count()

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage as ParsedMessage
+from email.message import Message
 from pathlib import Path
 
 from django.conf import settings
@@ -31,7 +33,7 @@ def outbox_dir() -> Path:
 
 
 class OutboxEmailBackend(BaseEmailBackend):
-    def send_messages(self, email_messages: list[EmailMessage]) -> int:
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         sent = 0
         for message in email_messages:
             if not message.recipients():
@@ -40,7 +42,8 @@ class OutboxEmailBackend(BaseEmailBackend):
             tmp = outbox_dir() / f".{name}.tmp"
             tmp.write_bytes(message.message().as_bytes(linesep="\n"))
             tmp.rename(outbox_dir() / name)  # a reader never sees half a file
-            message.provider_message_id = f"outbox:{name}"
+            # Our own attribute, not one Django declares: invoices.sending reads it back with getattr.
+            setattr(message, "provider_message_id", f"outbox:{name}")  # noqa: B010
             sent += 1
         return sent
 
@@ -73,9 +76,16 @@ class OutboxItem:
     def attachments(self) -> list[tuple[str, str, bytes]]:
         """(filename, content type, bytes) of each attachment."""
         return [
-            (a.get_filename() or "attachment", a.get_content_type(), a.get_payload(decode=True) or b"")
+            (a.get_filename() or "attachment", a.get_content_type(), _payload_bytes(a))
             for a in self.message.iter_attachments()
         ]
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """An attachment's decoded bytes (b"" for none): with decode=True, get_payload returns bytes or
+    None (for a multipart part), though typeshed also allows a Message."""
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def outbox_list(*, limit: int = 200) -> list[OutboxItem]:

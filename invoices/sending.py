@@ -74,7 +74,8 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
     try:
         ensure_not_suppressed([attempt.recipient])
         message = email_message_build(attempt=attempt)
-        message.email_origin = ("invoice_attempt", str(attempt.pk))
+        # Our own attribute, not one Django declares: invoices.ses reads it back with getattr.
+        setattr(message, "email_origin", ("invoice_attempt", str(attempt.pk)))  # noqa: B010
         provider_id = _deliver(message)
     except SuppressedAddressError:
         _finish(

@@ -10,6 +10,7 @@ TransientSendError or PermanentSendError, by project.aws's one error map.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +43,7 @@ def raw_email_send(*, source: str, destinations: list[str], raw: bytes) -> str:
 
 
 class SesEmailBackend(BaseEmailBackend):
-    def send_messages(self, email_messages: list[EmailMessage]) -> int:
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         sent = 0
         for message in email_messages:
             recipients = message.recipients()
@@ -57,7 +58,8 @@ class SesEmailBackend(BaseEmailBackend):
                 if not self.fail_silently:
                     raise
                 continue
-            message.provider_message_id = message_id
+            # Our own attribute, not one Django declares: invoices.sending reads it back with getattr.
+            setattr(message, "provider_message_id", message_id)  # noqa: B010
             origin, origin_id = _origin(message)
             email_log_record_send(
                 ses_message_id=message_id,

@@ -23,12 +23,12 @@ KWARG_MODELS = {
 }
 
 
-def _url(obj: object) -> str | None:
-    meta = obj._meta  # type: ignore[attr-defined]
+def _url(obj: models.Model) -> str | None:
+    meta = obj._meta
     if obj.__class__ not in admin.site._registry:
         return None
     try:
-        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])  # type: ignore[attr-defined]
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
     except NoReverseMatch:
         return None
 

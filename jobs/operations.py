@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from celery import current_app
 from django.conf import settings
@@ -87,10 +88,12 @@ def jobs_discard(*, jobs: QuerySet[Job] | list[Job]) -> BulkResult:
 def queue_normal_wait(queue: str, sample: int = 100) -> float:
     """How long this queue's jobs usually wait before they start: the median over its last
     `sample` starts (seconds; 0 when it has none)."""
-    rows = (
+    # The filter makes enqueued_at and started_at non-null; the stubs type each column by its field.
+    rows = cast(
+        "QuerySet[Job, tuple[datetime, datetime | None, datetime]]",
         Job.objects.filter(queue=queue, started_at__isnull=False, enqueued_at__isnull=False)
         .order_by("-enqueued_at")
-        .values_list("enqueued_at", "scheduled_at", "started_at")[:sample]
+        .values_list("enqueued_at", "scheduled_at", "started_at")[:sample],
     )
     waits = sorted(max((started - (due or enq)).total_seconds(), 0.0) for enq, due, started in rows)
     return waits[len(waits) // 2] if waits else 0.0
