@@ -97,8 +97,8 @@ def test_a_sensitive_job_with_a_lapsed_lease_is_rescued_with_its_real_arguments(
     row = Job.objects.filter(pk=enq.job_id).values().get()
     row.pop("secret_payload")
     dumped = json.dumps(row, default=str) + json.dumps(list(JobAttempt.objects.values()), default=str)
-    assert "4111" not in dumped and "jan@example.com" not in dumped
-    assert "4111" not in caplog.text and "jan@example.com" not in caplog.text
+    assert "4111 1111" not in dumped and "jan@example.com" not in dumped  # (a UUID may hold "4111")
+    assert "4111 1111" not in caplog.text and "jan@example.com" not in caplog.text
 
 
 def test_a_poison_history_write_is_dropped_and_later_writes_leases_and_jobs_go_on(celery_worker, settings):
