@@ -42,6 +42,8 @@ class SendError(InvoiceError):
 class TransientSendError(SendError):
     """Worth trying again later: connection refused, timeout, 4xx, throttling."""
 
+    transient = True  # read by any sender of mail (queue_handlers' e-mail handler) without importing us
+
 
 class PermanentSendError(SendError):
     """Trying again will not help: 5xx rejection, unverified sender, malformed address."""

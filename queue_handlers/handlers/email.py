@@ -121,6 +121,11 @@ class EmailHandler(JobHandler):
             smtplib.SMTPConnectError,
         ) as exc:
             raise SmtpUnavailable(f"{type(exc).__name__} talking to the mail server") from None
+        except Exception as exc:
+            # The configured backend's own word (SES throttling: invoices' TransientSendError).
+            if getattr(exc, "transient", False):
+                raise SmtpUnavailable(f"mail provider unavailable ({type(exc).__name__})") from None
+            raise
         return {"sent": sent, "recipients": len(p.to) + len(p.cc) + len(p.bcc)}
 
     def summarize(self, result: dict[str, Any]) -> dict[str, Any]:

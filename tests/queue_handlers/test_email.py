@@ -88,3 +88,26 @@ def test_result_is_stored_with_the_payload_not_in_the_history(smtp):
     run_now("email", {"to": "ada@example.com", "subject": "Hi"})
     record = HandlerJob.objects.get()
     assert record.result == {"sent": 1, "recipients": 1} and record.finished_at
+
+
+def test_ses_throttling_is_retried_not_failed_for_good(settings, httpserver):
+    """SES answers a send over its rate with a Throttling error (400, Sender): try again later."""
+    from project import aws
+
+    throttled = (
+        '<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type>'
+        "<Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error>"
+        "<RequestId>4b6e2f3a-0000-4000-8000-000000000001</RequestId></ErrorResponse>"
+    )
+    httpserver.expect_request("/", method="POST").respond_with_data(
+        throttled, status=400, content_type="text/xml"
+    )
+    settings.EMAIL_BACKEND = "invoices.ses.SesEmailBackend"
+    settings.AWS_ENDPOINT_URL = httpserver.url_for("/").rstrip("/")
+    aws.clients_reset()
+    try:
+        with pytest.raises(RetryJob, match="attempt 1/3: SmtpUnavailable"):
+            run_now("email", {"to": "a@example.com", "subject": "Hi"}, attempt=1)
+    finally:
+        aws.clients_reset()
+    assert httpserver.log, "the send reached SES"
