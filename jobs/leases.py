@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from jobs.context import Snooze, current_job
 from jobs.coordination import coordinator, key
 from jobs.runtime import runtime
 
@@ -21,11 +22,14 @@ class SingleFlightBusy(Exception):
 @contextmanager
 def single_flight(name: str, *, wait: float = 60.0) -> Iterator[None]:
     """Hold the single-flight lease `name` (a job task's name shares its workers' lease) for
-    the block, renewed while it runs; waits up to `wait` seconds for it, then SingleFlightBusy."""
+    the block, renewed while it runs. Outside a job it waits up to `wait` seconds for it, then
+    SingleFlightBusy; inside a job body a busy lease is a Snooze (the one way to wait)."""
     lease, rt, ttl = key("single", name), runtime(), float(settings.JOBS_LEASE_TTL)
     token = f"{rt.token}:{uuid.uuid4().hex[:8]}"
     deadline = time.monotonic() + wait
     while not coordinator().lease_acquire(lease, token, ttl):
+        if current_job() is not None:  # inside a job: come back later, never sleep in a worker slot
+            raise Snooze(1.0, reason=f"single flight {name} busy")
         if time.monotonic() > deadline:
             raise SingleFlightBusy(f"{name} stayed busy for more than {wait:g}s")
         time.sleep(0.2)

@@ -10,17 +10,15 @@ Arguments travel as Celery's JSON does (kombu's encoder: datetimes, UUIDs, Decim
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
+from cryptography.fernet import InvalidToken, MultiFernet
 from kombu.utils.json import dumps as kombu_dumps
 from kombu.utils.json import loads as kombu_loads
+
+from project.crypto import fernet
 
 FILTERED = "[filtered]"
 SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey", "authorization")
@@ -101,13 +99,5 @@ def _secret_name(name: Any, sensitive: tuple[str, ...]) -> bool:
     return name in sensitive or any(w in lowered for w in SENSITIVE_WORDS)
 
 
-@functools.cache
-def _fernet_for(keys: str, secret: str) -> MultiFernet:
-    if keys:
-        return MultiFernet([Fernet(k.strip()) for k in keys.split(",") if k.strip()])
-    derived = hashlib.sha256(b"jobs.payload:" + secret.encode()).digest()
-    return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
-
-
 def _fernet() -> MultiFernet:
-    return _fernet_for(settings.FIELD_ENCRYPTION_KEY, settings.SECRET_KEY)
+    return fernet("jobs.payload")

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import current_app
-from celery.exceptions import Ignore
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -106,9 +105,7 @@ def _run(job: Job) -> str:
     )
     try:
         task(*args, **kwargs)
-    except Ignore:
-        pass
-    except Exception:  # failed for good: the row says so
+    except Exception:  # Ignore (deferred, retrying, snoozed) or failed for good: the row says which
         pass
     finally:
         task.pop_request()

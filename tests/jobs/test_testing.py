@@ -47,3 +47,21 @@ def test_drain_runs_a_job_once_and_uniqueness_still_holds():
         assert drain() == {"succeeded": 1}
         assert drain() == {}
     assert Job.objects.get(pk=first.job_id).state == JobState.SUCCEEDED
+
+
+def test_single_flight_inside_a_job_snoozes_instead_of_sleeping():
+    from jobs import Snooze, single_flight
+    from jobs.context import JobContext, _current
+    from jobs.coordination import coordinator, key
+
+    coordinator().lease_acquire(key("single", "tests.guard"), "someone-else", 60)
+    inside = _current.set(JobContext("j1", "tests.guarded", "default", attempt=1, max_attempts=1))
+    try:
+        with (
+            pytest.raises(Snooze, match="single flight tests.guard busy"),
+            single_flight("tests.guard", wait=60),
+        ):
+            pytest.fail("the block ran while another holder had the lease")
+    finally:
+        _current.reset(inside)
+        coordinator().lease_release(key("single", "tests.guard"), "someone-else")
