@@ -4,9 +4,15 @@ priority mail behind a 1,000-mail backlog.
 One worker node, as Procfile/compose run it: a `celery worker` process for invoices_regular
 (prefork, 2) and one for invoices_priority + sqs_polling (prefork, 2); moto (SQS) in its own
 process; aiosmtpd in this one.
-- invoices.email_per_s: the Email action's service (attempt row + SQS message) for 500 invoices →
-  the poll job (it snoozes while backpressure holds regular mail in SQS) → send jobs → PDF →
-  SMTP, until all 500 are accepted.
+- invoices.email_per_s: the "Email selected invoices" service (attempt rows + SQS batches of
+  ten) for 500 invoices → the poll job (it snoozes while backpressure holds regular mail in SQS)
+  → send jobs → PDF → SMTP, until all 500 are accepted.
+- invoices.moto_sqs_ceiling_per_s, the peer: the same SQS calls a mail costs (SendMessageBatch,
+  ReceiveMessage of ten, DeleteMessage) from one bare boto3 loop on the same moto, with no
+  Django, Celery, PDF or SMTP. moto spends time on every received message proportional to the
+  queue's length (its retention check computes all queue attributes), so this is what moto
+  allows 500 messages; invoices.email_vs_moto_ceiling is the ratio.
+- invoices.email_per_s_celery_provider: the same 500 with QUEUE_PROVIDER=celery (no SQS).
 - invoices.priority_latency_p99_s: the test's scenario (tests/invoices/test_priority.py): 1,000
   regular e-mails queued and draining, then 20 priority ones; p99 (nearest rank) of enqueue →
   SMTP accept.
@@ -24,7 +30,7 @@ from decimal import Decimal
 from bench.common import figure, median_of, setup_django
 
 N = 500
-RUNS = 1
+RUNS = 3
 BACKLOG, PRIORITY = 1000, 20
 
 
@@ -93,21 +99,42 @@ def _pdf_rate(invoices: list) -> float:
     return len(invoices) / (time.perf_counter() - started)
 
 
-def _email_rate(invoices: list, inbox: _Counter) -> float:
+def _email_rate(invoices: list, inbox: _Counter, provider: str = "sqs") -> float:
+    from django.conf import settings
+
     from invoices.models import AttemptStatus, EmailAttempt
-    from invoices.queues import invoice_email_queue
+    from invoices.queues import invoices_email_queue
     from invoices.tasks import invoice_queues_poll_task
 
     inbox.received = 0
+    settings.QUEUE_PROVIDER = provider
     started = time.perf_counter()
-    ids = [invoice_email_queue(invoice=inv).pk for inv in invoices]
-    invoice_queues_poll_task.enqueue()  # what beat does; the job snoozes while mail is left
+    ids = [a.pk for a in invoices_email_queue(invoices=invoices)]
+    if provider == "sqs":
+        invoice_queues_poll_task.enqueue()  # what beat does; the job snoozes while mail is left
     _wait(lambda: inbox.received >= N, 600, f"{N} e-mails")
     elapsed = time.perf_counter() - started
     sent = EmailAttempt.objects.filter(pk__in=ids, status=AttemptStatus.SENT).count()
     if sent != N:
         raise AssertionError(f"{sent} attempts recorded as sent, expected {N}")
     return N / elapsed
+
+
+def _moto_ceiling(endpoint: str) -> float:
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    url = sqs.create_queue(QueueName=f"bench-ceiling-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    started = time.perf_counter()
+    for i in range(0, N, 10):
+        entries = [{"Id": str(j), "MessageBody": f'{{"v": 1, "attempt_id": {i + j}}}'} for j in range(10)]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    done = 0
+    while done < N:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            done += 1
+    return N / (time.perf_counter() - started)
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -216,7 +243,10 @@ def run() -> list[dict]:
         invoices = _invoices(tag)
         pdf = median_of(3, lambda: _pdf_rate(invoices))
         workers = _workers(settings, smtp_port)
+        ceiling = median_of(RUNS, lambda: _moto_ceiling(settings.AWS_ENDPOINT_URL))
         email = median_of(RUNS, lambda: _email_rate(invoices, inbox))
+        celery = median_of(RUNS, lambda: _email_rate(invoices, inbox, provider="celery"))
+        settings.QUEUE_PROVIDER = "sqs"
         p99 = _priority_p99(inbox)
     finally:
         for w in workers:
@@ -232,6 +262,17 @@ def run() -> list[dict]:
             "invoices.email_per_s",
             email,
             f"invoice e-mails/s end to end for {N} (PDF each; moto SQS + aiosmtpd; 2 worker processes)",
+        ),
+        figure("invoices.moto_sqs_ceiling_per_s", ceiling, f"messages/s, bare boto3 on the same moto, {N}"),
+        figure(
+            "invoices.email_vs_moto_ceiling",
+            email / ceiling,
+            "× the moto ceiling (invoices.email_per_s / peer)",
+        ),
+        figure(
+            "invoices.email_per_s_celery_provider",
+            celery,
+            f"invoice e-mails/s end to end for {N} with QUEUE_PROVIDER=celery (no SQS)",
         ),
         figure(
             "invoices.priority_latency_p99_s",

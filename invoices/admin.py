@@ -18,7 +18,7 @@ from emails.suppression import SuppressedAddressError
 from invoices.admin_outbox import outbox_urls
 from invoices.exceptions import QueueError
 from invoices.models import AttemptStatus, EmailAttempt, Invoice, InvoiceLine, RejectedMessage
-from invoices.queues import invoice_email_queue
+from invoices.queues import invoice_email_queue, invoices_email_queue
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields' return
@@ -104,6 +104,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Email selected invoices", permissions=["change"])
     def email_invoices(self, request: HttpRequest, queryset: QuerySet) -> None:
+        todo = []
         for invoice in queryset.order_by("pk"):
             if invoice.attempts.filter(status=AttemptStatus.SENT).exists():
                 self.message_user(
@@ -112,8 +113,25 @@ class InvoiceAdmin(admin.ModelAdmin):
                     "(use its Email button, which asks first).",
                     messages.WARNING,
                 )
-                continue
-            self._email(request, invoice)
+            else:
+                todo.append(invoice)
+        queued = []
+        for invoice, result in zip(todo, invoices_email_queue(invoices=todo), strict=True):
+            if isinstance(result, SuppressedAddressError):
+                self.message_user(request, f"Invoice {invoice.number} not sent: {result}", messages.ERROR)
+            elif isinstance(result, ValueError):
+                self.message_user(request, f"Invoice {invoice.number} not queued: {result}", messages.ERROR)
+            elif result.status == AttemptStatus.FAILED:  # SQS refused it (attempts_publish says why)
+                self.message_user(
+                    request, f"Invoice {invoice.number} not queued: {result.error}", messages.ERROR
+                )
+            else:
+                queued.append(invoice.number)
+        if queued:
+            shown = ", ".join(queued[:20]) + (f" and {len(queued) - 20} more" if len(queued) > 20 else "")
+            self.message_user(
+                request, f"{len(queued)} invoice(s) queued for e-mail: {shown}.", messages.SUCCESS
+            )
 
     def _email(self, request: HttpRequest, invoice: Invoice) -> None:
         try:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import time
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +31,7 @@ QUEUE_ATTRIBUTES = {
     "DelaySeconds": "0",
     "ReceiveMessageWaitTimeSeconds": "0",
 }
+logger = logging.getLogger("invoices")
 DLQ_RETENTION = "1209600"  # 14 days, the SQS maximum: time for a person to look
 
 
@@ -112,6 +115,17 @@ def send_email_via_queue(
 ) -> EmailAttempt:
     """The one entry point: record the attempt, then (after commit) put its id on the queue the
     priority picks. Refuses a bad priority or a suppressed address before anything is stored."""
+    attempt = _attempt_record(
+        to=to, priority=priority, kind=kind, invoice=invoice, subject=subject, text=text, html=html
+    )
+    # Never a message for a row that might roll back: the worker would find nothing.
+    transaction.on_commit(lambda: attempt_publish(attempt=attempt))
+    return attempt
+
+
+def _attempt_record(
+    *, to: str, priority: int, kind: str, invoice: Invoice | None, subject: str, text: str, html: str
+) -> EmailAttempt:
     queue = queue_for_priority(priority)
     if kind not in EmailKind.values:
         raise ValueError(f"unknown e-mail kind {kind!r}; one of {', '.join(EmailKind.values)}")
@@ -119,8 +133,10 @@ def send_email_via_queue(
         raise ValueError("an invoice e-mail needs the invoice")
     if kind != EmailKind.INVOICE and not (subject and (text or html)):
         raise ValueError("an e-mail needs a subject and a text or HTML body")
+    if kind == EmailKind.INVOICE and invoice is not None and not invoice.lines.exists():
+        raise ValueError(f"invoice {invoice.number} has no lines; add some before e-mailing it")
     ensure_not_suppressed([to])
-    attempt = EmailAttempt.objects.create(
+    return EmailAttempt.objects.create(
         invoice=invoice,
         kind=kind,
         recipient=to,
@@ -131,18 +147,41 @@ def send_email_via_queue(
         queue=queue,
         provider=settings.QUEUE_PROVIDER,
     )
-    # Never a message for a row that might roll back: the worker would find nothing.
-    transaction.on_commit(lambda: attempt_publish(attempt=attempt))
-    return attempt
 
 
 def invoice_email_queue(*, invoice: Invoice, priority: int = INVOICE_PRIORITY) -> EmailAttempt:
     """What the admin's Email button does."""
-    if not invoice.lines.exists():
-        raise ValueError(f"invoice {invoice.number} has no lines; add some before e-mailing it")
     return send_email_via_queue(
         to=invoice.customer_email, priority=priority, kind=EmailKind.INVOICE, invoice=invoice
     )
+
+
+def invoices_email_queue(
+    *, invoices: Iterable[Invoice], priority: int = INVOICE_PRIORITY
+) -> list[EmailAttempt | ValueError]:
+    """What "Email selected invoices" does: an attempt per invoice, published after commit in
+    SQS batches of ten — one SendMessageBatch where one invoice at a time makes ten calls. An
+    invoice that cannot be e-mailed (no lines, suppressed address) gets its error in its place
+    and the others go on; one SQS refuses is marked failed, as attempt_publish marks it."""
+    results: list[EmailAttempt | ValueError] = []
+    for invoice in invoices:
+        try:
+            attempt = _attempt_record(
+                to=invoice.customer_email,
+                priority=priority,
+                kind=EmailKind.INVOICE,
+                invoice=invoice,
+                subject="",
+                text="",
+                html="",
+            )
+        except ValueError as exc:  # SuppressedAddressError and InvalidPriorityError are ValueErrors
+            results.append(exc)
+        else:
+            results.append(attempt)
+    attempts = [r for r in results if isinstance(r, EmailAttempt)]
+    transaction.on_commit(lambda: attempts_publish(attempts=attempts))
+    return results
 
 
 def message_body(attempt: EmailAttempt) -> str:
@@ -163,13 +202,43 @@ def attempt_publish(*, attempt: EmailAttempt) -> EmailAttempt:
         else:
             message_id = sqs.message_send(queue_url=queue_url(attempt.queue), body=message_body(attempt))
     except Exception as exc:
-        EmailAttempt.objects.filter(pk=attempt.pk).update(
-            status=AttemptStatus.FAILED, error=f"could not queue: {exc}"[:2000]
-        )
+        _publish_failed(attempt, str(exc))
         raise
     EmailAttempt.objects.filter(pk=attempt.pk).update(queue_message_id=message_id)
     attempt.queue_message_id = message_id
     return attempt
+
+
+def attempts_publish(*, attempts: list[EmailAttempt]) -> None:
+    """Publish many without raising: SQS attempts in batches of ten per queue, the others one
+    by one; each attempt (row and object) says whether it was queued."""
+    batches: dict[str, list[EmailAttempt]] = {}
+    for attempt in attempts:
+        if attempt.provider == "sqs":
+            batches.setdefault(attempt.queue, []).append(attempt)
+            continue
+        try:
+            attempt_publish(attempt=attempt)
+        except Exception:  # recorded on the attempt by attempt_publish
+            logger.warning("invoice e-mail attempt=%s could not be queued", attempt.pk)
+    for queue, group in batches.items():
+        for start in range(0, len(group), 10):
+            by_key = {str(a.pk): a for a in group[start : start + 10]}
+            try:
+                bodies = {key: message_body(a) for key, a in by_key.items()}
+                sent, refused = sqs.messages_send(queue_url=queue_url(queue), bodies=bodies)
+            except QueueError as exc:
+                sent, refused = {}, dict.fromkeys(by_key, str(exc))
+            for key, error in refused.items():
+                _publish_failed(by_key[key], error)
+            for key, message_id in sent.items():
+                by_key[key].queue_message_id = message_id
+            EmailAttempt.objects.bulk_update([by_key[key] for key in sent], ["queue_message_id"])
+
+
+def _publish_failed(attempt: EmailAttempt, error: str) -> None:
+    attempt.status, attempt.error = AttemptStatus.FAILED, f"could not queue: {error}"[:2000]
+    EmailAttempt.objects.filter(pk=attempt.pk).update(status=attempt.status, error=attempt.error)
 
 
 def queues_setup(
