@@ -8,12 +8,16 @@ checked that its host is sns.<region>.amazonaws.com (emails.parsing.Confirm).
 
 from __future__ import annotations
 
+import re
+
 import requests
 from django.conf import settings
 
 from emails.sns_confirm import Confirm
 from project import aws
 from project.aws import BOTO_ERRORS
+
+_ERROR_CODE = re.compile(r"<Code>([A-Za-z.]{1,64})</Code>")
 
 
 class SnsError(Exception):
@@ -35,4 +39,6 @@ def subscription_confirm(*, confirm: Confirm) -> None:
     except requests.RequestException as exc:
         raise SnsError(f"SNS SubscribeURL unreachable: {type(exc).__name__}") from exc
     if resp.status_code != 200:
-        raise SnsError(f"SNS SubscribeURL answered {resp.status_code}")
+        # SNS says why in an ErrorResponse (e.g. 400 InvalidParameter for an expired token).
+        code = _ERROR_CODE.search(resp.text[:4096])
+        raise SnsError(f"SNS SubscribeURL answered {resp.status_code}" + (f" {code[1]}" if code else ""))
