@@ -186,6 +186,7 @@ def test_an_address_suppressed_after_queueing_is_not_sent(queues, eager, smtp):
 def test_a_backlog_longer_than_the_visibility_timeout_sends_once_and_dead_letters_nothing(
     aws, settings, celery_worker, smtp
 ):
+    # A worker: SQS visibility timeouts lapse in real time while the worker sends the backlog.
     # given 150 e-mails on a queue whose visibility timeout (2 s) and redrive count (2) are far
     # shorter than the time the backlog takes to drain, and room for 10 sends waiting in Celery
     q = make_queues(settings, visibility=2, receives=2)
