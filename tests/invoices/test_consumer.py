@@ -15,6 +15,7 @@ from invoices.models import AttemptStatus, EmailAttempt, EmailKind, RejectedMess
 from invoices.queues import invoice_email_queue, message_body, send_email_via_queue
 from invoices.tasks import invoice_queue_message_handle_task
 from jobs import FINISHED_STATES, Job
+from jobs.testing import drain, manual
 from tests.helpers import wait_for
 from tests.invoices.conftest import make_queues
 from tests.invoices.factories import invoice_with_lines
@@ -108,7 +109,7 @@ def test_malformed_messages_are_recorded_and_removed_and_the_rest_go_on(queues, 
     assert good.status == AttemptStatus.SENT
 
 
-def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, celery_worker, smtp):
+def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, smtp):
     # given queues with a 1 s visibility timeout and a redrive count of 3, and an SMTP server
     # that answers "451 try again later"
     q = make_queues(settings, visibility=1, receives=3)
@@ -116,13 +117,15 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, celery_worker
     smtp.reply = "451 4.3.0 Try again later"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
 
-    # when the consumer keeps polling (the send jobs run on a worker: one job per SQS message,
-    # a new one for each redelivery once the last has ended)
+    # when the consumer keeps polling (the send jobs run here, by drain(): one job per SQS
+    # message, a new one for each redelivery once the last has ended)
     def dead_lettered() -> bool:
         invoice_queues_poll()
+        drain("invoices_regular")
         return q.depth(q.regular_dlq) == 1
 
-    wait_for(dead_lettered, timeout=30, interval=0.3, message="message in the DLQ")
+    with manual():
+        wait_for(dead_lettered, timeout=30, interval=0.3, message="message in the DLQ")
     # then it was tried exactly the redrive count, nothing was delivered, and the attempt says why
     attempt.refresh_from_db()
     assert smtp.refused == 3 and smtp.received == []
@@ -135,30 +138,35 @@ def test_failing_smtp_is_retried_then_dead_lettered(aws, settings, celery_worker
     msg = sqs.messages_receive(queue_url=q.regular_dlq)[0]
     sqs.message_send(queue_url=q.regular, body=msg.body)
     sqs.message_delete(queue_url=q.regular_dlq, receipt_handle=msg.receipt_handle)
-    invoice_queues_poll()
-    wait_for(lambda: len(smtp.received) == 1, timeout=20, message="the redriven e-mail")
+    with manual():
+        invoice_queues_poll()
+        assert drain("invoices_regular") == {"succeeded": 1}
+    assert len(smtp.received) == 1  # the redriven e-mail
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SENT
 
 
-def test_smtp_down_then_back_sends_on_a_later_delivery(queues, celery_worker, smtp, settings):
+def test_smtp_down_then_back_sends_on_a_later_delivery(queues, smtp, settings):
     settings.INVOICES_RETRY_BASE_DELAY = 0
     smtp.reply = "421 4.7.0 busy"
     attempt = invoice_email_queue(invoice=invoice_with_lines())
-    invoice_queues_poll(max_messages=1)
-    wait_for(lambda: smtp.refused == 1, timeout=20, message="the refused try")
-    # the handle job has ended (its per-message unique key is free for the redelivery)
-    wait_for(lambda: not Job.objects.filter(task=HANDLE).exclude(state__in=FINISHED_STATES).exists())
-    attempt.refresh_from_db()
-    assert attempt.status == AttemptStatus.RETRYING and "421" in attempt.error
-    assert queues.depth(queues.regular) == 1  # still there: SQS delivers it again
-    smtp.reply = None
+    with manual():
+        invoice_queues_poll(max_messages=1)
+        assert drain("invoices_regular") == {"succeeded": 1}  # the job ends; SQS will retry
+        assert smtp.refused == 1  # the refused try
+        # the handle job has ended (its per-message unique key is free for the redelivery)
+        assert not Job.objects.filter(task=HANDLE).exclude(state__in=FINISHED_STATES).exists()
+        attempt.refresh_from_db()
+        assert attempt.status == AttemptStatus.RETRYING and "421" in attempt.error
+        assert queues.depth(queues.regular) == 1  # still there: SQS delivers it again
+        smtp.reply = None
 
-    def beat_tick() -> bool:  # polls as beat does; a redelivery racing the ending job comes back
-        invoice_queues_poll()
-        return len(smtp.received) == 1
+        def beat_tick() -> bool:  # polls as beat does, until SQS delivers it again
+            invoice_queues_poll()
+            drain("invoices_regular")
+            return len(smtp.received) == 1
 
-    wait_for(beat_tick, timeout=30, interval=0.5, message="the e-mail")
+        wait_for(beat_tick, timeout=30, interval=0.5, message="the e-mail")
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SENT and attempt.deliveries == 2
     assert len(smtp.received) == 1 and queues.depth(queues.regular) == 0
@@ -186,6 +194,7 @@ def test_an_address_suppressed_after_queueing_is_not_sent(queues, eager, smtp):
 def test_a_backlog_longer_than_the_visibility_timeout_sends_once_and_dead_letters_nothing(
     aws, settings, celery_worker, smtp
 ):
+    # A worker: SQS visibility timeouts lapse in real time while the worker sends the backlog.
     # given 150 e-mails on a queue whose visibility timeout (2 s) and redrive count (2) are far
     # shorter than the time the backlog takes to drain, and room for 10 sends waiting in Celery
     q = make_queues(settings, visibility=2, receives=2)

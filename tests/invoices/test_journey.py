@@ -1,5 +1,6 @@
-"""The whole journey with real parts: admin Email button → SQS (moto server) → a real Celery
-worker (poll job, then send job) → SMTP (aiosmtpd) → the received e-mail, its PDF, its link."""
+"""The whole journey with real parts: admin Email button → SQS (moto server) → the poll job,
+then the send job (run in this process by jobs.testing's drain(): the real claim and outcome
+path) → SMTP (aiosmtpd) → the received e-mail, its PDF, its link."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from invoices.models import AttemptStatus, EmailAttempt, InvoiceStatus, PaymentL
 from invoices.payment import token_hash
 from invoices.tasks import email_attempt_send_task, invoice_queues_poll_task
 from jobs.models import Job, JobState
-from tests.helpers import wait_for
+from jobs.testing import assert_enqueued, drain, manual
 from tests.invoices.factories import InvoiceFactory, InvoiceLineFactory, invoice_with_lines
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def parts(message) -> tuple[str, str, bytes]:
@@ -29,7 +30,7 @@ def parts(message) -> tuple[str, str, bytes]:
 
 
 def test_email_button_to_inbox_with_pdf_and_working_payment_link(
-    admin_client, queues, smtp, celery_worker, caplog, settings
+    admin_client, queues, smtp, caplog, settings, django_capture_on_commit_callbacks
 ):
     settings.FRONTEND_URL = "https://pay.example.com"
     # given an invoice of 2 x 1,000.00 + 3 x 12.50 at 23 % tax = 2,506.13 EUR
@@ -45,14 +46,17 @@ def test_email_button_to_inbox_with_pdf_and_working_payment_link(
     # when someone presses Email on the invoice page
     page = admin_client.get(f"/admin/invoices/invoice/{invoice.pk}/change/")
     assert b"/email/" in page.content and b">Email</button>" in page.content
-    resp = admin_client.post(f"/admin/invoices/invoice/{invoice.pk}/email/", follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the SQS send waits for the commit
+        resp = admin_client.post(f"/admin/invoices/invoice/{invoice.pk}/email/", follow=True)
     assert b"queued for e-mail" in resp.content
     # then a small message waits on the regular queue (invoices are priority 5)
     assert queues.depth(queues.regular) == 1 and queues.depth(queues.priority) == 0
 
-    # when beat's poll runs on the worker
-    invoice_queues_poll_task.enqueue()
-    wait_for(lambda: smtp.received, timeout=30, message="the e-mail at the SMTP server")
+    # when beat's poll runs (and the send job it hands the message to)
+    with manual():
+        invoice_queues_poll_task.enqueue()
+        assert drain() == {"succeeded": 2}
+    assert smtp.received, "no e-mail at the SMTP server"
 
     # then the customer has one e-mail with text, HTML and the PDF
     message = smtp.received[0]
@@ -66,8 +70,7 @@ def test_email_button_to_inbox_with_pdf_and_working_payment_link(
 
     # and the send is recorded before the SQS message is deleted
     attempt = EmailAttempt.objects.get(invoice=invoice)
-    wait_for(lambda: queues.depth(queues.regular) == 0, timeout=10, message="message deleted")
-    attempt.refresh_from_db()
+    assert queues.depth(queues.regular) == 0  # message deleted
     assert attempt.status == AttemptStatus.SENT and attempt.provider_message_id
     assert message["Message-ID"] == attempt.provider_message_id
     invoice.refresh_from_db()
@@ -95,22 +98,27 @@ def test_email_button_to_inbox_with_pdf_and_working_payment_link(
     assert handle.state == JobState.SUCCEEDED and handle.result == "sent"
 
 
-def test_admin_action_emails_several_and_reports_each(admin_client, queues, smtp, celery_worker):
+def test_admin_action_emails_several_and_reports_each(
+    admin_client, queues, smtp, django_capture_on_commit_callbacks
+):
     from emails.suppression import suppression_add
 
     good = [invoice_with_lines() for _ in range(3)]
     blocked = invoice_with_lines()
     suppression_add(address=blocked.customer_email, reason="complaint")
     ids = [i.pk for i in [*good, blocked]]
-    resp = admin_client.post(
-        "/admin/invoices/invoice/", {"action": "email_invoices", "_selected_action": ids}, follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = admin_client.post(
+            "/admin/invoices/invoice/", {"action": "email_invoices", "_selected_action": ids}, follow=True
+        )
     body = resp.content.decode()
     assert "3 invoice(s) queued for e-mail: " in body and all(i.number in body for i in good)
     assert f"Invoice {blocked.number} not sent" in body and "suppressed" in body
     assert queues.depth(queues.regular) == 3  # nothing queued for the suppressed address
-    invoice_queues_poll_task.enqueue()
-    wait_for(lambda: len(smtp.received) == 3, timeout=30, message="three e-mails")
+    with manual():
+        invoice_queues_poll_task.enqueue()
+        assert drain() == {"succeeded": 4}  # the poll and three sends
+    assert len(smtp.received) == 3
     assert sorted(m["To"] for m in smtp.received) == sorted(i.customer_email for i in good)
     assert not EmailAttempt.objects.filter(invoice=blocked).exists()
 
@@ -121,16 +129,28 @@ def test_email_url_refuses_get(admin_client, queues):
     assert queues.depth(queues.regular) == 0
 
 
-def test_celery_provider_uses_the_broker_queues(settings, smtp, celery_worker):
+def test_celery_provider_uses_the_broker_queues(settings, smtp, django_capture_on_commit_callbacks):
     # given QUEUE_PROVIDER=celery (a deployment without AWS)
     settings.QUEUE_PROVIDER = "celery"
     from invoices.queues import invoice_email_queue, send_email_via_queue
 
-    attempt = invoice_email_queue(invoice=invoice_with_lines())
-    reset = send_email_via_queue(
-        to="who@example.org", priority=1, kind="password_reset", subject="Reset your password", text="click"
-    )
-    wait_for(lambda: len(smtp.received) == 2, timeout=30, message="two e-mails")
+    with manual():
+        with django_capture_on_commit_callbacks(execute=True):  # each send job is queued on commit
+            attempt = invoice_email_queue(invoice=invoice_with_lines())
+            reset = send_email_via_queue(
+                to="who@example.org",
+                priority=1,
+                kind="password_reset",
+                subject="Reset your password",
+                text="click",
+            )
+        assert_enqueued(email_attempt_send_task, attempt_id=attempt.pk)
+        assert_enqueued(email_attempt_send_task, attempt_id=reset.pk)
+        # each one runs from its own queue
+        assert drain("invoices_priority") == {"succeeded": 1}
+        assert [m["To"] for m in smtp.received] == ["who@example.org"]
+        assert drain("invoices_regular") == {"succeeded": 1}
+    assert len(smtp.received) == 2
     jobs = {j.kwargs["attempt_id"]: j for j in Job.objects.filter(task=email_attempt_send_task.name)}
     assert jobs[attempt.pk].queue == "invoices_regular"
     assert jobs[reset.pk].queue == "invoices_priority"

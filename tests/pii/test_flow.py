@@ -1,4 +1,6 @@
-"""End to end with a real worker, real PostgreSQL and Redis, and Slack at its HTTP boundary."""
+"""End to end with real PostgreSQL and Slack at its HTTP boundary; the jobs run in this process
+through jobs.testing's drain() (the real claim, retry and Snooze path), except where a real
+worker's clock is the point."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from django.db import connection
 from werkzeug import Response
 
 from jobs import Job
+from jobs.testing import drain, manual
 from pii.models import Detection, DetectionStatus, SlackInstallation
 from tests.helpers import wait_for
 from tests.pii.conftest import ADMIN_TOKEN, TOKEN, message_event
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 EMAIL, CARD, IBAN = "jan.kowalski@example.pl", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00"
 
@@ -27,18 +30,19 @@ def _job(task: str = "pii.tasks.slack_message_scan_task", state: str | None = No
 
 
 def _done(task: str = "pii.tasks.slack_message_scan_task") -> Job:
-    return wait_for(
-        lambda: Job.objects.filter(task=task, state__in=("succeeded", "failed")).first(),
-        timeout=30,
-        message=f"{task} to finish",
-    )
+    """Run the waiting jobs here (inside manual()) and return the finished one of `task`."""
+    drain()
+    job = Job.objects.filter(task=task, state__in=("succeeded", "failed")).first()
+    assert job is not None, f"no finished {task} job"
+    return job
 
 
-def test_admin_token_deletes_author_told_and_only_redacted_kept(celery_worker, post_event, slack_api, caplog):
+def test_admin_token_deletes_author_told_and_only_redacted_kept(post_event, slack_api, caplog):
     caplog.set_level(logging.DEBUG)
     text = f"Hi! my mail is {EMAIL}, card {CARD}, IBAN {IBAN}"
-    assert post_event(message_event(text)).status_code == 200
-    job = _done()
+    with manual():
+        assert post_event(message_event(text)).status_code == 200
+        job = _done()
     assert job.state == "succeeded", job.last_error
     det = Detection.objects.get()
     assert det.status == DetectionStatus.ACTIONED
@@ -74,11 +78,12 @@ def _assert_nowhere(needles: list[str], logs: str) -> None:
 
 
 def test_bot_only_workspace_records_the_refusal_shows_it_and_tells_the_author(
-    celery_worker, post_event, slack_api, settings, admin_client
+    post_event, slack_api, settings, admin_client
 ):
     settings.SLACK_USER_TOKEN = ""  # installed with a bot token only
-    post_event(message_event(f"ssn 123-45-6789 and {EMAIL}"))
-    assert _done().state == "succeeded"
+    with manual():
+        post_event(message_event(f"ssn 123-45-6789 and {EMAIL}"))
+        assert _done().state == "succeeded"
     det = Detection.objects.get()
     assert det.status == DetectionStatus.PARTIAL
     assert det.actions == {"delete": "failed: no_admin_token", "notify": "notified_ephemeral"}
@@ -89,13 +94,12 @@ def test_bot_only_workspace_records_the_refusal_shows_it_and_tells_the_author(
     assert "no admin user token" in page and "123-45-6789" not in page
 
 
-def test_bot_token_delete_of_a_members_message_is_refused_by_slack(
-    celery_worker, post_event, slack_api, settings
-):
+def test_bot_token_delete_of_a_members_message_is_refused_by_slack(post_event, slack_api, settings):
     """What the old fake let through: a bot token deleting a member's message is cant_delete_message."""
     settings.SLACK_USER_TOKEN = TOKEN  # misconfigured: the bot token where an admin's should be
-    post_event(message_event(f"{EMAIL}"))
-    assert _done().state == "succeeded"
+    with manual():
+        post_event(message_event(f"{EMAIL}"))
+        assert _done().state == "succeeded"
     det = Detection.objects.get()
     assert det.status == DetectionStatus.PARTIAL
     assert det.actions == {"delete": "failed: cant_delete_message", "notify": "notified_ephemeral"}
@@ -103,22 +107,25 @@ def test_bot_token_delete_of_a_members_message_is_refused_by_slack(
     assert ("C0PII", "1712345678.123456") in slack_api.messages
 
 
-def test_non_admin_user_token_is_refused(celery_worker, post_event, slack_api, settings):
+def test_non_admin_user_token_is_refused(post_event, slack_api, settings):
     slack_api.add_token("xoxp-member", "user", "U0MEMBER", is_admin=False)
     settings.SLACK_USER_TOKEN = "xoxp-member"
-    post_event(message_event(f"card {CARD}"))
-    _done()
+    with manual():
+        post_event(message_event(f"card {CARD}"))
+        _done()
     assert Detection.objects.get().actions["delete"] == "failed: cant_delete_message"
 
 
-def test_clean_message_does_nothing(celery_worker, post_event, slack_api):
-    post_event(message_event("Release 1.2.3.4 is out, see § 4.2.1, order 123456789 on 2024-03-15"))
-    job = _done()
+def test_clean_message_does_nothing(post_event, slack_api):
+    with manual():
+        post_event(message_event("Release 1.2.3.4 is out, see § 4.2.1, order 123456789 on 2024-03-15"))
+        job = _done()
     assert job.state == "succeeded" and job.result == {"pii": False}
     assert not Detection.objects.exists() and slack_api.calls == []
 
 
 def test_rate_limit_snoozes_for_retry_after_without_using_an_attempt(celery_worker, post_event, slack_api):
+    # A worker: the wait for Retry-After is measured; drain() runs a snoozed job again at once.
     slack_api.ratelimit("chat.delete", retry_after=1)
     post_event(message_event(f"write to {EMAIL}"))
     wait_for(
@@ -135,16 +142,15 @@ def test_rate_limit_snoozes_for_retry_after_without_using_an_attempt(celery_work
 
 
 @pytest.mark.parametrize("broken", ["revoked", "unknown"])
-def test_dead_admin_token_fails_with_a_clear_reason_and_no_retry(
-    celery_worker, post_event, slack_api, settings, broken
-):
+def test_dead_admin_token_fails_with_a_clear_reason_and_no_retry(post_event, slack_api, settings, broken):
     if broken == "revoked":
         slack_api.revoke(ADMIN_TOKEN)
     else:
         settings.SLACK_USER_TOKEN = "xoxp-not-a-token"
     error = {"revoked": "token_revoked", "unknown": "invalid_auth"}[broken]
-    post_event(message_event(f"card {CARD}"))
-    job = _done()
+    with manual():
+        post_event(message_event(f"card {CARD}"))
+        job = _done()
     assert job.state == "failed" and job.attempt == 1
     assert "SlackAuthError" in job.last_error and error in job.last_error
     assert "/slack/install" in job.last_error
@@ -153,32 +159,32 @@ def test_dead_admin_token_fails_with_a_clear_reason_and_no_retry(
     assert slack_api.methods() == ["chat.delete"]
 
 
-def test_message_already_gone_is_done(celery_worker, post_event, slack_api):
-    post_event(message_event("ssn 123-45-6789"))
-    slack_api.messages.clear()  # deleted by its author before the job ran
-    job = _done()
+def test_message_already_gone_is_done(post_event, slack_api):
+    with manual():
+        post_event(message_event("ssn 123-45-6789"))
+        slack_api.messages.clear()  # deleted by its author before the job ran
+        job = _done()
     assert job.state == "succeeded"
     det = Detection.objects.get()
     assert det.status == DetectionStatus.GONE and det.actions == {"delete": "not_found"}
 
 
-def test_server_errors_are_retried_then_succeed(celery_worker, post_event, slack_api):
+def test_server_errors_are_retried_then_succeed(post_event, slack_api):
     slack_api.fail_next("chat.delete", Response("upstream down", status=503))
-    post_event(message_event("ip 10.20.30.40"))
-    wait_for(
-        lambda: Detection.objects.filter(status=DetectionStatus.ACTIONED).exists(),
-        timeout=30,
-        message="actioned after a 503",
-    )
+    with manual():
+        post_event(message_event("ip 10.20.30.40"))
+        assert drain("events") == {"retrying": 1, "succeeded": 1}
+    assert Detection.objects.filter(status=DetectionStatus.ACTIONED).exists()
     assert slack_api.methods().count("chat.delete") == 2
-    job = wait_for(lambda: _job(state="succeeded"), timeout=10, message="job succeeded")
-    assert job.attempt == 2
+    job = _job(state="succeeded")
+    assert job is not None and job.attempt == 2
 
 
-def test_author_not_in_channel_gets_a_dm(celery_worker, post_event, slack_api):
+def test_author_not_in_channel_gets_a_dm(post_event, slack_api):
     slack_api.channels["C0PII"].discard("U0AUTHOR")  # left the channel: Slack refuses an ephemeral
-    post_event(message_event("call me +44 20 7946 0958"))
-    _done()
+    with manual():
+        post_event(message_event("call me +44 20 7946 0958"))
+        _done()
     det = Detection.objects.get()
     assert det.actions == {"delete": "deleted", "notify": "notified_dm"}
     assert slack_api.methods() == [
@@ -190,7 +196,7 @@ def test_author_not_in_channel_gets_a_dm(celery_worker, post_event, slack_api):
     assert slack_api.posted[-1]["channel"] == "DU0AUTHOR"
 
 
-def test_attachment_block_and_file_name_pii_is_found(celery_worker, post_event, slack_api):
+def test_attachment_block_and_file_name_pii_is_found(post_event, slack_api):
     event = {
         "attachments": [{"fallback": "fwd", "fields": [{"title": "Card", "value": CARD}]}],
         "blocks": [
@@ -201,31 +207,34 @@ def test_attachment_block_and_file_name_pii_is_found(celery_worker, post_event, 
         ],
         "files": [{"id": "F7", "name": "ssn 123-45-6789.png", "mimetype": "image/png", "filetype": "png"}],
     }  # fmt: skip
-    post_event(message_event("hi", subtype="file_share", **event))
-    _done()
+    with manual():
+        post_event(message_event("hi", subtype="file_share", **event))
+        _done()
     det = Detection.objects.get()
     assert det.types == {"CREDIT_CARD": 1, "EMAIL": 1, "IBAN": 1, "US_SSN": 1}
     assert det.status == DetectionStatus.ACTIONED
     assert CARD not in det.redacted_excerpt and "[IBAN]" in det.redacted_excerpt
 
 
-def test_uninstalled_workspace_tokens_are_not_used(celery_worker, post_event, slack_api):
+def test_uninstalled_workspace_tokens_are_not_used(post_event, slack_api):
     SlackInstallation.objects.create(team_id="T0TEAM", active=False, disabled_reason="app uninstalled")
-    post_event(message_event(f"{EMAIL}"))
-    job = _done()
+    with manual():
+        post_event(message_event(f"{EMAIL}"))
+        job = _done()
     assert job.state == "failed" and "not_authed" in job.last_error
     assert slack_api.calls == []  # no token left to send
 
 
-def test_oauth_installation_tokens_are_used_per_workspace(celery_worker, post_event, slack_api, settings):
+def test_oauth_installation_tokens_are_used_per_workspace(post_event, slack_api, settings):
     settings.SLACK_BOT_TOKEN = settings.SLACK_USER_TOKEN = ""  # nothing from the environment
     slack_api.add_token("xoxb-team-bot", "bot", "U0BOT")
     slack_api.add_token("xoxp-team-admin", "user", "U0ADMIN", is_admin=True)
     row = SlackInstallation(team_id="T0TEAM", bot_user_id="U0BOT", user_id="U0ADMIN")
     row.bot_token, row.user_token = "xoxb-team-bot", "xoxp-team-admin"
     row.save()
-    post_event(message_event(f"{EMAIL}"))
-    assert _done().state == "succeeded"
+    with manual():
+        post_event(message_event(f"{EMAIL}"))
+        assert _done().state == "succeeded"
     assert Detection.objects.get().actions == {"delete": "deleted", "notify": "notified_ephemeral"}
     assert slack_api.calls[0][3]["Authorization"] == "Bearer xoxp-team-admin"
     assert slack_api.calls[1][3]["Authorization"] == "Bearer xoxb-team-bot"

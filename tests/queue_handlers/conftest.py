@@ -1,5 +1,5 @@
-"""Fixtures for the queue_handlers tests: a real SMTP server, helpers to run a job now, and a
-registry that forgets what a test registered."""
+"""Fixtures for the queue_handlers tests: a real SMTP server, helpers to enqueue and to run a job
+now, and a registry that forgets what a test registered."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.test import TestCase
 
+from jobs import Enqueued
 from queue_handlers import registry
 from queue_handlers.models import HandlerJob
-from queue_handlers.services import handler_job_run
-from tests.helpers import wait_for
+from queue_handlers.services import enqueue_job, handler_job_run
 
 SECRET = "test-webhook-secret"
 
@@ -63,19 +64,6 @@ def webhook_settings(settings):
     return settings
 
 
-@pytest.fixture
-def mover(celery_worker) -> Iterator[None]:
-    """The in-process worker never sends worker_ready (only `celery worker` does), so nothing
-    would move due scheduled jobs (countdowns, rate-limit deferrals): do what jobs.signals does."""
-    from jobs.runtime import runtime
-
-    rt = runtime()
-    rt.mover = True
-    rt.ensure_started()
-    yield
-    rt.mover = False
-
-
 _overrides = ExitStack()
 
 
@@ -88,8 +76,8 @@ def _forget_registrations() -> Iterator[None]:
 
 
 def register(job_type: str, handler: Any) -> None:
-    """A test's handler, in this process only (the in-process worker sees it; registering at
-    run time is refused in real code), forgotten when the test ends."""
+    """A test's handler, in this process only (drain() and the in-process worker see it;
+    registering at run time is refused in real code), forgotten when the test ends."""
     _overrides.enter_context(registry.override_handler(job_type, handler))
 
 
@@ -100,11 +88,8 @@ def run_now(job_type: str, payload: dict[str, Any], attempt: int = 1) -> dict[st
     return handler_job_run(job_type=job_type, handler_job_id=str(record.pk), attempt=attempt)
 
 
-def wait_job(job_id: str, states: tuple[str, ...] = ("succeeded", "failed"), timeout: float = 30):
-    from jobs.models import Job
-
-    return wait_for(
-        lambda: Job.objects.filter(pk=job_id, state__in=states).first(),
-        timeout=timeout,
-        message=f"job {job_id} in {states}",
-    )
+def enqueue(job_type: str, payload: dict[str, Any], **options: Any) -> Enqueued:
+    """enqueue_job as a caller whose transaction commits sees it: its on-commit step (which
+    writes the dispatch job's row) runs now, inside the test's transaction (the `db` fixture)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return enqueue_job(job_type, payload, **options)

@@ -15,8 +15,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from jobs.testing import drain, manual
 from sync.models import Activity, Participant, SyncRun
-from tests.helpers import wait_for
 from tests.sync.fake_strava import activity
 
 pytestmark = pytest.mark.django_db
@@ -68,8 +68,7 @@ def test_authorize_url_carries_what_strava_documents(admin_client, fake_strava, 
     assert q["state"]  # signed; the callback checks it (test_a_forged_state_is_refused)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_connect_then_the_nightly_sync_uses_the_tokens(admin_client, fake_strava, newcomer, celery_worker):
+def test_connect_then_the_nightly_sync_uses_the_tokens(admin_client, fake_strava, newcomer):
     fake_strava.activities["access-oauth-777"] = [activity(31), activity(32)]
 
     _, _, response = _flow(admin_client, newcomer)
@@ -86,12 +85,10 @@ def test_connect_then_the_nightly_sync_uses_the_tokens(admin_client, fake_strava
 
     from sync.tasks import sync_all_task
 
-    job_id = sync_all_task.enqueue(trigger="scheduled").job_id
-    run = wait_for(
-        lambda: SyncRun.objects.filter(job_id=job_id, finished_at__isnull=False).first(),
-        timeout=45,
-        message="nightly run finished",
-    )
+    with manual():
+        job_id = sync_all_task.enqueue(trigger="scheduled").job_id
+        assert drain("sync") == {"succeeded": 2}
+    run = SyncRun.objects.get(job_id=job_id, finished_at__isnull=False)
     assert run.participants_succeeded == 1
     assert set(Activity.objects.filter(participant=p).values_list("external_id", flat=True)) == {31, 32}
     assert {s.auth for s in fake_strava.requests_to("/athlete/activities")} == {"Bearer access-oauth-777"}
