@@ -23,6 +23,7 @@ from typing import Any
 
 from celery import current_app
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jobs import coordination, history, publish
@@ -86,7 +87,9 @@ def _next(queue: str | None, with_scheduled: bool) -> Job | None:
         qs = qs.filter(queue=queue)
     if not with_scheduled:
         qs = qs.exclude(state__in=(JobState.SCHEDULED, JobState.RETRYING), scheduled_at__gt=timezone.now())
-    job = qs.order_by("scheduled_at", "enqueued_at").first()
+    # In the order they fall due: a queued job (no scheduled_at) at its enqueue time, so one due in
+    # an hour, or one snoozing again and again, never runs ahead of work queued before it.
+    job = qs.order_by(Coalesce("scheduled_at", "enqueued_at"), "enqueued_at").first()
     if job is not None and job.state != JobState.QUEUED:
         Job.objects.filter(pk=job.pk, state=job.state).update(state=JobState.QUEUED)
     return job

@@ -65,3 +65,14 @@ def test_single_flight_inside_a_job_snoozes_instead_of_sleeping():
     finally:
         _current.reset(inside)
         coordinator().lease_release(key("single", "tests.guard"), "someone-else")
+
+
+def test_drain_runs_jobs_in_the_order_they_fall_due():
+    with manual():
+        later = counted_job.enqueue(n=1, countdown=3600)  # due in an hour
+        snoozer = snoozing_job.enqueue(key="order", times=2)  # due now, then again after each snooze
+        now = counted_job.enqueue(n=2)
+        assert drain("default") == {"snoozed": 2, "succeeded": 3}
+    finished = [str(pk) for pk in Job.objects.order_by("finished_at").values_list("pk", flat=True)]
+    # the job queued after the snoozer runs between its snoozes; the hour-away one goes last
+    assert finished == [now.job_id, snoozer.job_id, later.job_id]
