@@ -20,6 +20,7 @@ from invoices import sqs
 from invoices.exceptions import InvalidPriorityError, QueueError
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, Invoice
 
+logger = logging.getLogger("invoices")
 PRIORITY, REGULAR = "priority", "regular"
 QUEUES = (PRIORITY, REGULAR)
 INVOICE_PRIORITY = 5
@@ -31,7 +32,6 @@ QUEUE_ATTRIBUTES = {
     "DelaySeconds": "0",
     "ReceiveMessageWaitTimeSeconds": "0",
 }
-logger = logging.getLogger("invoices")
 DLQ_RETENTION = "1209600"  # 14 days, the SQS maximum: time for a person to look
 
 
@@ -162,7 +162,7 @@ def invoices_email_queue(
     """What "Email selected invoices" does: an attempt per invoice, published after commit in
     SQS batches of ten — one SendMessageBatch where one invoice at a time makes ten calls. An
     invoice that cannot be e-mailed (no lines, suppressed address) gets its error in its place
-    and the others go on; one SQS refuses is marked failed, as attempt_publish marks it."""
+    and the others go on; an attempt SQS refuses is marked failed, as attempt_publish marks it."""
     results: list[EmailAttempt | ValueError] = []
     for invoice in invoices:
         try:

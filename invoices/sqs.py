@@ -49,8 +49,9 @@ def messages_send(*, queue_url: str, bodies: dict[str, str]) -> tuple[dict[str, 
     if len(bodies) > 10:
         raise ValueError("SQS takes at most ten messages a batch")
     entries = [{"Id": key, "MessageBody": body} for key, body in bodies.items()]
-    if sum(len(body.encode()) for body in bodies.values()) > MAX_MESSAGE_BYTES:
-        raise MessageTooLargeError(sum(len(b.encode()) for b in bodies.values()), MAX_MESSAGE_BYTES)
+    size = sum(len(body.encode()) for body in bodies.values())  # SQS's limit is for the whole batch
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageTooLargeError(size, MAX_MESSAGE_BYTES)
     try:
         resp = client().send_message_batch(QueueUrl=queue_url, Entries=entries)
     except BOTO_ERRORS as exc:
