@@ -18,7 +18,7 @@ from django.db import connection
 
 from jobs.runtime import runtime
 from project.celery import QUEUES, app
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +80,13 @@ def celery_worker(transactional_db) -> Iterator[object]:
         # `celery worker` sends worker_ready (which starts the scheduled-set mover); the
         # in-process test worker does not, so start it here.
         runtime().start_mover()
+        # Consuming before its remote-control channel listens: wait until it answers a ping,
+        # so a test that pings or broadcasts (health, pause) never races the start on a slow CI.
+        wait_for(
+            lambda: app.control.ping(destination=[worker.hostname], timeout=0.5),
+            timeout=30,
+            message="the test worker answering a ping",
+        )
         yield worker
         runtime().mover = False
 
