@@ -193,7 +193,14 @@ class Execution:
         error = clean_text(f"{type(cause).__name__}: {cause}", 2000)
         retryable = isinstance(exc, RetryRequested) or isinstance(cause, self.opts.retry_on)
         now = timezone.now()
-        if retryable and self.attempt < self.max_attempts:
+        # Off the hot path: the attempt row is written before the state that names it, so a
+        # failed or retrying job's page always lists the attempt that made it so.
+        final = not (retryable and self.attempt < self.max_attempts)
+        self._attempt_row(
+            JobAttempt.Outcome.FAILED if final else JobAttempt.Outcome.RETRYING, duration, error
+        )
+        history.flush()
+        if not final:
             countdown = _retry_in(exc, cause, self.opts.backoff.delay(self.attempt))
             store.job_transition(
                 self.job_id,
@@ -202,7 +209,6 @@ class Execution:
                 last_error=error,
                 scheduled_at=now + timedelta(seconds=countdown),
             )
-            self._attempt_row(JobAttempt.Outcome.RETRYING, duration, error)
             telemetry.log_event(
                 "retry",
                 self.task.name,
@@ -216,7 +222,6 @@ class Execution:
             )
             raise Ignore()
         store.job_transition(self.job_id, self.token, JobState.FAILED, last_error=error, finished_at=now)
-        self._attempt_row(JobAttempt.Outcome.FAILED, duration, error)
         telemetry.log_event(
             "failure",
             self.task.name,

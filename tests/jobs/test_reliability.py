@@ -43,6 +43,34 @@ def test_sigkilled_worker_job_completes_once_after_restart(worker_process):
     assert int(_redis().get("test:effect:k")) == 1
 
 
+@pytest.mark.integration
+def test_a_failed_jobs_attempts_are_written_before_its_state_says_failed(worker_process):
+    # history flushes only every 30 s here: the failure path must not wait for it
+    worker_process(
+        "att",
+        queues=["default"],
+        concurrency=1,
+        CELERY_EXTRA_IMPORTS="tests.jobs.tasks",
+        JOBS_HISTORY_FLUSH_INTERVAL="30",
+    )
+    job = flaky_job.enqueue(key="attempts-first", fail_times=5)  # 3 attempts, all failing
+    states = []
+
+    def failed() -> bool:
+        row = Job.objects.get(pk=job.job_id)
+        attempts = JobAttempt.objects.filter(job_id=job.job_id).count()
+        states.append((row.state, row.attempt, attempts))
+        return row.state == JobState.FAILED
+
+    wait_for(failed, timeout=60, message="failed for good")
+    outcomes = list(
+        JobAttempt.objects.filter(job_id=job.job_id).order_by("attempt").values_list("outcome", flat=True)
+    )
+    assert outcomes == ["retrying", "retrying", "failed"]
+    # whenever the row said retrying or failed, its attempt row was already there
+    assert all(n >= attempt for state, attempt, n in states if state in (JobState.RETRYING, JobState.FAILED))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_fails_twice_then_succeeds_with_growing_delays(celery_worker):
     job = flaky_job.enqueue(key="a", fail_times=2)
