@@ -1,9 +1,9 @@
 """Invoices: PDFs rendered per second, invoice e-mails per second end to end, and the latency of
 priority mail behind a 1,000-mail backlog.
 
-One worker node, as Procfile/compose run it: a `celery worker` process for invoices_regular
-(prefork, 2) and one for invoices_priority + sqs_polling (prefork, 2); moto (SQS) in its own
-process; aiosmtpd in this one.
+One worker node of two `celery worker` processes: one for invoices_regular (prefork, 2) and
+one for invoices_priority + sqs_polling (prefork, 2; compose gives the poll a worker of its own,
+so there priority mail has both slots); moto (SQS) in its own process; aiosmtpd in this one.
 - invoices.email_per_s: the "Email selected invoices" service (attempt rows + SQS batches of
   ten) for 500 invoices → the poll job (it snoozes while backpressure holds regular mail in SQS)
   → send jobs → PDF → SMTP, until all 500 are accepted.
