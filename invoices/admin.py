@@ -105,8 +105,13 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.action(description="Email selected invoices", permissions=["change"])
     def email_invoices(self, request: HttpRequest, queryset: QuerySet) -> None:
         todo = []
+        sent = set(
+            EmailAttempt.objects.filter(invoice__in=queryset, status=AttemptStatus.SENT).values_list(
+                "invoice_id", flat=True
+            )
+        )
         for invoice in queryset.order_by("pk"):
-            if invoice.attempts.filter(status=AttemptStatus.SENT).exists():
+            if invoice.pk in sent:
                 self.message_user(
                     request,
                     f"Invoice {invoice.number} was already sent: not sent again "

@@ -71,18 +71,7 @@ class DjangoInstallationStore(InstallationStore):
         row = self._row(enterprise_id, team_id, is_enterprise_install)
         if row is None or not row.bot_token_encrypted:
             return None
-        return Bot(
-            app_id=row.app_id,
-            enterprise_id=row.enterprise_id or None,
-            team_id=row.team_id or None,
-            team_name=row.team_name,
-            bot_token=row.bot_token,
-            bot_id=row.bot_id,
-            bot_user_id=row.bot_user_id,
-            bot_scopes=row.bot_scopes,
-            is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at.timestamp(),
-        )
+        return _installation(row).to_bot()
 
     def find_installation(
         self,
@@ -95,21 +84,7 @@ class DjangoInstallationStore(InstallationStore):
         row = self._row(enterprise_id, team_id, is_enterprise_install)
         if row is None or (user_id and user_id != row.user_id):
             return None
-        return Installation(
-            app_id=row.app_id,
-            enterprise_id=row.enterprise_id or None,
-            team_id=row.team_id or None,
-            team_name=row.team_name,
-            bot_token=row.bot_token or None,
-            bot_id=row.bot_id,
-            bot_user_id=row.bot_user_id,
-            bot_scopes=row.bot_scopes,
-            user_id=row.user_id,
-            user_token=row.user_token or None,
-            user_scopes=row.user_scopes,
-            is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at.timestamp(),
-        )
+        return _installation(row)
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         installation_disable(enterprise_id=enterprise_id or "", team_id=team_id or "", reason="bot removed")
@@ -126,6 +101,25 @@ class DjangoInstallationStore(InstallationStore):
         installation_disable(
             enterprise_id=enterprise_id or "", team_id=team_id or "", reason="app uninstalled"
         )
+
+
+def _installation(row: SlackInstallation) -> Installation:
+    """slack-sdk's Installation of a row (its to_bot() gives the Bot)."""
+    return Installation(
+        app_id=row.app_id,
+        enterprise_id=row.enterprise_id or None,
+        team_id=row.team_id or None,
+        team_name=row.team_name,
+        bot_token=row.bot_token or None,
+        bot_id=row.bot_id,
+        bot_user_id=row.bot_user_id,
+        bot_scopes=row.bot_scopes,
+        user_id=row.user_id,
+        user_token=row.user_token or None,
+        user_scopes=row.user_scopes,
+        is_enterprise_install=row.is_enterprise_install,
+        installed_at=row.installed_at.timestamp(),
+    )
 
 
 class DjangoOAuthStateStore(OAuthStateStore):

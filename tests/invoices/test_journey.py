@@ -123,6 +123,24 @@ def test_admin_action_emails_several_and_reports_each(
     assert not EmailAttempt.objects.filter(invoice=blocked).exists()
 
 
+def test_admin_action_skips_an_invoice_already_sent(admin_client, queues, django_capture_on_commit_callbacks):
+    sent, fresh = invoice_with_lines(), invoice_with_lines()
+    EmailAttempt.objects.create(
+        invoice=sent, kind="invoice", recipient=sent.customer_email, priority=5, status=AttemptStatus.SENT
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = admin_client.post(
+            "/admin/invoices/invoice/",
+            {"action": "email_invoices", "_selected_action": [sent.pk, fresh.pk]},
+            follow=True,
+        )
+    body = resp.content.decode()
+    assert f"Invoice {sent.number} was already sent: not sent again" in body
+    assert f"1 invoice(s) queued for e-mail: {fresh.number}." in body
+    assert queues.depth(queues.regular) == 1
+    assert EmailAttempt.objects.filter(invoice=sent).count() == 1
+
+
 def test_email_url_refuses_get(admin_client, queues):
     invoice = invoice_with_lines()
     assert admin_client.get(f"/admin/invoices/invoice/{invoice.pk}/email/").status_code == 405

@@ -13,7 +13,7 @@ import pytest
 from invoices.health import invoice_queues_health
 from invoices.models import AttemptStatus, EmailAttempt
 from invoices.queues import invoice_email_queue
-from invoices.sending import email_attempt_send
+from jobs.testing import drain, manual
 from tests.conftest import ROOT
 from tests.invoices.factories import invoice_with_lines
 
@@ -30,20 +30,18 @@ def outbox(settings, tmp_path):
     return tmp_path / "outbox"
 
 
-def _send_invoice(monkeypatch) -> EmailAttempt:
-    from invoices import queues
-
-    monkeypatch.setattr(queues, "attempt_publish", lambda *, attempt: attempt)  # sent below, inline
-    attempt = invoice_email_queue(invoice=invoice_with_lines())
-    assert email_attempt_send(attempt_id=attempt.pk) == "sent"
+def _send_invoice() -> EmailAttempt:
+    """The Email button's path with QUEUE_PROVIDER=celery; the send job runs here (drain)."""
+    with manual():
+        attempt = invoice_email_queue(invoice=invoice_with_lines())
+        assert drain("invoices_regular") == {"succeeded": 1}
     attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SENT
     return attempt
 
 
-def test_an_invoice_lands_in_the_outbox_with_html_pdf_and_a_working_pay_link(
-    admin_client, outbox, monkeypatch
-):
-    attempt = _send_invoice(monkeypatch)
+def test_an_invoice_lands_in_the_outbox_with_html_pdf_and_a_working_pay_link(admin_client, outbox):
+    attempt = _send_invoice()
     assert attempt.backend == "outbox" and attempt.provider_message_id.startswith("outbox:")
     assert len(list(outbox.glob("*.eml"))) == 1
     # the admin's outbox lists it and opens it: HTML part, text, the PDF to download
@@ -66,8 +64,8 @@ def test_the_outbox_needs_a_login(client, outbox):
     assert client.get("/admin/invoices/invoice/outbox/").status_code == 302
 
 
-def test_resending_an_invoice_already_sent_asks_first(admin_client, outbox, monkeypatch):
-    attempt = _send_invoice(monkeypatch)
+def test_resending_an_invoice_already_sent_asks_first(admin_client, outbox):
+    attempt = _send_invoice()
     url = f"/admin/invoices/invoice/{attempt.invoice_id}/email/"
     page = admin_client.post(url)
     assert page.status_code == 200 and b"already e-mailed" in page.content
@@ -76,8 +74,8 @@ def test_resending_an_invoice_already_sent_asks_first(admin_client, outbox, monk
     assert EmailAttempt.objects.filter(invoice_id=attempt.invoice_id).count() == 2
 
 
-def test_queue_metrics_count_messages_sent_in_the_last_hour(outbox, monkeypatch):
-    _send_invoice(monkeypatch)
+def test_queue_metrics_count_messages_sent_in_the_last_hour(outbox):
+    _send_invoice()
     report = invoice_queues_health()
     assert report["regular"]["sent_last_hour"] == 1 and report["priority"]["sent_last_hour"] == 0
     assert EmailAttempt.objects.get().status == AttemptStatus.SENT

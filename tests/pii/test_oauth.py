@@ -47,6 +47,8 @@ def test_install_stores_encrypted_tokens_and_uninstall_disables(admin_client, sl
         dump = json.dumps(cur.fetchall(), default=str)
     assert BOT not in dump and USER not in dump
     assert DjangoInstallationStore().find_installation(enterprise_id=None, team_id="T0NEW").user_token == USER
+    bot = DjangoInstallationStore().find_bot(enterprise_id=None, team_id="T0NEW")
+    assert (bot.bot_token, bot.bot_user_id, bot.team_id) == (BOT, "U0NEWBOT", "T0NEW")
     page = admin_client.get("/admin/pii/slackinstallation/").content.decode()
     assert "T0NEW" in page and BOT not in page and USER not in page
 
