@@ -18,6 +18,7 @@ from jobs import job
     max_attempts=3,
     backoff=(2, 60),
     retry_on=(SqsUnavailable, OperationalError, InterfaceError),
+    poll=True,
 )
 def sqs_poll_task() -> dict[str, Any]:
     """Beat's and poll_now()'s poll. Unique for 60 s while waiting or running; the key is let

@@ -7,9 +7,10 @@ class InvoicesConfig(AppConfig):
 
     def ready(self) -> None:
         from invoices.health import invoice_queues_health
-        from jobs import register_check
+        from jobs import register_check, register_link
 
         register_check("invoice_queues", invoice_queues_health)
+        register_link("attempt_id", "invoices.EmailAttempt")
 
         from emails.log import ses_events_recorded
         from invoices.delivery import attempts_mark_from_events

@@ -10,7 +10,7 @@ from invoices.sending import email_attempt_send
 from jobs import Snooze, current_job, job
 
 
-@job(queue="sqs_polling", single_flight=True, unique_for=60, unique_until_done=True)
+@job(queue="sqs_polling", single_flight=True, unique_for=60, unique_until_done=True, poll=True)
 def invoice_queues_poll_task() -> dict[str, int]:
     """Beat starts it every few seconds (a duplicate while one waits or runs). While messages
     are left — backpressure held regular mail back, or the budget ran out — it snoozes briefly

@@ -11,14 +11,27 @@
 - `enqueue_many`       bulk enqueue: `enqueue_many(task, [kwargs, ...])`
 - `Schedule`           a beat schedule declared in `<app>/schedules.py`
 - `register_check`     add a section to the health report; `check_broker` the broker's own
+- `register_link`      name the model a job keyword argument points at (the job page links it)
+- `queue_depth(name)`  messages waiting in a broker queue, for any broker (0 when it has none)
+- `LeaseLost`          raised by `current_job().checkpoint()` when this run lost its job
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobs.context import JobContext, Snooze, current_job
-from jobs.decorators import job
+from jobs.core.context import JobContext, LeaseLost, Snooze, current_job
+from jobs.core.decorators import job
+
+if TYPE_CHECKING:  # the lazy names below, as the type checker sees them
+    from jobs.broker.depth import queue_depth
+    from jobs.console.links import register_link
+    from jobs.core.options import RateLimit
+    from jobs.core.single_flight import single_flight
+    from jobs.core.task import Enqueued, enqueue_many
+    from jobs.models import FINISHED_STATES, PENDING_STATES, Job, JobState
+    from jobs.observe.health import check_broker, register_check
+    from jobs.plugins.cron import Schedule
 
 __all__ = [
     "FINISHED_STATES",
@@ -27,30 +40,35 @@ __all__ = [
     "Job",
     "JobContext",
     "JobState",
+    "LeaseLost",
     "RateLimit",
     "Schedule",
-    "check_broker",
     "Snooze",
+    "check_broker",
     "current_job",
     "enqueue_many",
     "job",
+    "queue_depth",
     "register_check",
+    "register_link",
     "single_flight",
 ]
 
 # Names whose modules touch models: imported on first use, after Django's apps are ready.
 _LAZY = {
-    "Enqueued": "jobs.task",
-    "enqueue_many": "jobs.task",
+    "Enqueued": "jobs.core.task",
+    "enqueue_many": "jobs.core.task",
     "Job": "jobs.models",
     "JobState": "jobs.models",
     "FINISHED_STATES": "jobs.models",
     "PENDING_STATES": "jobs.models",
-    "RateLimit": "jobs.options",
-    "Schedule": "jobs.schedules",
-    "register_check": "jobs.health",
-    "check_broker": "jobs.health",
-    "single_flight": "jobs.leases",
+    "RateLimit": "jobs.core.options",
+    "Schedule": "jobs.plugins.cron",
+    "register_check": "jobs.observe.health",
+    "check_broker": "jobs.observe.health",
+    "register_link": "jobs.console.links",
+    "queue_depth": "jobs.broker.depth",
+    "single_flight": "jobs.core.single_flight",
 }
 
 

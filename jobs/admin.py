@@ -1,6 +1,6 @@
 """The operator's console: the job list, a job's page and the bulk actions (views: jobs/console.py).
 
-The list defaults to jobs that matter (no-op polls hidden, see JOBS_POLL_TASKS); internal
+The list defaults to jobs that matter (no-op polls hidden, see @job(poll=True)); internal
 columns (seq, lease_token, secret_payload) are never shown. Every bulk action first shows a
 confirmation page that says how many jobs and which; the work itself is done by services.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.paginator import Paginator
@@ -21,10 +20,11 @@ from django.urls import path
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-import jobs.admin_results  # noqa: F401  (django-celery-results' pages say where job outcomes live)
-from jobs import console
+import jobs.console.results_admin  # noqa: F401  (django-celery-results' pages say where job outcomes live)
+from jobs.console import views as console
+from jobs.console.actions import jobs_cancel, jobs_discard, jobs_retry
+from jobs.core.registry import poll_tasks
 from jobs.models import Job, JobState
-from jobs.operations import jobs_cancel, jobs_discard, jobs_retry
 
 HIDDEN = ("lease_token", "secret_payload")
 
@@ -53,7 +53,7 @@ class RelevanceFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
         if self.value() == "all":
             return queryset
-        return queryset.exclude(state=JobState.SUCCEEDED, task__in=settings.JOBS_POLL_TASKS)
+        return queryset.exclude(state=JobState.SUCCEEDED, task__in=poll_tasks())
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -78,7 +78,7 @@ class TaskFilter(admin.SimpleListFilter):
     parameter_name = "task"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from jobs.checks import job_queues
+        from jobs.console.checks import job_queues
 
         return [(name, name) for name in sorted(job_queues())]
 

@@ -7,6 +7,7 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Signal handlers: telemetry, runtime threads in workers, schedules after migrate.
-        import jobs.wiring  # noqa: F401  (operator console: checks, hooks, metrics, queues)
-        from jobs import signals  # noqa: F401
+        # Imported here: it touches models, which are ready only now.
+        from jobs import lifecycle
+
+        lifecycle.connect()

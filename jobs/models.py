@@ -58,6 +58,9 @@ class Job(models.Model):
     last_error = models.TextField(null=True, blank=True)
     deferrals = models.PositiveIntegerField(default=0)
     retry_of = models.UUIDField(null=True, blank=True)
+    # A gate's key while the job is parked behind it (queue limit, single flight): the holder
+    # wakes the oldest waiter when it lets go.
+    waiting_for = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         ordering = ["-enqueued_at"]
@@ -84,6 +87,11 @@ class Job(models.Model):
                 condition=models.Q(unique_key__isnull=False),
             ),
             models.Index(
+                fields=["waiting_for", "scheduled_at"],
+                name="jobs_job_parked",
+                condition=models.Q(state="scheduled", waiting_for__isnull=False),
+            ),
+            models.Index(
                 fields=["lease_expires_at"],
                 name="jobs_job_running",
                 condition=models.Q(state="started"),
@@ -108,6 +116,7 @@ class JobAttempt(models.Model):
         RETRYING = "retrying"
         SNOOZED = "snoozed"
         LOST = "lost"
+        CANCELLED = "cancelled"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts", db_constraint=False)
     attempt = models.PositiveIntegerField()

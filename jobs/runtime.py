@@ -1,9 +1,11 @@
-"""One background thread per process. Each step runs on its own clock and fails on its own
-(a rejected history row never stops lease renewal or the mover):
-- flush the write-behind history (every process);
-- renew the leases this process holds: Redis leases and slots, and the job rows it runs;
-- in worker main processes: move due jobs onto their queues, and every few seconds relay,
-  reconcile and rescue (jobs.reconcile)."""
+"""One background thread per process: a plain ticker. It knows no step by name; the wings
+register theirs (`runtime().every(name, seconds, fn)`): the write-behind flush, lease renewal,
+and in worker nodes the plugins (stager, reconciler, lifeline). Each step runs on its own clock
+and fails on its own: a rejected history row never stops lease renewal or the stager.
+
+A step may be woken before its time (`wake(name)`), so a loop that usually has nothing to do
+can sleep long and still answer at once when there is something (the stager after a snooze).
+"""
 
 from __future__ import annotations
 
@@ -14,53 +16,63 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
-
-from jobs import history, store
-from jobs.coordination import coordinator
 
 logger = logging.getLogger("jobs.runtime")
 TICK = 0.05
 
 
+@dataclass
+class Step:
+    every: float | Callable[[], float]
+    fn: Callable[[], object]
+    when: Callable[[], bool] | None = None  # skip the step (cheaply) while this says False
+    due: float = 0.0
+
+    def period(self) -> float:
+        return self.every() if callable(self.every) else self.every
+
+
 class Runtime:
     def __init__(self) -> None:
         self.token = f"{socket.gethostname()}:{os.getpid()}"
-        self.held: dict[str, tuple[float, str]] = {}
-        self.jobs: dict[str, str] = {}
-        self.mover = False
+        self._steps: dict[str, Step] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._next: dict[str, float] = {}
+        self._final: list[Callable[[], object]] = []
 
-    # -- what this process holds ---------------------------------------------------------------
-    def hold(self, key: str, ttl: float, token: str | None = None) -> None:
+    def every(
+        self,
+        name: str,
+        seconds: float | Callable[[], float],
+        fn: Callable[[], object],
+        *,
+        when: Callable[[], bool] | None = None,
+    ) -> None:
+        """Run `fn` every `seconds` (a number or a callable read each time) from this process's
+        thread; registering a name again replaces its step."""
         with self._lock:
-            self.held[key] = (ttl, token or self.token)
+            self._steps[name] = Step(seconds, fn, when)
         self.ensure_started()
 
-    def unhold(self, key: str) -> None:
+    def cancel(self, name: str) -> None:
         with self._lock:
-            self.held.pop(key, None)
+            self._steps.pop(name, None)
 
-    def hold_job(self, job_id: str, token: str) -> None:
-        with self._lock:
-            self.jobs[job_id] = token
-        self.ensure_started()
+    def has(self, name: str) -> bool:
+        return name in self._steps
 
-    def unhold_job(self, job_id: str) -> None:
-        with self._lock:
-            self.jobs.pop(job_id, None)
+    def wake(self, name: str) -> None:
+        step = self._steps.get(name)
+        if step is not None:
+            step.due = 0.0
 
-    def start_mover(self) -> None:
-        """Move due jobs and reconcile from this process (worker main processes)."""
-        self.mover = True
-        self.ensure_started()
+    def on_stop(self, fn: Callable[[], object]) -> None:
+        """Run `fn` once when the process stops (after the thread ended): the last flush."""
+        self._final.append(fn)
 
     def ensure_started(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -74,66 +86,39 @@ class Runtime:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self._step("flush", 0, history.flush)
+        for fn in self._final:
+            self._run("final", fn)
 
     # -- the loop -------------------------------------------------------------------------------
     def _loop(self) -> None:
-        from jobs import reconcile
-
         while not self._stop.wait(TICK):
-            if history.pending_events():
-                self._step("flush", settings.JOBS_HISTORY_FLUSH_INTERVAL, history.flush)
-            if self.held or self.jobs:
-                self._step("renew", settings.JOBS_LEASE_TTL / 3, self._renew)
-            if self.mover:
-                self._step("move", settings.JOBS_MOVER_INTERVAL, reconcile.move_due)
-                self._step("sweep", settings.JOBS_RECONCILE_EVERY, self._sweep)
+            self.tick()
 
-    def _step(self, name: str, every: float, fn: Callable[[], object]) -> None:
+    def tick(self) -> None:
         now = time.monotonic()
-        if now < self._next.get(name, 0.0):
-            return
-        self._next[name] = now + every
+        for name, step in list(self._steps.items()):
+            if now < step.due or (step.when is not None and not step.when()):
+                continue
+            period = step.period()
+            step.due = now + period
+            if not self._run(name, step.fn):
+                step.due = now + max(period, 1.0)  # this step backs off; the others go on
+
+    @staticmethod
+    def _run(name: str, fn: Callable[[], object]) -> bool:
         try:
             fn()
-        except Exception as exc:  # this step backs off; the others go on
+            return True
+        except Exception as exc:
             logger.warning(
                 "jobs runtime step failed", extra={"fields": {"step": name, "error": type(exc).__name__}}
             )
             close_old_connections()
-            self._next[name] = now + max(every, 1.0)
-
-    def _sweep(self) -> None:
-        from jobs import reconcile
-
-        reconcile.relay()
-        reconcile.reconcile()
-        reconcile.rescue()
-
-    def _renew(self) -> None:
-        with self._lock:
-            groups: dict[tuple[float, str], list[str]] = {}
-            for key, (ttl, token) in self.held.items():
-                groups.setdefault((ttl, token), []).append(key)
-            jobs = list(self.jobs.items())
-        errors = []
-        if jobs:
-            until = store.db_time(timezone.now() + timedelta(seconds=float(settings.JOBS_LEASE_TTL)))
-            try:
-                store.executemany(store.RENEW_SQL, [[until, store.db_id(j), t] for j, t in jobs])
-            except Exception as exc:
-                errors.append(exc)
-                close_old_connections()
-        for (ttl, token), keys in groups.items():
-            try:
-                coordinator().lease_renew(keys, token, ttl)
-            except Exception as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+            return False
 
 
 _runtime: Runtime | None = None
+_fork_hooks: list[Callable[[], object]] = []
 
 
 def runtime() -> Runtime:
@@ -144,10 +129,16 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def _after_fork() -> None:
+def reset_after_fork(fn: Callable[[], object] | None = None) -> None:
+    """With `fn`: run it in every forked child (a wing forgets its parent's state). Without:
+    what a fork does — this process gets a runtime of its own and the hooks run."""
+    if fn is not None:
+        _fork_hooks.append(fn)
+        return
     global _runtime
     _runtime = None
-    history._buffer.clear()  # the parent flushes its own events
+    for hook in _fork_hooks:
+        hook()
 
 
-os.register_at_fork(after_in_child=_after_fork)
+os.register_at_fork(after_in_child=reset_after_fork)

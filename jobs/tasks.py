@@ -1,8 +1,8 @@
 """Maintenance jobs, driven by beat (see jobs/schedules.py)."""
 
 from jobs import job
-from jobs.retention import jobs_prune_noop
-from jobs.services import jobs_prune, jobs_rescue
+from jobs.plugins.lifeline import jobs_rescue
+from jobs.plugins.pruner import jobs_prune, jobs_prune_noop
 
 
 @job(queue="default", single_flight=True, unique_for=300)

@@ -39,6 +39,36 @@ def log_event(event: str, task: str, job_id: str, **fields: Any) -> None:
                 logger.warning("telemetry receiver failed: %s", type(response).__name__)
 
 
+# An outcome kind -> the event name its log line and signal have always had.
+_EVENT = {
+    "succeeded": "finish",
+    "failed": "failure",
+    "retrying": "retry",
+    "snoozed": "snoozed",
+    "deferred": "deferred",
+    "requeued": "requeued",
+    "dropped": "not_runnable",
+    "lease_lost": "lease_lost",
+}
+
+
+def delivery_started(ex: Any) -> None:
+    log_event("start", ex.task.name, ex.job_id, queue=ex.queue, attempt=ex.attempt)
+
+
+def delivery_stopped(ex: Any, outcome: Any, duration: float) -> None:
+    """The one report of a delivery's outcome: its log line and its signal."""
+    fields: dict[str, Any] = {"queue": ex.queue, "attempt": ex.attempt, "duration": duration}
+    fields["outcome"] = outcome.kind
+    if outcome.error_type:
+        fields["error"] = outcome.error_type
+    if outcome.delay:
+        fields["countdown"] = round(outcome.delay, 3)
+    if outcome.reason and outcome.kind in ("deferred", "requeued", "dropped", "lease_lost"):
+        fields["reason"] = outcome.reason
+    log_event(_EVENT[outcome.kind], ex.task.name, ex.job_id, **fields)
+
+
 class KeyValueFormatter(logging.Formatter):
     """`time level logger message key=value …`: greppable by people, parseable by machines."""
 

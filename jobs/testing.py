@@ -26,10 +26,12 @@ from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from jobs import coordination, history, publish
-from jobs.coord_memory import MemoryCoordinator
+from jobs import coordination
+from jobs.broker import publish
+from jobs.coordination.memory import MemoryCoordinator
 from jobs.models import FINISHED_STATES, Job, JobState
-from jobs.payload import payload_real
+from jobs.table import history
+from jobs.table.payload import payload_real
 
 WAITING = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
 

@@ -144,7 +144,7 @@ else:
         "health_check_interval": 25,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_RESULT_BACKEND = "jobs.results:JobResultBackend"  # job rows, else django-celery-results
+CELERY_RESULT_BACKEND = "jobs.core.results:JobResultBackend"  # job rows, else django-celery-results
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_TASK_SERIALIZER = "json"
@@ -161,7 +161,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)
 CELERY_TASK_TRACK_STARTED = False  # job history tracks starts; results stay vanilla
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "jobs.beat:Scheduler"
+CELERY_BEAT_SCHEDULER = "jobs.plugins.beat:Scheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)
 # Extra task modules to load (tests load their own through this).
 CELERY_IMPORTS = env.list("CELERY_EXTRA_IMPORTS", default=[])
@@ -200,9 +200,7 @@ HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5)
 HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=1.0)
 # Operator console (jobs/retention.py, jobs/operations.py, jobs/hooks.py).
-JOBS_POLL_TASKS = env.list(
-    "JOBS_POLL_TASKS", default=["emails.tasks.sqs_poll_task", "invoices.tasks.invoice_queues_poll_task"]
-)
+JOBS_POLL_TASKS = env.list("JOBS_POLL_TASKS", default=[])  # besides tasks declared @job(poll=True)
 JOBS_NOOP_KEEP_SECONDS = env.int("JOBS_NOOP_KEEP_SECONDS", default=3600)
 JOBS_LOST_AFTER = env.int("JOBS_LOST_AFTER", default=600)
 JOBS_QUEUE_SYNC_EVERY = env.float("JOBS_QUEUE_SYNC_EVERY", default=5)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from jobs.views import healthz, metrics, ready
+from jobs.observe.views import healthz, metrics, ready
 
 urlpatterns = [
     path("admin/", admin.site.urls),

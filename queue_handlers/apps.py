@@ -7,7 +7,7 @@ class QueueHandlersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from jobs import register_check
+        from jobs import register_check, register_link
         from queue_handlers.monitoring import health_check
         from queue_handlers.registry import register_builtin_handlers
 
@@ -16,3 +16,4 @@ class QueueHandlersConfig(AppConfig):
 
         # /healthz and `manage.py health` gain a "handlers" section.
         register_check("handlers", health_check)
+        register_link("handler_job_id", "queue_handlers.HandlerJob")

@@ -16,7 +16,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 
-from jobs.runtime import runtime
+from jobs import lifecycle
 from project.celery import QUEUES, app
 from tests.helpers import free_port, wait_for
 
@@ -79,7 +79,7 @@ def celery_worker(transactional_db) -> Iterator[object]:
     ) as worker:
         # `celery worker` sends worker_ready (which starts the scheduled-set mover); the
         # in-process test worker does not, so start it here.
-        runtime().start_mover()
+        lifecycle.start_plugins()
         # Consuming before its remote-control channel listens: wait until it answers a ping,
         # so a test that pings or broadcasts (health, pause) never races the start on a slow CI.
         wait_for(
@@ -88,7 +88,7 @@ def celery_worker(transactional_db) -> Iterator[object]:
             message="the test worker answering a ping",
         )
         yield worker
-        runtime().mover = False
+        lifecycle.stop_plugins()
 
 
 def worker_env(**extra: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from invoices.queues import (
     send_email_via_queue,
 )
 from invoices.sending import email_attempt_send
-from jobs.health import run_checks
+from jobs.observe.health import run_checks
 from tests.invoices.factories import InvoiceFactory, InvoiceLineFactory, invoice_with_lines
 
 tx = pytest.mark.django_db(transaction=True)  # on_commit publishing needs real commits

@@ -14,8 +14,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from jobs import store  # noqa: E402
 from jobs.coordination import coordinator  # noqa: E402
+from jobs.table import transitions as store  # noqa: E402
 
 call_command("migrate", verbosity=0)
 THREADS = 8

@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from jobs import history, store
+from jobs.console.actions import job_cancel
 from jobs.models import Job, JobAttempt, JobState
-from jobs.services import job_cancel, jobs_rescue
+from jobs.plugins.lifeline import jobs_rescue
+from jobs.table import history
+from jobs.table import transitions as store
 from tests.helpers import wait_for
 from tests.jobs.tasks import counted_job, sensitive_effect_job, snoozing_job, unique_job
 

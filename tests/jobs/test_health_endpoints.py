@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import Client
 
-from jobs import health
+from jobs.observe import health
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,10 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from jobs.beat import Scheduler
+from jobs.console.actions import job_cancel
 from jobs.models import Job, JobState
-from jobs.services import job_cancel, jobs_prune
+from jobs.plugins.beat import Scheduler
+from jobs.plugins.pruner import jobs_prune
 from project.celery import app
 from tests.helpers import free_port, wait_for
 from tests.jobs.tasks import noop_job

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from jobs.checks import check_job_queues
+from jobs.console.checks import check_job_queues
 
 
 def test_the_project_as_shipped_passes_the_queue_check():

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs.console.actions import JobActionError, job_discard
+from jobs.console.lost import lost_jobs
+from jobs.console.queues import QueueError, queue_limit_set, queue_pause, queue_resume
 from jobs.models import Job, JobAttempt, JobState, QueueControl
-from jobs.operations import job_discard, lost_jobs
-from jobs.queues import QueueError, queue_limit_set, queue_pause, queue_resume
-from jobs.services import JobActionError
 
 pytestmark = pytest.mark.django_db
 

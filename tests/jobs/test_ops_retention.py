@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import Job, JobState
-from jobs.retention import is_noop, jobs_prune_noop
+from jobs.plugins.pruner import is_noop, jobs_prune_noop
 
 POLL = "invoices.tasks.invoice_queues_poll_task"
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from jobs.hooks import run_at_beat_start
 from jobs.models import Job, JobState
+from jobs.plugins.cron import run_at_beat_start
 
 
 @pytest.mark.django_db(transaction=True)

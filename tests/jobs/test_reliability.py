@@ -118,7 +118,7 @@ def test_rescue_requeues_started_jobs_whose_lease_lapsed_and_leaves_live_ones(ce
 
     from django.utils import timezone
 
-    from jobs.services import jobs_rescue
+    from jobs.plugins.lifeline import jobs_rescue
 
     settings.JOBS_RESCUE_AFTER = 5
     orphan = slow_effect_job.enqueue(key="orphan", seconds=0, countdown=3600)

@@ -51,8 +51,8 @@ def test_drain_runs_a_job_once_and_uniqueness_still_holds():
 
 def test_single_flight_inside_a_job_snoozes_instead_of_sleeping():
     from jobs import Snooze, single_flight
-    from jobs.context import JobContext, _current
     from jobs.coordination import coordinator, key
+    from jobs.core.context import JobContext, _current
 
     coordinator().lease_acquire(key("single", "tests.guard"), "someone-else", 60)
     inside = _current.set(JobContext("j1", "tests.guarded", "default", attempt=1, max_attempts=1))

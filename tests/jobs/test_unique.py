@@ -38,7 +38,7 @@ def test_sensitive_arguments_are_hidden_from_history_and_monitoring(transactiona
 
     from jobs import job
     from jobs.models import Job
-    from jobs.payload import payload_real
+    from jobs.table.payload import payload_real
 
     @job(name="tests.secretive", queue="secretive", sensitive=("text",))
     def secretive(text: str, api_token: str, channel: str) -> None: ...

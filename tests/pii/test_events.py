@@ -179,7 +179,7 @@ def test_unfurl_message_changed_with_same_text_is_ignored(post_event):
 
 
 def test_health_pii_section_ok_only_with_a_signing_secret(settings):
-    from jobs.health import run_checks
+    from jobs.observe.health import run_checks
 
     settings.SLACK_SIGNING_SECRET = "x"
     assert run_checks(only=["pii"])[0] is True

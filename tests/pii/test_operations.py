@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs import Job
-from jobs.services import jobs_prune
+from jobs.plugins.pruner import jobs_prune
 from pii.models import SlackEvent
 from pii.services import slack_events_prune
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from jobs import Job
-from jobs.health import run_checks
+from jobs.observe.health import run_checks
 from jobs.testing import assert_enqueued, drain, manual
 from queue_handlers.monitoring import get_processing_stats, health_check
 from queue_handlers.services import enqueue_job, handler_job_result
@@ -62,7 +62,7 @@ def test_a_failed_job_can_be_retried_from_the_admin_with_its_payload():
     import redis
     from django.conf import settings
 
-    from jobs.services import job_retry
+    from jobs.console.actions import job_retry
 
     register("custom_job", CustomEchoHandler)
     r = redis.Redis.from_url(settings.REDIS_URL)

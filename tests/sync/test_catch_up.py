@@ -18,7 +18,7 @@ import time_machine
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from jobs.models import Job
-from jobs.schedules import ensure_schedules
+from jobs.plugins.cron import ensure_schedules
 from sync.models import SyncRun, SyncTrigger
 from sync.runs import sync_all, sync_catch_up, sync_due, sync_run_begin, sync_slot
 
@@ -213,7 +213,7 @@ def test_beat_alone_skips_the_missed_midnight_at_8_but_loads_the_catch_up_entry(
     """The premise of the catch-up: django-celery-beat (2.8+) leaves crontabs whose hour is far
     from now out of its schedule, so after a restart at 08:00 the midnight entry is not even
     considered; the catch-up entry (an interval) is."""
-    from jobs.beat import Scheduler
+    from jobs.plugins.beat import Scheduler
     from project.celery import app
 
     with time_machine.travel(local(2026, 6, 10, 8, 0), tick=False):

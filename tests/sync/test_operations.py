@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from jobs.models import Job, JobState
-from jobs.schedules import ensure_schedules
-from jobs.services import jobs_prune
+from jobs.plugins.cron import ensure_schedules
+from jobs.plugins.pruner import jobs_prune
 from sync.health import check_sync
 from sync.models import SyncRun, SyncTrigger
 

@@ -185,7 +185,7 @@ def test_declared_job_options():
 def test_catch_up_job_runs_the_missed_day_once(make_participant, fake_strava, settings):
     """The service was down over midnight: today has no run. The catch-up job starts today's
     sync once; its next ticks do nothing."""
-    from jobs.schedules import ensure_schedules
+    from jobs.plugins.cron import ensure_schedules
     from sync.runs import sync_slot
     from sync.tasks import sync_catch_up_task
 

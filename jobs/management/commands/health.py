@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.health import run_checks
+from jobs.observe.health import run_checks
 
 
 class Command(BaseCommand):

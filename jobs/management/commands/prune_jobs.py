@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from jobs.services import jobs_prune
+from jobs.plugins.pruner import jobs_prune
 
 
 class Command(BaseCommand):

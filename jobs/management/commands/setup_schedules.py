@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from jobs.schedules import ensure_schedules
+from jobs.plugins.cron import ensure_schedules
 
 
 class Command(BaseCommand):

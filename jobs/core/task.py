@@ -1,0 +1,220 @@
+"""JobTask: a Celery task whose every accepted job is a row in the job table.
+
+Enqueue (`enqueue`, `apply_async`, so `delay`, beat and Flower too) writes the row — inside the
+caller's transaction when there is one — and publishes after commit; a publish that fails is
+left to the relay (jobs.plugins.reconciler), so enqueue returns even with the broker down. Execution
+lives in jobs.core.execution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Task, current_app
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jobs import telemetry
+from jobs.broker import publish
+from jobs.core.context import RetryRequested
+from jobs.core.execution import Execution
+from jobs.core.options import JobOptions
+from jobs.models import JobState
+from jobs.table import rows
+from jobs.table.payload import payload_build
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What an enqueue returns: the job's id, its state, and whether it was a duplicate."""
+
+    job_id: str
+    state: str
+    duplicate: bool = False
+
+
+class JobTask(Task):
+    job_options: JobOptions = JobOptions()
+    ignore_result = True  # outcomes live in the job table, read by jobs.core.results
+    typing = False  # Celery's own argument check; ours runs at enqueue before anything is stored
+
+    # -- enqueue ---------------------------------------------------------------------------
+    def enqueue(self, *args: Any, countdown: float | None = None, **kwargs: Any) -> Enqueued:
+        return self.apply_async(args, kwargs, countdown=countdown).enqueued
+
+    def enqueue_many(self, kwargs_list: list[dict[str, Any]], **options: Any) -> list[Enqueued]:
+        """One multi-row INSERT for all of them, then one producer publishes them all."""
+        now = timezone.now()
+        rows = [self.job_row((), kw, now=now, **options) for kw in kwargs_list]
+        if any(r["unique_key"] for r in rows):
+            return [self.apply_async((), kw, **options).enqueued for kw in kwargs_list]
+        rows.jobs_insert(rows)
+        _after_commit(lambda: publish.jobs_publish([_spec(r) for r in rows if r["state"] == JobState.QUEUED]))
+        return [Enqueued(str(r["id"]), r["state"]) for r in rows]
+
+    def apply_async(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        task_id: str | None = None,
+        producer: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        shadow: Any = None,
+        **options: Any,
+    ) -> Any:
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
+        if self.request.is_eager or current_app.conf.task_always_eager:
+            return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+        if link or link_error or options.get("chain"):
+            # A callback would live only in a broker message, never in the job's row.
+            raise TypeError(
+                f"{self.name}: job tasks take no Celery callbacks; enqueue the next job from the body"
+            )
+        now = timezone.now()
+        row = self.job_row(args, kwargs, now=now, task_id=task_id, **options)
+        if row["unique_key"]:
+            with transaction.atomic():  # the holder check and the insert under one lock
+                holder = self._unique_holder(row, now)
+                if holder is not None:
+                    telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
+                    return _result(holder[0], holder[1], duplicate=True)
+                rows.jobs_insert([row])
+        else:
+            rows.jobs_insert([row])  # in the caller's transaction, or committed at once
+        if row["state"] == JobState.QUEUED:
+            spec = _spec(row)
+            _after_commit(lambda: publish.job_publish(spec))
+        return _result(str(row["id"]), row["state"])
+
+    def job_row(
+        self,
+        args: tuple,
+        kwargs: dict[str, Any],
+        *,
+        now: datetime,
+        task_id: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        opts = self.job_options
+        self.type_check(args, kwargs)
+        payload = payload_build(args, kwargs, opts.sensitive)
+        delay = _delay(options.get("countdown"), options.get("eta"), now)
+        max_attempts = int(options.get("max_attempts") or opts.max_attempts)
+        priority = options.get("priority", opts.priority)
+        return {
+            "id": _job_id(task_id),
+            "task": self.name,
+            "queue": options.get("queue") or opts.queue,
+            "state": JobState.SCHEDULED if delay > 0 else JobState.QUEUED,
+            "max_attempts": max_attempts,
+            "priority": priority,
+            "args": payload.shown_args,
+            "kwargs": payload.shown_kwargs,
+            "secret_payload": payload.secret,
+            "unique_key": self.unique_key(args, kwargs) if opts.unique_for else None,
+            "enqueued_at": now,
+            "scheduled_at": now + timedelta(seconds=delay) if delay > 0 else None,
+            "retry_of": options.get("retry_of"),
+        }
+
+    def _unique_holder(self, row: dict[str, Any], now: datetime) -> tuple[str, str] | None:
+        opts = self.job_options
+        rows.unique_lock(row["unique_key"])
+        since = now - timedelta(seconds=float(opts.unique_for or 0))
+        return rows.unique_holder(row["unique_key"], since, opts.unique_until_done)
+
+    def type_check(self, args: tuple, kwargs: dict) -> None:
+        """Refuse wrong arguments at enqueue, before anything is recorded or queued."""
+        try:
+            self._signature().bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+
+    def unique_key(self, args: tuple, kwargs: dict) -> str:
+        """sha256 of the task name and the chosen arguments, positional ones bound to their names."""
+        bound = self._signature().bind(*args, **kwargs)
+        bound.apply_defaults()
+        named = dict(bound.arguments)
+        on = self.job_options.unique_on
+        chosen = {k: named.get(k) for k in on} if on is not None else named
+        raw = json.dumps([self.name, chosen], sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+    def _signature(self) -> inspect.Signature:
+        sig = self.__dict__.get("_jobs_signature")
+        if sig is None:
+            sig = self.__dict__["_jobs_signature"] = inspect.signature(self.run)
+        return sig
+
+    def retry(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        exc: BaseException | None = None,
+        throw: bool = True,
+        eta: Any = None,
+        countdown: float | None = None,
+        max_retries: int | None = None,
+        **options: Any,
+    ) -> Any:
+        """Celery's `self.retry(...)` from a body: the durable retry path, counted as an attempt."""
+        raise RetryRequested(countdown, exc)
+
+    # -- execution --------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        req = self.request
+        if req.called_directly:
+            return self.run(*args, **kwargs)
+        return Execution(self, req, args, kwargs).run()
+
+
+def _after_commit(fn: Any) -> None:
+    """Publish when the caller's transaction commits (at once in autocommit)."""
+    if connection.in_atomic_block:
+        transaction.on_commit(fn, robust=True)
+    else:
+        fn()
+
+
+def _spec(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("task", "queue", "priority", "args", "kwargs")} | {
+        "id": str(row["id"]),
+        "attempt": 0,
+        "deferrals": 0,
+    }
+
+
+def _job_id(task_id: str | None) -> uuid.UUID:
+    """A UUID (the table's key); another id (Flower's apply can pass one) maps to a stable UUID."""
+    if not task_id:
+        return uuid.uuid4()
+    try:
+        return uuid.UUID(str(task_id))
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"jobs:{task_id}")
+
+
+def _delay(countdown: float | None, eta: Any, now: datetime) -> float:
+    if eta is not None:
+        if isinstance(eta, str):
+            eta = datetime.fromisoformat(eta)
+        return max((eta - now).total_seconds(), 0.0)
+    return max(float(countdown or 0), 0.0)
+
+
+def _result(job_id: str, state: str, duplicate: bool = False) -> Any:
+    res: Any = current_app.AsyncResult(job_id)
+    res.enqueued = Enqueued(job_id=job_id, state=str(state), duplicate=duplicate)
+    return res
+
+
+def enqueue_many(task: JobTask, kwargs_list: list[dict[str, Any]], **options: Any) -> list[Enqueued]:
+    """Enqueue one job per kwargs dict: one INSERT, one producer (`task.enqueue_many` is the same)."""
+    return task.enqueue_many(kwargs_list, **options)

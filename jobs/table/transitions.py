@@ -1,0 +1,213 @@
+"""Every write that moves a job between states, each one conditional SQL.
+
+Conditions carry the rules: only a queued job (or a started one whose lease lapsed) can be
+claimed; only the holder of the lease can finish it; only a waiting job can be deferred or moved.
+So several processes on several machines may race on a row and exactly one move happens, with
+no lock held across a broker call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from jobs.models import JobState
+from jobs.table.rows import ATTEMPT_TABLE, TABLE, db_id, db_time, db_value, executemany, run_sql
+
+
+# -- execution ------------------------------------------------------------------------------
+def relaxed_commit() -> None:
+    """PostgreSQL: this transaction's commit need not wait for the disk (synchronous_commit off).
+
+    Only for the layer's own bookkeeping (claims, write-behind): a PostgreSQL crash may forget
+    the last fraction of a second of them, and the job then runs once more — at least once, as
+    after any crash. Enqueues and the apps' own writes stay durable."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        run_sql("SET LOCAL synchronous_commit TO OFF", [])
+
+
+def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime) -> tuple | None:
+    """Start a delivery: (attempt, max_attempts, deferrals, secret_payload), or None when the job
+    is not runnable (finished, cancelled, waiting for its time, or running under a live lease).
+
+    On PostgreSQL outside a transaction this is one round trip: the claim and a `SET LOCAL
+    synchronous_commit TO OFF` in one implicit transaction (see relaxed_commit)."""
+    params = [
+        JobState.STARTED,
+        db_time(now),
+        worker[:200],
+        token,
+        db_time(lease_until),
+        db_time(now),
+        db_id(job_id),
+        JobState.QUEUED,
+        JobState.STARTED,
+        db_time(now),
+    ]
+    one_trip = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with connection.cursor() as cur:
+        cur.execute(("SET LOCAL synchronous_commit TO OFF; " if one_trip else "") + CLAIM_SQL, params)
+        if one_trip:
+            cur.nextset()
+        rows = cur.fetchall()
+    return rows[0] if rows else None
+
+
+CLAIM_SQL = (
+    f"UPDATE {TABLE} SET state = %s, attempt = attempt + 1, started_at = %s, worker = %s, "
+    f"lease_token = %s, lease_expires_at = %s, published_at = COALESCE(published_at, %s) "
+    f"WHERE id = %s AND (state = %s OR (state = %s AND lease_expires_at < %s AND attempt < max_attempts)) "
+    f"RETURNING attempt, max_attempts, deferrals, secret_payload"
+)
+
+
+def job_state(job_id: str) -> str | None:
+    rows = run_sql(f"SELECT state FROM {TABLE} WHERE id = %s", [db_id(job_id)])
+    return rows[0][0] if rows else None
+
+
+def job_transition(job_id: str, token: str, state: str, **values: Any) -> bool:
+    """Move a started job on, only while `token` holds its lease (a stale run changes nothing).
+
+    `uncount=True` gives the attempt back (a snooze is not an attempt)."""
+    sets = ["state = %s", "lease_token = NULL", "lease_expires_at = NULL"]
+    params: list[Any] = [state]
+    if values.pop("uncount", False):
+        sets.append("attempt = attempt - 1")
+        sets.append("deferrals = deferrals + 1")
+    if state in (JobState.SCHEDULED, JobState.RETRYING):
+        sets.append("published_at = NULL")
+    for name, value in values.items():
+        sets.append(f"{name} = %s")
+        params.append(db_value(name, value))
+    rows = run_sql(
+        f"UPDATE {TABLE} SET {', '.join(sets)} WHERE id = %s AND lease_token = %s RETURNING id",
+        [*params, db_id(job_id), token],
+    )
+    return bool(rows)
+
+
+def job_end(job_id: str, token: str, state: str, attempt: dict[str, Any] | None, **values: Any) -> bool:
+    """`job_transition` and, only when it happened, the attempt row, in one transaction: a job's
+    page always lists the attempt that moved it, and a stale run (its lease lost) writes neither."""
+    with transaction.atomic():
+        moved = job_transition(job_id, token, state, **values)
+        if moved and attempt is not None:
+            attempt_insert([attempt])
+    return moved
+
+
+ATTEMPT_COLUMNS = (
+    "job_id",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "worker",
+    "outcome",
+    "error",
+)
+
+
+def attempt_insert(rows: list[dict[str, Any]]) -> None:
+    one = "(" + ", ".join(["%s"] * len(ATTEMPT_COLUMNS)) + ")"
+    params: list[Any] = []
+    for row in rows:
+        params += [_attempt_value(c, row) for c in ATTEMPT_COLUMNS]
+    run_sql(
+        f"INSERT INTO {ATTEMPT_TABLE} ({', '.join(ATTEMPT_COLUMNS)}) VALUES {', '.join([one] * len(rows))}",
+        params,
+    )
+
+
+def _attempt_value(column: str, row: dict[str, Any]) -> Any:
+    value = row.get(column, "" if column in ("worker", "error") else None)
+    if column == "job_id":
+        return db_id(value)
+    return db_time(value) if column in ("started_at", "finished_at") else value
+
+
+# A success: the job's finish and its attempt row, written behind (table/history.py) as one
+# statement, and only while the run still holds its lease.
+_FINISH = (
+    f"UPDATE {TABLE} SET state = %s, finished_at = %s, result = %s, lease_token = NULL, "
+    f"lease_expires_at = NULL WHERE id = %s AND lease_token = %s"
+)
+_FINISH_WITH_ATTEMPT = (
+    f"WITH f AS ({_FINISH} RETURNING id, attempt) INSERT INTO {ATTEMPT_TABLE} "
+    f"(job_id, attempt, started_at, finished_at, duration_ms, worker, outcome, error) "
+    f"SELECT id, attempt, %s, %s, %s, %s, %s, '' FROM f"
+)
+
+
+def finish_params(
+    job_id: str, token: str, started: datetime, now: datetime, duration: float, worker: str, result: Any
+) -> list:
+    return [
+        JobState.SUCCEEDED,
+        db_time(now),
+        db_value("result", result),
+        db_id(job_id),
+        token,
+        db_time(started),
+        db_time(now),
+        round(duration * 1000, 3),
+        worker[:200],
+        "succeeded",
+    ]
+
+
+def jobs_finish(batch: list[list[Any]]) -> None:
+    """Write a batch of successes (finish_params rows)."""
+    if connection.vendor == "postgresql":
+        executemany(_FINISH_WITH_ATTEMPT, batch)
+        return
+    for p in batch:  # SQLite has no UPDATE in a WITH: the same, in two statements
+        rows = run_sql(f"{_FINISH} RETURNING attempt", p[:5])
+        if rows:
+            run_sql(
+                f"INSERT INTO {ATTEMPT_TABLE} (job_id, attempt, started_at, finished_at, duration_ms, "
+                f"worker, outcome, error) VALUES (%s, %s, %s, %s, %s, %s, %s, '')",
+                [p[3], rows[0][0], *p[5:]],
+            )
+
+
+def leases_renew(held: list[tuple[str, str]], until: datetime) -> set[str]:
+    """Extend the leases of (job_id, token) pairs; returns the tokens that still hold their row."""
+    if not held:
+        return set()
+    pairs = ", ".join(["(%s, %s)"] * len(held))
+    params: list[Any] = [db_time(until)]
+    for job_id, token in held:
+        params += [db_id(job_id), token]
+    rows = run_sql(
+        f"UPDATE {TABLE} SET lease_expires_at = %s WHERE (id, lease_token) IN (VALUES {pairs}) "
+        f"RETURNING lease_token",
+        params,
+    )
+    return {r[0] for r in rows}
+
+
+PUBLISHED_SQL = f"UPDATE {TABLE} SET published_at = %s WHERE id = %s AND published_at IS NULL"
+
+
+def job_cancel(job_id: str, now: datetime, *, running_too: bool = False, reason: str = "") -> str | None:
+    """Cancel a waiting job (and a running one when `running_too`: its lease is taken away, so
+    its run records nothing and the lifeline leaves it). Returns the state it was in, or None
+    when it was neither (finished, or running and not asked)."""
+    states = [JobState.SCHEDULED, JobState.QUEUED, JobState.RETRYING]
+    if running_too:
+        states.append(JobState.STARTED)
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with transaction.atomic():
+        found = run_sql(f"SELECT state FROM {TABLE} WHERE id = %s{lock}", [db_id(job_id)])
+        if not found or found[0][0] not in states:
+            return None
+        run_sql(
+            f"UPDATE {TABLE} SET state = %s, finished_at = %s, lease_token = NULL, lease_expires_at = NULL, "
+            f"last_error = COALESCE(%s, last_error), waiting_for = NULL WHERE id = %s AND state = %s",
+            [JobState.CANCELLED, db_time(now), reason or None, db_id(job_id), found[0][0]],
+        )
+    return str(found[0][0])
