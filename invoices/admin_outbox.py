@@ -80,7 +80,7 @@ def attachment_view(request: HttpRequest, name: str, index: int) -> HttpResponse
         raise Http404("no such attachment")
     filename, _sender_chosen_type, data = found[index]
     response = HttpResponse(data, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     response["Content-Security-Policy"] = "sandbox"
     response["X-Content-Type-Options"] = "nosniff"
     return response
