@@ -136,9 +136,13 @@ def slack_install_confirm(request: HttpRequest) -> HttpResponse:
         )
     if request.POST.get("confirm") != "yes":
         return _page("Not installed", "The current installation and its tokens were kept.")
-    fields, admin = json.loads(crypto.decrypt(pending["data"]))
+    try:
+        fields, admin = json.loads(crypto.decrypt(pending["data"]))
+    except crypto.TokenDecryptError:  # the key was rotated away meanwhile
+        return _page("Installation failed", "This confirmation can no longer be read: start again.", 400)
     logger.warning(
-        "slack reinstall with fewer rights confirmed", extra={"fields": {"team": fields["team_id"]}}
+        "slack reinstall with fewer rights confirmed",
+        extra={"fields": {"team": fields["team_id"], "user": request.user.pk}},
     )
     return _installed(Installation(**fields), admin)
 
