@@ -94,7 +94,7 @@ def invoice_queues_poll(*, max_messages: int | None = None) -> dict[str, int]:
 def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[str]:
     from invoices.tasks import invoice_queue_message_handle_task
 
-    parsed = [(m, *message_parse(m.body)) for m in batch]
+    parsed = [(m, *_parse_guarded(m)) for m in batch]
     ids = [attempt_id for _, attempt_id, _ in parsed if attempt_id]
     known = {a.pk: a for a in EmailAttempt.objects.filter(pk__in=ids).only("pk", "kind", "handed_off_at")}
     outcomes, accepted = [], []
@@ -140,12 +140,26 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
     return outcomes
 
 
+def _parse_guarded(message: sqs.SqsMessage) -> tuple[int | None, str]:
+    """Whatever a body does to the parser, it is that message's problem, never the batch's."""
+    try:
+        return message_parse(message.body)
+    except Exception as exc:  # a parser bug on hostile input: reject this one, go on
+        # The type only: a traceback's frames could carry the body.
+        logger.error(
+            "invoice queue message unparseable message=%s error=%s", message.message_id, type(exc).__name__
+        )
+        return None, f"could not be parsed ({type(exc).__name__})"
+
+
 def message_parse(body: str) -> tuple[int | None, str]:
     """(attempt_id, kind) for a good message; (None, reason) for a malformed one."""
     try:
         data = json.loads(body)
     except ValueError:
         return None, "not JSON"
+    except RecursionError:  # e.g. 100k nested arrays: the decoder gives up, the poll must not
+        return None, "JSON nested too deeply"
     if not isinstance(data, dict):
         return None, "not a JSON object"
     if data.get("v") != MESSAGE_VERSION:

@@ -131,6 +131,8 @@ class SlackInstallation(models.Model):
                 fields=["enterprise_id", "team_id"], name="pii_slackinstallation_one_per_workspace"
             ),
         ]
+        # Installing replaces the tokens deletion runs on: not something every staff login may do.
+        permissions = [("install_slack_app", "Can install or reinstall the Slack app (replaces its tokens)")]
 
     def __str__(self) -> str:
         return self.team_id or self.enterprise_id

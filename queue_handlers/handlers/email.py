@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emails.suppression import SuppressedAddressError, ensure_not_suppressed
-from queue_handlers.base import Job, JobHandler, TransientJobError
+from queue_handlers.base import Job, JobHandler, PermanentJobError, TransientJobError
 from queue_handlers.registry import register_handler
 
 
@@ -110,10 +110,20 @@ class EmailHandler(JobHandler):
             msg.attach(a.filename, base64.b64decode(a.content), a.mimetype)
         try:
             sent = msg.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            # Its text is {address: (code, reply)}: never let it reach the job's last_error or a
+            # log. Retried while any recipient may yet accept (450/451/452); permanent when every
+            # refusal is 5xx.
+            codes = sorted({code for code, _ in exc.recipients.values()}) or [451]
+            why = f"mail server refused {len(exc.recipients)} recipient(s) ({', '.join(map(str, codes))})"
+            if codes[0] < 500:
+                raise SmtpUnavailable(why) from None
+            raise PermanentJobError(why) from None
         except smtplib.SMTPResponseException as exc:
             if 400 <= exc.smtp_code < 500:
                 raise SmtpUnavailable(f"mail server answered {exc.smtp_code}") from None
-            raise
+            # The reply text may name an address ("550 5.1.1 <a@b.c>: unknown user"): code only.
+            raise PermanentJobError(f"mail server refused the message ({exc.smtp_code})") from None
         except (
             TimeoutError,
             ConnectionError,

@@ -51,7 +51,8 @@ def test_an_invoice_lands_in_the_outbox_with_html_pdf_and_a_working_pay_link(adm
     page = admin_client.get(f"/admin/invoices/invoice/outbox/{name}/").content.decode()
     assert "<iframe" in page and "HTML part" in page and ".pdf" in page
     pdf = admin_client.get(f"/admin/invoices/invoice/outbox/{name}/0/")
-    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf["Content-Disposition"] == f'attachment; filename="invoice-{attempt.invoice.number}.pdf"'
+    assert pdf.content.startswith(b"%PDF")
     # and the pay link in it opens the invoice
     token = re.search(r"http://localhost:8000/pay/([A-Za-z0-9_-]+)", page).group(1)
     assert admin_client.get(f"/pay/{token}").status_code == 200
