@@ -126,7 +126,7 @@ def _durations(job_type: str, since: Any) -> dict[str, float | None]:
         .order_by("-finished_at")
         .values_list("started_at", "finished_at")[:DURATION_SAMPLE]
     )
-    seconds = sorted(max((f - s).total_seconds(), 0.0) for s, f in rows)
+    seconds = sorted(max((f - s).total_seconds(), 0.0) for s, f in rows if s and f)
     if not seconds:
         return {"mean_s": None, "p95_s": None}
     p95 = seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)]

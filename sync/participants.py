@@ -32,7 +32,7 @@ FIELDS = (
 )
 # Infrastructure hiccups the job retries with backoff, like a Strava outage.
 INFRA_ERRORS = TRANSIENT_ERRORS
-RETRIED = (strava.StravaUnavailable, *INFRA_ERRORS)
+RETRIED: tuple[type[Exception], ...] = (strava.StravaUnavailable, *INFRA_ERRORS)
 
 
 def participant_connect(
