@@ -127,10 +127,17 @@ class EmailAttempt(models.Model):
     subject = models.CharField(max_length=300, blank=True, default="")
     body_text = models.TextField(blank=True, default="")
     body_html = models.TextField(blank=True, default="")
+    # Mail handed over by Django's mail API (invoices.mail_backend): the whole MIME message and its
+    # envelope, encrypted at rest (a password-reset link is a credential), cleared once sent.
+    sealed_message = models.TextField(blank=True, default="", db_default="", editable=False)
     priority = models.PositiveSmallIntegerField()
     queue = models.CharField(max_length=10)  # priority | regular
     provider = models.CharField(max_length=10, default="")  # sqs | celery, when queued
     queue_message_id = models.CharField(max_length=100, blank=True, default="")
+    # When the queue (SQS, or Celery for QUEUE_PROVIDER=celery) accepted the message. Empty on a
+    # committed row means "not yet handed over": the process may have died between the commit and
+    # SendMessage, so invoices.relay publishes such rows once they are older than a bound.
+    published_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=14, choices=AttemptStatus.choices, default=AttemptStatus.QUEUED, db_index=True
     )
@@ -156,6 +163,11 @@ class EmailAttempt(models.Model):
         indexes = [
             models.Index(fields=["queue", "status", "created_at"]),
             models.Index(fields=["queue", "handed_off_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(published_at__isnull=True, status="queued"),
+                name="invoices_attempt_unpublished",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from emails.suppression import ensure_not_suppressed
 from invoices import sqs
@@ -204,14 +205,17 @@ def attempt_publish(*, attempt: EmailAttempt) -> EmailAttempt:
     except Exception as exc:
         _publish_failed(attempt, str(exc))
         raise
-    EmailAttempt.objects.filter(pk=attempt.pk).update(queue_message_id=message_id)
-    attempt.queue_message_id = message_id
+    attempt.queue_message_id, attempt.published_at = message_id, timezone.now()
+    EmailAttempt.objects.filter(pk=attempt.pk).update(
+        queue_message_id=message_id, published_at=attempt.published_at
+    )
     return attempt
 
 
-def attempts_publish(*, attempts: list[EmailAttempt]) -> None:
+def attempts_publish(*, attempts: list[EmailAttempt], retry_later: bool = False) -> None:
     """Publish many without raising: SQS attempts in batches of ten per queue, the others one
-    by one; each attempt (row and object) says whether it was queued."""
+    by one; each attempt (row and object) says whether it was queued. `retry_later` (the relay):
+    a queue that could not be reached leaves its attempts unpublished instead of failing them."""
     batches: dict[str, list[EmailAttempt]] = {}
     for attempt in attempts:
         if attempt.provider == "sqs":
@@ -228,12 +232,18 @@ def attempts_publish(*, attempts: list[EmailAttempt]) -> None:
                 bodies = {key: message_body(a) for key, a in by_key.items()}
                 sent, refused = sqs.messages_send(queue_url=queue_url(queue), bodies=bodies)
             except QueueError as exc:
+                if retry_later and exc.transient:
+                    logger.warning("invoice relay: %s queue unreachable, trying later", queue)
+                    continue
                 sent, refused = {}, dict.fromkeys(by_key, str(exc))
             for key, error in refused.items():
                 _publish_failed(by_key[key], error)
+            now = timezone.now()
             for key, message_id in sent.items():
-                by_key[key].queue_message_id = message_id
-            EmailAttempt.objects.bulk_update([by_key[key] for key in sent], ["queue_message_id"])
+                by_key[key].queue_message_id, by_key[key].published_at = message_id, now
+            EmailAttempt.objects.bulk_update(
+                [by_key[key] for key in sent], ["queue_message_id", "published_at"]
+            )
 
 
 def _publish_failed(attempt: EmailAttempt, error: str) -> None:

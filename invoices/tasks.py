@@ -6,6 +6,7 @@ from django.conf import settings
 
 from invoices.consumer import invoice_queues_poll, queue_message_handle
 from invoices.exceptions import TransientSendError
+from invoices.relay import attempts_relay
 from invoices.sending import email_attempt_send
 from jobs import Snooze, current_job, job
 
@@ -43,3 +44,10 @@ def email_attempt_send_task(attempt_id: int) -> str:
     retries are this job's own."""
     ctx = current_job()
     return email_attempt_send(attempt_id=attempt_id, final=ctx.is_final if ctx else False)
+
+
+@job(queue="default", single_flight=True, unique_for=60, unique_until_done=True)
+def invoice_attempts_relay_task() -> dict[str, int]:
+    """Beat runs it every INVOICES_RELAY_EVERY seconds: attempts committed but never handed to
+    their queue (the process died before SendMessage) are published."""
+    return attempts_relay()

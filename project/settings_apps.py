@@ -73,6 +73,10 @@ INVOICES_RETRY_BASE_DELAY = env.int("INVOICES_RETRY_BASE_DELAY", default=30)  # 
 INVOICES_QUEUE_WARN_DEPTH = env.int("INVOICES_QUEUE_WARN_DEPTH", default=1000)
 # A send claimed this long ago by a worker that never finished may be taken by another one.
 INVOICES_SENDING_STALE_AFTER = env.int("INVOICES_SENDING_STALE_AFTER", default=600)
+# An attempt committed but not handed to its queue this long after (the process died before
+# SendMessage) is published by the relay, which beat runs every INVOICES_RELAY_EVERY seconds.
+INVOICES_RELAY_AFTER = env.int("INVOICES_RELAY_AFTER", default=60)
+INVOICES_RELAY_EVERY = env.int("INVOICES_RELAY_EVERY", default=30)
 
 # --- pii: Slack --------------------------------------------------------------------------------
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
