@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from emails.suppression import ensure_not_suppressed
 from invoices import sqs
+from invoices.config import invoice_settings_get
 from invoices.exceptions import InvalidPriorityError, QueueError
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, Invoice
 
@@ -117,7 +118,14 @@ def send_email_via_queue(
     """The one entry point: record the attempt, then (after commit) put its id on the queue the
     priority picks. Refuses a bad priority or a suppressed address before anything is stored."""
     attempt = _attempt_record(
-        to=to, priority=priority, kind=kind, invoice=invoice, subject=subject, text=text, html=html
+        to=to,
+        priority=priority,
+        kind=kind,
+        invoice=invoice,
+        subject=subject,
+        text=text,
+        html=html,
+        provider=invoice_settings_get().queue_provider,
     )
     # Never a message for a row that might roll back: the worker would find nothing.
     transaction.on_commit(lambda: attempt_publish(attempt=attempt))
@@ -125,7 +133,15 @@ def send_email_via_queue(
 
 
 def _attempt_record(
-    *, to: str, priority: int, kind: str, invoice: Invoice | None, subject: str, text: str, html: str
+    *,
+    to: str,
+    priority: int,
+    kind: str,
+    invoice: Invoice | None,
+    subject: str,
+    text: str,
+    html: str,
+    provider: str,
 ) -> EmailAttempt:
     queue = queue_for_priority(priority)
     if kind not in EmailKind.values:
@@ -146,7 +162,7 @@ def _attempt_record(
         body_html=html,
         priority=priority,
         queue=queue,
-        provider=settings.QUEUE_PROVIDER,
+        provider=provider,
     )
 
 
@@ -165,6 +181,7 @@ def invoices_email_queue(
     invoice that cannot be e-mailed (no lines, suppressed address) gets its error in its place
     and the others go on; an attempt SQS refuses is marked failed, as attempt_publish marks it."""
     results: list[EmailAttempt | ValueError] = []
+    provider = invoice_settings_get().queue_provider
     for invoice in invoices:
         try:
             attempt = _attempt_record(
@@ -175,6 +192,7 @@ def invoices_email_queue(
                 subject="",
                 text="",
                 html="",
+                provider=provider,
             )
         except ValueError as exc:  # SuppressedAddressError and InvalidPriorityError are ValueErrors
             results.append(exc)
