@@ -39,7 +39,9 @@ class QueuedPasswordResetForm(PasswordResetForm):
         body = loader.render_to_string(email_template_name, context)
         message = EmailMultiAlternatives(subject, body, from_email, [to_email])
         if html_email_template_name is not None:
-            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+            message.attach_alternative(
+                loader.render_to_string(html_email_template_name, context), "text/html"
+            )
         mail_mark(message, priority=PASSWORD_RESET_PRIORITY, kind=EmailKind.PASSWORD_RESET)
         try:
             message.send()
@@ -53,7 +55,9 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="admin_password_reset",
     ),
-    path("admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"
+    ),
     path(
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(),

@@ -24,7 +24,9 @@ class InvoiceSettingsError(ValueError):
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         self.errors = errors
-        super().__init__("invalid invoice settings: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__(
+            "invalid invoice settings: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        )
 
 
 def invoice_settings_get() -> InvoiceSettings:

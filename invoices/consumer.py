@@ -26,8 +26,8 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from invoices import sqs
-from invoices.exceptions import QueueError, TransientSendError
 from invoices.config import invoice_settings_get
+from invoices.exceptions import QueueError, TransientSendError
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, RejectedMessage
 from invoices.queues import (
     MESSAGE_VERSION,

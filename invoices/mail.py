@@ -92,11 +92,13 @@ class QueuedEmailBackend(BaseEmailBackend):
             except Exception:
                 if not self.fail_silently:
                     raise
-                logger.warning("queued mail could not be recorded kind=%s", getattr(message, "email_kind", ""))
+                logger.warning(
+                    "queued mail could not be recorded kind=%s", getattr(message, "email_kind", "")
+                )
         return queued
 
 
-class _StoredMime(MIMEMixin, Message):
+class _StoredMime(MIMEMixin, Message):  # type: ignore[misc]  # MIMEMixin's as_bytes takes linesep
     """A parsed stored message that Django's backends can flatten (`as_bytes(linesep=)`)."""
 
 

@@ -22,7 +22,9 @@ class PiiSettingsError(ValueError):
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         self.errors = errors
-        super().__init__("invalid PII settings: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__(
+            "invalid PII settings: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        )
 
 
 def pii_settings_get() -> PiiSettings:

@@ -223,6 +223,8 @@ class PiiSettings(models.Model):
             raise ValidationError({"types": "a list of PII types"})
         unknown = sorted(set(self.types) - set(TYPES))
         if unknown:
-            raise ValidationError({"types": f"unknown type(s) {', '.join(unknown)}; known: {', '.join(TYPES)}"})
+            raise ValidationError(
+                {"types": f"unknown type(s) {', '.join(unknown)}; known: {', '.join(TYPES)}"}
+            )
         if self.detection_enabled and not self.types:
             raise ValidationError({"types": "choose at least one type, or switch PII detection off"})

@@ -15,10 +15,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from pii import slack
+from pii.config import pii_settings_get
 from pii.detector import get_detector, redact
 from pii.files import file_scan_record, is_text_file
 from pii.installations import Tokens, workspace_tokens
-from pii.config import pii_settings_get
 from pii.models import Detection, DetectionStatus, FileScanStatus, PiiSettings
 
 logger = logging.getLogger("pii")

@@ -29,7 +29,7 @@ class SettingsForm(forms.ModelForm):
     validator: Callable[..., None] | None = None
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # BaseModelForm's hook, missing from the stubs
         if self.errors or type(self).validator is None:
             return
         try:
@@ -82,7 +82,7 @@ class RunTimeSettingsAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
 
     def construct_change_message(
-        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, add: bool = False
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
     ) -> Any:
         return change_message(form, add=add)
 
@@ -103,5 +103,8 @@ def recent_changes_html(obj: models.Model | None, *, limit: int = 10) -> str:
         .select_related("user")
         .order_by("-action_time")[:limit]
     )
-    rows = [(f"{e.action_time:%Y-%m-%d %H:%M:%S %Z}", e.user.get_username(), e.get_change_message()) for e in entries]
+    rows = [
+        (f"{e.action_time:%Y-%m-%d %H:%M:%S %Z}", e.user.get_username(), e.get_change_message())
+        for e in entries
+    ]
     return format_html_join("", "<div>{} — {}: {}</div>", rows) if rows else "none"

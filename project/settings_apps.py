@@ -122,9 +122,7 @@ PII_DETECTOR = env.str("PII_DETECTOR", default="pii.detector.BuiltinDetector")
 # types looked for, and what a finding does: "delete" (remove it and tell the author) or
 # "notify" (tell the author only).
 PII_DETECTION_ENABLED = env.bool("PII_DETECTION_ENABLED", default=True)
-PII_TYPES = env.list(
-    "PII_TYPES", default=["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"]
-)
+PII_TYPES = env.list("PII_TYPES", default=["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"])
 PII_FINDING_ACTION = env.str("PII_FINDING_ACTION", default="delete")
 if PII_FINDING_ACTION not in ("delete", "notify"):
     raise ImproperlyConfigured("PII_FINDING_ACTION must be delete or notify")

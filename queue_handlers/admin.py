@@ -60,7 +60,7 @@ class HandlerRateLimitForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Each type with the limit that applies without this page (environment, else handler).
-        self.fields["job_type"].choices = [
+        self.fields["job_type"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (t, f"{t} (default: {default_rate_limit_for(t) or 'no limit'})") for t in known_types()
         ]
         if self.instance.pk:
@@ -85,10 +85,13 @@ class HandlerRateLimitAdmin(admin.ModelAdmin):
     def default_shown(self, obj: HandlerRateLimit) -> str:
         return default_rate_limit_for(obj.job_type) or "no limit"
 
-    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool = False) -> Any:
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> Any:
         if add:
-            before = default_rate_limit_for(form.cleaned_data["job_type"]) or "no limit"
-            return f"Set {form.cleaned_data['job_type']}: {before} (default) → {form.cleaned_data['rate_limit'] or 'no limit'}."
+            job_type, limit = form.cleaned_data["job_type"], form.cleaned_data["rate_limit"]
+            before = default_rate_limit_for(job_type) or "no limit"
+            return f"Set {job_type}: {before} (default) → {limit or 'no limit'}."
         return change_message(form, add=False)
 
     @admin.display(description="Recent changes")

@@ -81,7 +81,9 @@ def test_the_retry_delay_counts_for_the_next_failure(admin_client, queues, smtp,
     assert len(sqs.messages_receive(queue_url=queues.regular)) == 1
 
 
-def test_switching_to_celery_routes_new_mail_there_and_drains_what_sqs_holds(admin_client, queues, smtp, eager):
+def test_switching_to_celery_routes_new_mail_there_and_drains_what_sqs_holds(
+    admin_client, queues, smtp, eager
+):
     earlier = invoice_email_queue(invoice=invoice_with_lines())
     assert save(admin_client, queue_provider="celery").status_code == 302
     # the next e-mail travels on Celery (run inline here), not on SQS

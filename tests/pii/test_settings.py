@@ -26,7 +26,10 @@ def save(admin_client, **fields):
 
 def scan(post_event, text: str, event_id: str) -> None:
     with manual():
-        assert post_event(message_event(text, event_id=event_id, ts=f"1712345678.{event_id[-6:]}")).status_code == 200
+        assert (
+            post_event(message_event(text, event_id=event_id, ts=f"1712345678.{event_id[-6:]}")).status_code
+            == 200
+        )
         drain()
 
 
@@ -64,5 +67,7 @@ def test_no_type_while_on_is_refused_clearly_and_changes_are_audited(admin_clien
     save(admin_client, finding_action="notify", types=["EMAIL", "IBAN"])
     messages = [e.get_change_message() for e in LogEntry.objects.order_by("action_time")]
     assert messages[0] == "Saved (the environment's values until now): What a finding does: delete → notify."
-    assert messages[1].startswith("Changed: Types looked for: EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN, IP_ADDRESS → EMAIL, IBAN")
+    assert messages[1].startswith(
+        "Changed: Types looked for: EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN, IP_ADDRESS → EMAIL, IBAN"
+    )
     assert "What a finding does" in admin_client.get(f"{PAGE}1/change/").content.decode()

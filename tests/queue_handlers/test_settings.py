@@ -22,7 +22,9 @@ def send(n: int, tag: str) -> dict[str, int]:
         return drain("handlers", with_scheduled=False)  # jobs deferred to a later slot stay waiting
 
 
-def test_a_limit_set_in_the_admin_holds_the_next_jobs_and_a_raised_one_lets_them_go(admin_client, smtp, settings):
+def test_a_limit_set_in_the_admin_holds_the_next_jobs_and_a_raised_one_lets_them_go(
+    admin_client, smtp, settings
+):
     settings.HANDLER_RATE_LIMITS = {"email": "100/60s"}  # the environment's
     # when an operator sets e-mail to one per hour
     response = admin_client.post(f"{PAGE}add/", {"job_type": "email", "rate_limit": "1/3600s"})
