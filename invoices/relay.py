@@ -3,8 +3,8 @@
 `send_email_via_queue` commits the attempt row, then (on commit) sends its SQS message. A process
 that dies in between — killed, out of memory, a deploy — leaves a row that says `queued` and that
 no message will ever bring to a worker. Such a row has no `published_at`; beat runs this relay
-every INVOICES_RELAY_EVERY seconds (and once when beat starts), and it publishes every queued row
-left unpublished for longer than INVOICES_RELAY_AFTER.
+every INVOICES_RELAY_EVERY seconds (its beat row keeps the last run, so a beat that was down runs
+it at start), and it publishes every queued row left unpublished longer than INVOICES_RELAY_AFTER.
 
 A duplicate is harmless: if the original publish was only slow, not dead, the queue holds two
 messages for one attempt, and the worker claims the attempt with a conditional update
