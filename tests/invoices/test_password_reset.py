@@ -84,3 +84,12 @@ def test_django_mail_is_critical_by_default_and_a_marked_message_takes_the_regul
     # and the consumer sends the critical one first
     invoice_queues_poll()
     assert [m["Subject"] for m in smtp.received] == ["Verify your address", "Monthly digest"]
+
+
+def test_the_attempt_page_never_shows_the_stored_message(client, admin_client, queued_mail):
+    get_user_model().objects.create_user("bob", "bob@example.org", "old-password-1")
+    client.post("/admin/password_reset/", {"email": "bob@example.org"})
+    attempt = EmailAttempt.objects.get()
+    page = admin_client.get(f"/admin/invoices/emailattempt/{attempt.pk}/change/").content.decode()
+    assert "password_reset" in page and "bob@example.org" in page  # what it is, and to whom
+    assert attempt.sealed_message[:40] not in page and "/reset/" not in page  # never the link

@@ -42,6 +42,8 @@ def test_a_limit_set_in_the_admin_holds_the_next_jobs_and_a_raised_one_lets_them
     messages = [e.get_change_message() for e in LogEntry.objects.order_by("action_time")]
     assert messages == ["Set email: 100/60s (default) → 1/3600s.", "Changed: Rate limit: 1/3600s → 50/60s."]
     assert "1/3600s → 50/60s" in admin_client.get(f"{PAGE}{row.pk}/change/").content.decode()
+    listing = admin_client.get(PAGE).content.decode()
+    assert "50/60s" in listing and "100/60s" in listing  # the limit, and what applies without it
 
 
 def test_a_malformed_limit_is_refused_with_a_clear_error(admin_client):
