@@ -13,6 +13,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from invoices import sqs
+from invoices.config import invoice_settings_get
 from invoices.models import AttemptStatus, EmailAttempt
 from invoices.queues import QUEUES, celery_queue, queue_url
 from jobs import queue_depth
@@ -53,7 +54,7 @@ def _celery_queue(queue: str) -> dict[str, Any]:
 
 
 def invoice_queues_health() -> dict[str, Any]:
-    provider = settings.QUEUE_PROVIDER
+    provider = invoice_settings_get().queue_provider
     report: dict[str, Any] = {"ok": True, "provider": provider, "warnings": []}
     for queue in QUEUES:
         try:

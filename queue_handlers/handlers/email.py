@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -109,6 +109,9 @@ class EmailHandler(JobHandler):
         for a in p.attachments:
             msg.attach(a.filename, base64.b64decode(a.content), a.mimetype)
         try:
+            # The delivery backend, not EMAIL_BACKEND: that one hands Django's own mail to the
+            # invoice queue, and this job is already the queue.
+            msg.connection = get_connection(settings.EMAIL_DELIVERY_BACKEND, fail_silently=False)
             sent = msg.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
             # Its text is {address: (code, reply)}: never let it reach the job's last_error or a

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def outbox(settings, tmp_path):
-    settings.EMAIL_BACKEND = "invoices.outbox.OutboxEmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "invoices.outbox.OutboxEmailBackend"
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
     settings.QUEUE_PROVIDER = "celery"
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -86,7 +86,7 @@ def _settings_in_subprocess(**env: str) -> subprocess.CompletedProcess:
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='project.settings'; "
         "from django.conf import settings; "
-        "print(settings.QUEUE_PROVIDER, settings.AWS_ENDPOINT_URL, settings.EMAIL_BACKEND)"
+        "print(settings.QUEUE_PROVIDER, settings.AWS_ENDPOINT_URL, settings.EMAIL_DELIVERY_BACKEND)"
     )
     full = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "EMAIL_PROVIDER")}
     return subprocess.run(
