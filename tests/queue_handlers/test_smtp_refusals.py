@@ -50,7 +50,7 @@ def refusing(settings) -> Iterator[RefusingServer]:
     handler = RefusingServer()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
     settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = False, 5
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
