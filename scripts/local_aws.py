@@ -42,7 +42,7 @@ def main() -> None:
             time.sleep(3600)
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=urlparse(endpoint).port or 5055)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=urlparse(endpoint).port or 5055, verbose=False)
     server.start()
     print(f"aws: moto listening at {endpoint} (it starts empty)", flush=True)
 
