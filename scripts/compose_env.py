@@ -56,7 +56,9 @@ def _name(node: ast.expr) -> str | None:
 
 
 def _is_os_environ(node: ast.expr) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "environ" and getattr(node.value, "id", "") == "os"
+    return (
+        isinstance(node, ast.Attribute) and node.attr == "environ" and getattr(node.value, "id", "") == "os"
+    )
 
 
 def reads_in(tree: ast.AST) -> set[str]:
@@ -109,7 +111,9 @@ def compose_passes(text: str) -> set[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--write", action="store_true", help="rewrite the block in docker-compose.yml")
     args = parser.parse_args()
     names = settings_read()

@@ -11,6 +11,7 @@ an attempt with a conditional update, so a second message finds it sent and is o
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -52,6 +53,7 @@ def main() -> None:
     from django.core.management import call_command, get_commands
 
     django.setup()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request lines, one per call
     for command in ("setup_ses_events", "setup_invoice_queues"):
         if command in get_commands():
             call_command(command)

@@ -144,13 +144,18 @@ class Supervisor:
                 if code is None:
                     continue
                 ran = now - proc.started_at
+                try:  # what it left behind in its group (a killed Celery parent's pool children)
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
                 proc.failures = proc.failures + 1 if ran < STABLE_AFTER else 1
                 delay = backoff(proc)
                 proc.restart_at = now + delay
                 say(
                     "supervise",
                     f"{proc.name} (pid {proc.popen.pid}) {_how(code)} after {ran:.1f}s; "
-                    f"restarting in {delay:g}s (back-off, restart #{proc.restarts + 1}); the others keep running",
+                    f"restarting in {delay:g}s (back-off, restart #{proc.restarts + 1}); "
+                    "the others keep running",
                     self.width,
                 )
             time.sleep(0.1)
@@ -180,7 +185,9 @@ class Supervisor:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-f", "--procfile", default="Procfile", type=Path)
     args = parser.parse_args()
     return Supervisor(procfile_read(args.procfile)).run()

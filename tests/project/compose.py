@@ -91,7 +91,9 @@ def command(svc: dict[str, Any]) -> list[str]:
     return shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
 
 
-def run(svc: dict[str, Any], env: dict[str, str], *, args: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    svc: dict[str, Any], env: dict[str, str], *, args: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args or command(svc), cwd=BASE, env=env, capture_output=True, text=True, timeout=240
     )

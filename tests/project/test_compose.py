@@ -44,13 +44,17 @@ def test_a_setting_in_env_reaches_the_container_and_an_unset_one_keeps_the_code_
     assert "SMTP_USER" not in env  # unset, not "" (an empty SMTP_PORT would not even parse)
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]  # moto needs some; real AWS: a role
     assert env["AWS_ENDPOINT_URL"] == "http://moto:5000"
-    real_aws = compose.environment(web, {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    real_aws = compose.environment(
+        web, {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    )
     assert real_aws["AWS_ENDPOINT_URL"] == "" and real_aws["AWS_ACCESS_KEY_ID"] == ""  # boto3's chain: a role
 
 
 def test_every_setting_the_code_reads_is_in_env_example():
     read = _compose_env_module().settings_read()
-    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (compose.BASE / ".env.example").read_text(), re.MULTILINE))
+    listed = set(
+        re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (compose.BASE / ".env.example").read_text(), re.MULTILINE)
+    )
     assert sorted(read - listed) == []
 
 
@@ -71,7 +75,9 @@ def test_the_setup_service_makes_the_invoice_queues_and_the_ses_chain_idempotent
     transactional_db, moto_server, tmp_path
 ):
     setup = compose.services()["setup"]
-    env = compose.on_loopback(compose.environment(setup, compose.OPERATOR_ENV), moto=moto_server, var_dir=tmp_path)
+    env = compose.on_loopback(
+        compose.environment(setup, compose.OPERATOR_ENV), moto=moto_server, var_dir=tmp_path
+    )
     for _ in range(2):  # a second `docker compose up` runs it again
         done = compose.run(setup, env)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -98,7 +104,9 @@ def test_the_setup_service_makes_the_invoice_queues_and_the_ses_chain_idempotent
 
 def test_the_migrate_service_runs_before_the_apps(transactional_db, moto_server, tmp_path):
     migrate = compose.services()["migrate"]
-    env = compose.on_loopback(compose.environment(migrate, compose.OPERATOR_ENV), moto=moto_server, var_dir=tmp_path)
+    env = compose.on_loopback(
+        compose.environment(migrate, compose.OPERATOR_ENV), moto=moto_server, var_dir=tmp_path
+    )
     done = compose.run(migrate, env)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -132,7 +140,11 @@ def test_docker_compose_config_validates():
     done = subprocess.run(
         ["docker", "compose", "config", "-q"],
         cwd=compose.BASE,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), **compose.OPERATOR_ENV},
+        env={
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/root"),
+            **compose.OPERATOR_ENV,
+        },
         capture_output=True,
         text=True,
     )

@@ -27,7 +27,9 @@ def web(transactional_db, moto_server, tmp_path) -> Iterator[tuple[int, subproce
     """The compose web service's command and environment, bound to a loopback port."""
     svc = compose.services()["web"]
     port = free_port()
-    env = compose.on_loopback(compose.environment(svc, compose.OPERATOR_ENV), moto=moto_server, var_dir=tmp_path)
+    env = compose.on_loopback(
+        compose.environment(svc, compose.OPERATOR_ENV), moto=moto_server, var_dir=tmp_path
+    )
     env |= {"GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"}
     proc = subprocess.Popen(
         compose.command(svc),
