@@ -16,8 +16,6 @@ import pytest
 
 from tests.project import compose
 
-pytestmark = pytest.mark.integration
-
 
 def _compose_env_module():
     spec = importlib.util.spec_from_file_location("compose_env", compose.BASE / "scripts" / "compose_env.py")
@@ -44,6 +42,9 @@ def test_a_setting_in_env_reaches_the_container_and_an_unset_one_keeps_the_code_
     assert "SMTP_USER" not in env  # unset, not "" (an empty SMTP_PORT would not even parse)
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]  # moto needs some; real AWS: a role
     assert env["AWS_ENDPOINT_URL"] == "http://moto:5000"
+    assert env["EMAIL_PROVIDER"] == "outbox"  # until SES or SMTP is configured: the admin's Outbox
+    for name, svc in compose.app_services().items():  # ... which workers write and the web reads
+        assert "outbox:/app/var/outbox" in svc["volumes"], name
     real_aws = compose.environment(
         web, {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
     )
