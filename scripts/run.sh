@@ -6,12 +6,9 @@ mkdir -p var "${VAR_DIR:-var}"
 export DEBUG="${DEBUG:-1}"
 export MOTO_PORT="${MOTO_PORT:-5055}"
 
-# Ports and the public URL from one place: the shell, else .env, else the defaults. The banner,
-# the Procfile and FRONTEND_URL (pay links in e-mails) all follow WEB_PORT / FLOWER_PORT.
-dotenv_get() { [ -f .env ] && sed -n "s/^$1=//p" .env | tail -1 | tr -d "\"'" || true; }
-WEB_PORT="${WEB_PORT:-$(dotenv_get WEB_PORT)}"; export WEB_PORT="${WEB_PORT:-8000}"
-FLOWER_PORT="${FLOWER_PORT:-$(dotenv_get FLOWER_PORT)}"; export FLOWER_PORT="${FLOWER_PORT:-5555}"
-FRONTEND_URL="${FRONTEND_URL:-$(dotenv_get FRONTEND_URL)}"; export FRONTEND_URL="${FRONTEND_URL:-http://127.0.0.1:$WEB_PORT}"
+# Ports and the public URL from one place (scripts/ports.sh): the banner, the Procfile and
+# FRONTEND_URL (pay links in e-mails) all follow WEB_PORT / FLOWER_PORT.
+source scripts/ports.sh
 
 if [ -z "${REDIS_URL:-}" ]; then
   port="${LOCAL_REDIS_PORT:-6379}"
