@@ -8,6 +8,7 @@ line passes through `RedactingLogger` first.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Any
@@ -36,9 +37,25 @@ def redact(value: str) -> str:
     return _QUERY_SECRETS.sub(r"\1\2=[filtered]", value)
 
 
+class _RedactFilter(logging.Filter):
+    """The error log names a request's URI too ("Error handling request /pay/...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
 class RedactingLogger(Logger):
     """gunicorn's logger with every access-log atom (request line, path, query string, referer,
-    headers, environ) redacted, whatever `access_log_format` names."""
+    headers, environ) redacted, whatever `access_log_format` names, and the error log's too."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, _RedactFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(_RedactFilter())
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)

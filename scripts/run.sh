@@ -29,6 +29,9 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
   echo "run: local AWS (moto) at $AWS_ENDPOINT_URL"
 fi
 
+# What the last run's local AWS reported is stale until this run's has started.
+rm -f "${VAR_DIR:-var}/local_aws.json"
+
 # Flower always needs a login: keep one generated password under var/ unless one is given.
 if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
   if [ ! -s var/flower_auth ]; then

@@ -82,10 +82,10 @@ def start(proc: Proc, width: int) -> None:
     )
     proc.started_at, proc.restart_at = time.monotonic(), None
     assert proc.popen.stdout is not None
+    say("supervise", f"{proc.name} started (pid {proc.popen.pid})", width)
     reader = threading.Thread(target=_pump, args=(proc, proc.popen.stdout, width), daemon=True)
     reader.start()
     proc.readers = [reader]
-    say("supervise", f"{proc.name} started (pid {proc.popen.pid})", width)
 
 
 def _how(code: int) -> str:

@@ -4,10 +4,12 @@ token, a Strava connect link or an OAuth code/state in clear."""
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import subprocess
 from collections.abc import Iterator
 
 import pytest
+from gunicorn.config import Config
 
 from tests.helpers import free_port, wait_for
 from tests.project import compose
@@ -73,3 +75,18 @@ def test_the_access_log_masks_tokens_and_oauth_codes(web):
     assert "/pay/[token]" in log and "code=[filtered]" in log and "state=[filtered]" in log
     assert "/sync/strava/connect/[token]/" in log
     assert "/healthz?page=2" in log and "scope=read" in log  # what is not secret stays readable
+
+
+def test_the_error_log_masks_a_request_uri_too(tmp_path):
+    """gunicorn names the request in its error log when the app fails mid-response."""
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", compose.BASE / "gunicorn.conf.py")
+    assert spec and spec.loader
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    log = conf.logger_class(cfg)
+    log.error("Error handling request %s", "/pay/PAYTOKENsecret123?code=OAUTHCODE1&page=2")
+    text = (tmp_path / "error.log").read_text()
+    assert "Error handling request /pay/[token]?code=[filtered]&page=2" in text
+    assert "PAYTOKENsecret123" not in text and "OAUTHCODE1" not in text

@@ -26,6 +26,7 @@ class Output:
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        self.used: set[int] = set()
         assert proc.stdout is not None
         threading.Thread(target=self._read, args=(proc.stdout,), daemon=True).start()
 
@@ -34,7 +35,12 @@ class Output:
             self.lines.put(line.rstrip("\n"))
 
     def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        """The first line not matched before that matches (lines from processes interleave)."""
         regex = re.compile(pattern)
+        for i, line in enumerate(self.seen):
+            if i not in self.used and (m := regex.search(line)):
+                self.used.add(i)
+                return m
         while True:
             try:
                 line = self.lines.get(timeout=timeout)
@@ -42,6 +48,7 @@ class Output:
                 raise AssertionError(f"no line matching {pattern!r}; saw:\n" + "\n".join(self.seen)) from None
             self.seen.append(line)
             if m := regex.search(line):
+                self.used.add(len(self.seen) - 1)
                 return m
 
 
@@ -53,6 +60,17 @@ def _alive(pid: int) -> bool:
     # A zombie (exited, not yet reaped by the supervisor) counts as gone.
     stat = Path(f"/proc/{pid}/stat")
     return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """After a failed assertion too: SIGINT, so the supervisor stops its children."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture
@@ -70,9 +88,7 @@ def supervisor(tmp_path) -> Iterator[tuple[subprocess.Popen[str], Output]]:
     try:
         yield proc, Output(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def test_a_killed_process_comes_back_and_the_others_keep_running(supervisor):
@@ -103,3 +119,28 @@ def test_a_killed_process_comes_back_and_the_others_keep_running(supervisor):
     out.wait_for(r"supervise\s+\| all processes stopped")
     assert sum(bool(re.search(r"beta\s+\| up", line)) for line in out.seen) == 1  # never restarted
     assert not any(re.search(r"beta \(pid \d+\) (killed|exited)", line) for line in out.seen)
+
+
+def test_what_a_dead_process_left_in_its_group_is_stopped_before_it_restarts(tmp_path):
+    """A killed Celery parent leaves its pool children behind; they must not outlive it."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("gamma: /bin/sh -c 'sleep 600 & echo child $!; wait'\n")
+    proc = subprocess.Popen(
+        [sys.executable, str(BASE / "scripts" / "supervise.py"), "-f", str(procfile)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "SUPERVISE_BACKOFF_BASE": "0.5"},
+    )
+    try:
+        out = Output(proc)
+        parent = int(out.wait_for(r"gamma started \(pid (\d+)\)").group(1))
+        child = int(out.wait_for(r"gamma\s+\| child (\d+)").group(1))
+        os.kill(parent, signal.SIGKILL)
+        out.wait_for(r"gamma \(pid \d+\) killed by SIGKILL")
+        out.wait_for(r"gamma\s+\| child (\d+)")  # restarted
+        assert not _alive(child)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        _stop(proc)
