@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "pii",
     "sync",
     "queue_handlers",
+    "project.apps.ProjectConfig",  # the local AWS section of the readiness report
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,9 @@ from project.env import DEBUG, VAR_DIR, env
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 # AWS_ENDPOINT (seed 002's name) is accepted as an alias; project/aws.py makes every client.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default=env.str("AWS_ENDPOINT", default="")) or None
+# `make run` sets it when AWS_ENDPOINT_URL is its own moto (scripts/local_aws.py): readiness then
+# reports what that moto re-queued at its start.
+LOCAL_AWS = env.bool("LOCAL_AWS", default=False)
 
 # --- E-mail ------------------------------------------------------------------------------------
 # smtp | ses | outbox (one .eml per e-mail under var/outbox, shown in the admin) | console | locmem
