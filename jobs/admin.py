@@ -24,6 +24,7 @@ import jobs.console.results_admin  # noqa: F401  (django-celery-results' pages s
 from jobs.broker.queues import declared_queues
 from jobs.console import views as console
 from jobs.console.actions import jobs_cancel, jobs_discard, jobs_retry
+from jobs.console.checks import job_queues
 from jobs.core.registry import poll_tasks
 from jobs.models import Job, JobState
 
@@ -79,8 +80,6 @@ class TaskFilter(admin.SimpleListFilter):
     parameter_name = "task"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from jobs.console.checks import job_queues
-
         return [(name, name) for name in sorted(job_queues())]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from kombu import Connection
 
 from jobs.broker.queues import worker_command
+from jobs.models import Heartbeat, QueueControl
 
 Check = Callable[[], dict[str, Any]]
 _extra: dict[str, Check] = {}
@@ -63,8 +64,6 @@ def check_broker() -> dict[str, Any]:
 
 
 def check_beat() -> dict[str, Any]:
-    from jobs.models import Heartbeat
-
     beat = Heartbeat.objects.filter(name="beat").first()
     if beat is None:
         return {"ok": False, "error": "beat has never ticked"}
@@ -117,8 +116,6 @@ def check_workers() -> dict[str, Any]:
 
 def check_queues() -> dict[str, Any]:
     """Paused and limited queues are not a failure, but an operator must see them."""
-    from jobs.models import QueueControl
-
     controls = list(QueueControl.objects.filter(paused=True)) + list(
         QueueControl.objects.filter(paused=False, global_limit__isnull=False)
     )
