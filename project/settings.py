@@ -217,7 +217,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"kv": {"()": "jobs.telemetry.KeyValueFormatter"}},
-    "filters": {"redact_paths": {"()": "jobs.telemetry.RedactPathsFilter"}},
+    "filters": {"redact_paths": {"()": "project.logredact.RedactSecretsFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["redact_paths"]},
     },
