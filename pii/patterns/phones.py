@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from pii.findings import Finding
-from pii.patterns import context
+from pii.patterns import context, phone_context
 from pii.patterns import phone_validation as validation
 
 CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
@@ -22,6 +22,8 @@ DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./]
 DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
 PAIRS_DOTTED = re.compile(r"0\d(?:\.\d\d){4}")  # "01.23.45.67.89": how France writes numbers
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+# "15 03 2024", "2024 03 15": a date written with spaces (a local number is never 4+2+2 or 2+2+4).
+DATE_SPACED = re.compile(r"(\d{1,2})[ \u00a0](\d{1,2})[ \u00a0](?:19|20)\d\d|(?:19|20)\d\d[ \u00a0](\d{1,2})[ \u00a0](\d{1,2})")
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
 # An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
@@ -55,8 +57,11 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         ext = EXTENSION.match(text, e)
         if ext and not context.right_ok(text, ext.end()):
             ext = None
+        # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
+        labelled = ext is None and phone_context.label_after(text, e) >= 0
         budget.calls -= 1
-        hit = _judge(text, s, e, budget, glued_ok=ext is not None)  # "…4567x4587": the x is no word
+        # "…4567x4587": the x is no word; "…5510-Office": nor is the dash.
+        hit = _judge(text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled)
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
@@ -70,7 +75,13 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
 
 
 def _judge(
-    text: str, s: int, e: int, budget: validation.Budget, strict: bool = False, glued_ok: bool = False
+    text: str,
+    s: int,
+    e: int,
+    budget: validation.Budget,
+    strict: bool = False,
+    glued_ok: bool = False,
+    labelled: bool = False,
 ) -> Finding | None:
     raw = text[s:e]
     if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
@@ -100,15 +111,32 @@ def _judge(
         score = 0.85
     elif not strict and len(digits) in (10, 11) and (NANP.fullmatch(raw) or not formatted):
         score = 0.7  # "(555) 123-4567", or ten digits right after "call me at"
+    elif not strict and len(digits) <= 12 and _local(text, s, raw, budget, labelled):
+        score = 0.75  # "Phone: 512 3381", "ring me on 8813 2240", "62-18-40-77 (Fax)"
     else:
         return None
     window = context.before(text, s, 32)
-    phone_at = context.last_match_end(context.PHONE_WORDS, window)
+    phone_at = max(context.last_match_end(phone_context.PHONE_CUES, window), len(window) if labelled else -1)
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
     if _context_rejected(text, s, e, window, phone_at):
         return None
+    if not plus and not labelled and phone_context.street_after(text, e):
+        return None  # "the depot is at 12045 3310 Oak St": a house number
     return Finding("PHONE", s, e, min(score + (0.05 if phone_at >= 0 else 0), 1.0))
+
+
+def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: bool) -> bool:
+    """A number without country or area code: possible only, so a label or verb must say it
+    is a phone, its digits be grouped as people group numbers, and phonenumbers' matcher read
+    it as a possible number of a region the context suggests."""
+    gap, word = phone_context.cue_before(text, s)
+    if gap < 0 and not labelled:
+        return False
+    groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
+    if len(groups) > 5 or any(len(g) < 2 or len(g) > 5 for g in groups[1:]):
+        return False
+    return phone_context.possible_here(raw, phone_context.regions_for(text, s, word), budget)
 
 
 def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
@@ -119,6 +147,11 @@ def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
         return True
     if any(_is_date(chunk) for chunk in SPACES.split(raw)):
         return True
+    spaced = DATE_SPACED.fullmatch(raw)
+    if spaced:
+        a, b = (int(x) for x in spaced.groups() if x)
+        if 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12:
+            return True
     if DATE_PREFIX.match(raw):  # "2024-03-15-001": a lot or file number built on a date
         return True
     if ZIP4.fullmatch(raw) or CARDLIKE.fullmatch(raw) or SSN_SHAPE.fullmatch(raw):
@@ -139,8 +172,7 @@ def _is_date(chunk: str) -> bool:
 
 
 def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
-    neg_at, word = context.NEGATIVE_WORDS.last(window)
-    if neg_at > phone_at and not (word in context.GENERIC and phone_at >= 0):
+    if phone_context.id_before(window, phone_at):
         return True
     if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e : e + 12]):
         return True

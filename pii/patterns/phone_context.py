@@ -1,0 +1,194 @@
+"""What the words around a number say about it: a phone label or verb right before it, a label
+right after it ("-Office", "-Fax", " mobile"), a street after it, an identifier's name before it,
+and which regions the text suggests.
+
+A number with no country code and no area code ("Phone: 512 3381", "ring me on 8813 2240") is
+valid nowhere, only *possible*: such numbers count when a label or a verb says so and
+phonenumbers' own matcher reads the digits, as written, as a possible number of a region the
+context suggests (`possible_here`). Without that context the stricter rules of phones.py apply.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+from pii.patterns import context
+from pii.patterns import phone_validation as validation
+from pii.patterns.context import Keywords
+
+# The words people put before a number, in English, German and Polish at least (labels,
+# verbs, phrases), beside context.PHONE_WORDS' other languages. Used by phones only: the SSN
+# recognizer's "a phone word wins" rule keeps its own, narrower list.
+PHONE_CUES = Keywords(
+    " ".join(context.PHONE_WORDS.prefixes)
+    + " reachable whatsapp viber voicemail landline pager festnetz durchwahl anrufen "
+    "erreichen erreichst telefonisch rufnummer zadzwon zadzwoń dzwoń dzwon telefoniczn "
+    "stacjonarn infolini",
+    " ".join(context.PHONE_WORDS.exact) + " m m. t t. f f. h h. w w. fon melde meld",
+    (
+        *context.PHONE_WORDS.phrases,
+        "pick up",
+        "picks up",
+        "picked up",
+        "get me on",
+        "get hold of me",
+        "try me",
+        "reach us",
+        "text us",
+        "ring us",
+        "ring me",
+        "numer telefonu",
+        "pod numer",
+        "pod numerem",
+        "unter der nummer",
+        "unter nummer",
+    ),
+)
+# Single letters are labels only as a contact block writes them: "M: 0171 …", "T. 030 …".
+_LETTER_LABELS = frozenset("m m. t t. f f. h h. w w.".split())
+
+# What an identifier is called: the number after it is that identifier, not a phone. A superset
+# of context.NEGATIVE_WORDS, used by phones only (the SSN rules keep theirs).
+ID_WORDS = Keywords(
+    " ".join(context.NEGATIVE_WORDS.prefixes)
+    + " licen lizenz licenc permit passport reisepass paszport dowod dowód ausweis personalaus "
+    "policy polic polizz versicherungsnummer claim member mitglied contract vertrag umow "
+    "booking reservation buchung rezerwac confirmation bestätigung receipt quittung paragon "
+    "parcel paket shipment lieferung przesył customer client klient patient employee "
+    "personalnummer matrikel student badge plate kennzeichen rejestrac vin imei iccid "
+    "postcode plz zip routing sort swift model modell artikelnummer part item catalog katalog "
+    "batch charge lot serien case sprawa aktenzeichen sygn",
+    " ".join(context.NEGATIVE_WORDS.exact) + " pin puk kod code az.",
+    context.NEGATIVE_WORDS.phrases,
+)
+
+# A label right after the number, as address-book exports and signatures write it:
+# "071 233 5510-Office", "4412983305-Fax", "+1 512 338 1234 mobile", "0171 2345678 (privat)".
+LABEL_AFTER = re.compile(
+    r"(?:[ \u00a0]?[-–/][ \u00a0]?|[ \u00a0]\(?|\()"
+    r"(?:office|fax|mobile|mob|cell|cellular|home|work|main|direct|pager|voice|landline|private|"
+    r"business|büro|buero|privat|handy|mobil|festnetz|geschäftlich|dienstlich|zentrale|"
+    r"komórka|komorka|kom|służbowy|sluzbowy|prywatny|domowy|stacjonarny|biuro|bureau|domicile|"
+    r"portable|tel|phone|telefon)(?![^\W\d_])",
+    re.I,
+)
+# A street after the number: it is a house number ("12045 3310 Oak St", "at 1200 5th Avenue"):
+# one to three capitalised name words, then the street type (USPS / Royal Mail abbreviations).
+STREET_AFTER = re.compile(
+    r"[ \u00a0]+(?:[A-Z0-9][\w'.-]*[ \u00a0]+){1,3}(?i:st|street|ave|avenue|rd|road|blvd|"
+    r"boulevard|ln|lane|dr|drive|way|ct|court|pl|place|sq|square|ter|terrace|pkwy|parkway|hwy|"
+    r"highway|cres|crescent|close|row|cir|circle|trl|trail|aly|alley)(?![^\W\d_])"
+)
+
+# Languages' phone words → the regions whose national formats they suggest (first tried).
+_REGION_WORDS = (
+    (("handy", "telef", "festnetz", "ruf", "anruf", "erreichbar", "durchwahl", "mobil"), ("DE", "AT", "CH")),
+    (("komórk", "zadzwo", "dzwo", "kom.", "numer", "stacjonarn"), ("PL",)),
+    (("tél", "portable", "appel"), ("FR", "BE", "CH")),
+    (("móvil", "movil", "llám", "llam"), ("ES",)),
+    (("cellulare", "chiama"), ("IT",)),
+    (("mobiel", "bel"), ("NL", "BE")),
+    (("телефон", "тел", "моб", "звон"), ("RU", "UA")),
+)
+ENGLISH = ("US", "GB", "IE", "AU", "CA")
+# Regions where a number as written may be only possible, when the context says it is a phone:
+# the 25 of phone_validation.REGIONS and the Nordic and other eight-digit plans.
+LOCAL_REGIONS = (*validation.REGIONS, "DK", "NO", "SG", "HK", "NZ", "ZA", "IL", "GR", "HU", "RO")
+_PLUS_CC = re.compile(r"\+[ \u00a0]?(\d{1,3})")
+
+
+def cue_before(text: str, s: int) -> tuple[int, str]:
+    """(distance, word) of a phone label or verb right before `s` ("Phone: ", "ring me on ",
+    "nobody picks up at "), with at most three short words and no digits between; (-1, "")."""
+    window = context.before(text, s, 40)
+    end, word = PHONE_CUES.last(window)
+    if end < 0:
+        return -1, ""
+    gap = window[end:]
+    if len(gap) > 18 or any(c.isdigit() for c in gap) or len(gap.split()) > 3:
+        return -1, ""
+    if word in _LETTER_LABELS and not gap.lstrip(".").startswith((":", " :")):
+        return -1, ""  # "M: 0171 …" is a label, "a 0171 …" is not
+    if ID_WORDS.last(gap)[0] >= 0:
+        return -1, ""  # "phone order no. …"
+    return len(gap), word
+
+
+def label_after(text: str, e: int) -> int:
+    """End of a phone label right after the number ("-Office", " mobile", " (Fax)"), or -1."""
+    m = LABEL_AFTER.match(text, e)
+    return m.end() if m and context.right_ok(text, m.end()) else -1
+
+
+def street_after(text: str, e: int) -> bool:
+    return STREET_AFTER.match(text, e) is not None
+
+
+def id_before(window: str, cue_at: int) -> bool:
+    """An identifier's name closer to the number than any phone word: "licence number …"."""
+    at = ID_WORDS.last(window)
+    return at[0] > cue_at and not (at[1] in context.GENERIC and cue_at >= 0)
+
+
+def regions_for(text: str, s: int, word: str) -> tuple[str, ...]:
+    """Regions the context suggests: the country code of another "+CC" number on the line,
+    the language of the phone word, then English-speaking and the default regions."""
+    out: list[str] = []
+    line_start = text.rfind("\n", 0, s) + 1
+    line_end = text.find("\n", s)
+    for m in _PLUS_CC.finditer(text, line_start, line_end if line_end >= 0 else len(text)):
+        for cc_len in (1, 2, 3):
+            regions = phonenumbers.region_codes_for_country_code(int(m.group(1)[:cc_len]))
+            if regions and regions[0] != "001":
+                out.extend(regions[:1])
+                break
+    for prefixes, regions in _REGION_WORDS:
+        if word.startswith(prefixes):
+            out.extend(regions)
+    out.extend(ENGLISH)
+    return tuple(dict.fromkeys(out + list(LOCAL_REGIONS)))
+
+
+def possible_here(raw: str, regions: tuple[str, ...], budget: validation.Budget) -> bool:
+    """phonenumbers' matcher, at its POSSIBLE leniency, reads all of `raw` as one number of
+    one of `regions` (national or local-only length, brackets and groups as written)."""
+    for region in regions:
+        hit = validation.memo("matcher:" + region, raw, _matches_all(region), budget)
+        if hit is None:
+            return False  # out of budget
+        if hit:
+            return True
+    return False
+
+
+_MATCHERS: dict = {}
+
+
+def _matches_all(region: str):
+    fn = _MATCHERS.get(region)
+    if fn is None:
+
+        def fn(raw: str, region: str = region) -> bool:
+            if not _length_possible(region, raw):
+                return False
+            for m in PhoneNumberMatcher(raw, region, leniency=Leniency.POSSIBLE, max_tries=2):
+                return m.start == 0 and m.end == len(raw)
+            return False
+
+        _MATCHERS[region] = fn
+    return fn
+
+
+def _length_possible(region: str, raw: str) -> bool:
+    """The metadata's length table first (national and local-only lengths, after the trunk
+    prefix): a region whose lengths cannot fit costs no matcher run."""
+    md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if md is None or md.general_desc is None:
+        return False
+    digits = validation.digits_of(raw)
+    lengths = set(md.general_desc.possible_length) | set(md.general_desc.possible_length_local_only)
+    trunk = md.national_prefix or ""
+    return len(digits) in lengths or bool(trunk and digits.startswith(trunk) and len(digits) - len(trunk) in lengths)
