@@ -24,10 +24,10 @@ from pii.patterns.context import Keywords
 # recognizer's "a phone word wins" rule keeps its own, narrower list.
 PHONE_CUES = Keywords(
     " ".join(context.PHONE_WORDS.prefixes)
-    + " reachable whatsapp viber voicemail landline pager festnetz durchwahl anrufen "
+    + " tlf tfn reachable whatsapp viber voicemail landline pager festnetz durchwahl anrufen "
     "erreichen erreichst telefonisch rufnummer zadzwon zadzwoń dzwoń dzwon telefoniczn "
     "stacjonarn infolini",
-    " ".join(context.PHONE_WORDS.exact) + " m m. t t. f f. h h. w w. fon melde meld",
+    " ".join(context.PHONE_WORDS.exact) + " fon melde meld",
     (
         *context.PHONE_WORDS.phrases,
         "pick up",
@@ -47,15 +47,15 @@ PHONE_CUES = Keywords(
         "unter nummer",
     ),
 )
-# Single letters are labels only as a contact block writes them: "M: 0171 …", "T. 030 …".
-_LETTER_LABELS = frozenset("m m. t t. f f. h h. w w.".split())
+# Single letters are labels only as a contact block writes them, with a colon: "M: 0171 …".
+LETTER_LABEL = re.compile(r"(?:^|[\s,;|(])[mtfhw]\.?[ \u00a0]?:[ \u00a0]*$")
 
 # What an identifier is called: the number after it is that identifier, not a phone. A superset
 # of context.NEGATIVE_WORDS, used by phones only (the SSN rules keep theirs).
 ID_WORDS = Keywords(
     " ".join(context.NEGATIVE_WORDS.prefixes)
-    + " licen lizenz licenc permit passport reisepass paszport dowod dowód ausweis personalaus "
-    "policy polic polizz versicherungsnummer claim member mitglied contract vertrag umow "
+    + " licen lizenz licenc führerschein fuehrerschein permit passport reisepass paszport dowod dowód ausweis personalaus "
+    "policy polic polis polizz versicherungsnummer claim member mitglied contract vertrag umow "
     "booking reservation buchung rezerwac confirmation bestätigung receipt quittung paragon "
     "parcel paket shipment lieferung przesył customer client klient patient employee "
     "personalnummer matrikel student badge plate kennzeichen rejestrac vin imei iccid "
@@ -104,14 +104,15 @@ def cue_before(text: str, s: int) -> tuple[int, str]:
     """(distance, word) of a phone label or verb right before `s` ("Phone: ", "ring me on ",
     "nobody picks up at "), with at most three short words and no digits between; (-1, "")."""
     window = context.before(text, s, 40)
+    letter = LETTER_LABEL.search(window)
+    if letter:
+        return len(window) - letter.end(), "m"
     end, word = PHONE_CUES.last(window)
     if end < 0:
         return -1, ""
     gap = window[end:]
     if len(gap) > 18 or any(c.isdigit() for c in gap) or len(gap.split()) > 3:
         return -1, ""
-    if word in _LETTER_LABELS and not gap.lstrip(".").startswith((":", " :")):
-        return -1, ""  # "M: 0171 …" is a label, "a 0171 …" is not
     if ID_WORDS.last(gap)[0] >= 0:
         return -1, ""  # "phone order no. …"
     return len(gap), word

@@ -116,7 +116,9 @@ def _judge(
     else:
         return None
     window = context.before(text, s, 32)
-    phone_at = max(context.last_match_end(phone_context.PHONE_CUES, window), len(window) if labelled else -1)
+    phone_at = context.last_match_end(phone_context.PHONE_CUES, window)
+    if labelled or phone_context.LETTER_LABEL.search(window):
+        phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
     if _context_rejected(text, s, e, window, phone_at):
