@@ -67,14 +67,16 @@ ID_WORDS = Keywords(
 
 # A label right after the number, as address-book exports and signatures write it:
 # "071 233 5510-Office", "4412983305-Fax", "+1 512 338 1234 mobile", "0171 2345678 (privat)".
+LABELS = (
+    "office fax mobile mob cell cellular home work main direct pager voice landline private "
+    "business büro buero privat handy mobil festnetz geschäftlich dienstlich zentrale komórka "
+    "komorka kom służbowy sluzbowy prywatny domowy stacjonarny biuro bureau domicile portable "
+    "tel phone telefon"
+).split()
 LABEL_AFTER = re.compile(
-    r"(?:[ \u00a0]?[-–/][ \u00a0]?|[ \u00a0]\(?|\()"
-    r"(?:office|fax|mobile|mob|cell|cellular|home|work|main|direct|pager|voice|landline|private|"
-    r"business|büro|buero|privat|handy|mobil|festnetz|geschäftlich|dienstlich|zentrale|"
-    r"komórka|komorka|kom|służbowy|sluzbowy|prywatny|domowy|stacjonarny|biuro|bureau|domicile|"
-    r"portable|tel|phone|telefon)(?![^\W\d_])",
-    re.I,
+    r"(?:[ \u00a0]?[-–/][ \u00a0]?|[ \u00a0]\(?|\()(?i:" + context.trie(LABELS) + r")(?![^\W\d_])"
 )
+_LABEL_FIRST = frozenset(" \u00a0-–/(")
 # A street after the number: it is a house number ("12045 3310 Oak St", "at 1200 5th Avenue"):
 # one to three capitalised name words, then the street type (USPS / Royal Mail abbreviations).
 STREET_AFTER = re.compile(
@@ -120,6 +122,8 @@ def cue_before(text: str, s: int) -> tuple[int, str]:
 
 def label_after(text: str, e: int) -> int:
     """End of a phone label right after the number ("-Office", " mobile", " (Fax)"), or -1."""
+    if text[e : e + 1] not in _LABEL_FIRST:
+        return -1
     m = LABEL_AFTER.match(text, e)
     return m.end() if m and context.right_ok(text, m.end()) else -1
 

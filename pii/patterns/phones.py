@@ -15,7 +15,9 @@ from pii.findings import Finding
 from pii.patterns import context, phone_context
 from pii.patterns import phone_validation as validation
 
-CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
+# Seven characters of digits and separators at least (the lookahead skips years, times and
+# prices at C speed: number-dense text is mostly those).
+CANDIDATE = re.compile(r"(?=[+(\d][\d \u00a0\-./–()+]{6})(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
 DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
@@ -42,6 +44,11 @@ SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
 
 
+_UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
+_EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
     budget = budget or validation.Budget(len(text))
     out: list[Finding] = []
@@ -49,12 +56,15 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         if budget.left <= 0 or budget.calls <= 0:
             break  # a table of numbers: its first ones are found, the rest would only cost
         s, e = m.start(), m.end()
-        if text[s] == "(" and ")" not in text[s:e]:
+        if e - s < 7:
+            continue
+        raw = m.group(0)
+        if raw[0] == "(" and ")" not in raw:
             s += 1  # a parenthesis around the whole number is not part of it
-        ndigits = len(NON_DIGIT.sub("", m.group(0)))
+        ndigits = len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
         if e - s < 7 or ndigits < 7:
             continue
-        ext = EXTENSION.match(text, e)
+        ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
         if ext and not context.right_ok(text, ext.end()):
             ext = None
         # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
@@ -84,15 +94,16 @@ def _judge(
     labelled: bool = False,
 ) -> Finding | None:
     raw = text[s:e]
+    pure = _PURE.get(raw, _MISSING)
+    if pure is _MISSING:
+        pure = _pure(raw)
+    if pure is None:
+        return None  # not shaped as a number at all: no context can make it one
+    digits, plus, formatted = pure
     if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
         return None
     if raw[0] == "(" and s and text[s - 1].isalnum():
         return None
-    digits = NON_DIGIT.sub("", raw.replace("(0)", ""))
-    plus = raw.lstrip("(").startswith("+")
-    if not 7 <= len(digits) <= 15 or _shape_rejected(raw, digits, plus):
-        return None
-    formatted = any(not c.isdigit() for c in raw.lstrip("+("))
     # Validity first (memoised), context only for what could be a number.
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
         bare = raw.lstrip("(")
@@ -117,7 +128,7 @@ def _judge(
         return None
     window = context.before(text, s, 32)
     phone_at = context.last_match_end(phone_context.PHONE_CUES, window)
-    if labelled or phone_context.LETTER_LABEL.search(window):
+    if labelled or (window.rstrip(" \u00a0").endswith(":") and phone_context.LETTER_LABEL.search(window)):
         phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
@@ -139,6 +150,25 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
     if len(groups) > 5 or any(len(g) < 2 or len(g) > 5 for g in groups[1:]):
         return False
     return phone_context.possible_here(raw, phone_context.regions_for(text, s, word), budget)
+
+
+_PURE: dict[str, tuple[str, bool, bool] | None] = {}
+_MISSING = object()
+
+
+def _pure(raw: str) -> tuple[str, bool, bool] | None:
+    """(digits, plus, formatted) of a candidate, or None when its digits and shape alone say
+    it is no phone number. A function of the candidate alone, so memoised like validity:
+    number-dense text repeats its dates, amounts and numbers."""
+    digits = validation.digits_of(raw)
+    plus = raw.lstrip("(").startswith("+")
+    value = None
+    if 7 <= len(digits) <= 15 and not _shape_rejected(raw, digits, plus):
+        value = (digits, plus, not raw.lstrip("+(").isdigit())
+    if len(_PURE) > 16384:
+        _PURE.clear()
+    _PURE[raw] = value
+    return value
 
 
 def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
@@ -176,7 +206,8 @@ def _is_date(chunk: str) -> bool:
 def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
     if phone_context.id_before(window, phone_at):
         return True
-    if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e : e + 12]):
+    # A currency mark or code right before, a unit right after (searched near the number only).
+    if context.CURRENCY_BEFORE.search(window, max(0, len(window) - 12)) or _UNIT_AFTER.match(text, e, e + 12):
         return True
     return False
 
