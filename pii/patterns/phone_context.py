@@ -54,8 +54,9 @@ LETTER_LABEL = re.compile(r"(?:^|[\s,;|(])[mtfhw]\.?[ \u00a0]?:[ \u00a0]*$")
 # of context.NEGATIVE_WORDS, used by phones only (the SSN rules keep theirs).
 ID_WORDS = Keywords(
     " ".join(context.NEGATIVE_WORDS.prefixes)
-    + " licen lizenz licenc führerschein fuehrerschein permit passport reisepass paszport dowod dowód ausweis personalaus "
-    "policy polic polis polizz versicherungsnummer claim member mitglied contract vertrag umow "
+    + " licen lizenz licenc führerschein fuehrerschein permit passport reisepass paszport dowod "
+    "dowód ausweis personalaus policy polic polis polizz versicherungsnummer claim member "
+    "mitglied contract vertrag umow "
     "booking reservation buchung rezerwac confirmation bestätigung receipt quittung paragon "
     "parcel paket shipment lieferung przesył customer client klient patient employee "
     "personalnummer matrikel student badge plate kennzeichen rejestrac vin imei iccid "
@@ -196,4 +197,6 @@ def _length_possible(region: str, raw: str) -> bool:
     digits = validation.digits_of(raw)
     lengths = set(md.general_desc.possible_length) | set(md.general_desc.possible_length_local_only)
     trunk = md.national_prefix or ""
-    return len(digits) in lengths or bool(trunk and digits.startswith(trunk) and len(digits) - len(trunk) in lengths)
+    return len(digits) in lengths or bool(
+        trunk and digits.startswith(trunk) and len(digits) - len(trunk) in lengths
+    )

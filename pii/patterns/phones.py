@@ -17,7 +17,9 @@ from pii.patterns import phone_validation as validation
 
 # Seven characters of digits and separators at least (the lookahead skips years, times and
 # prices at C speed: number-dense text is mostly those).
-CANDIDATE = re.compile(r"(?=[+(\d][\d \u00a0\-./–()+]{6})(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
+CANDIDATE = re.compile(
+    r"(?=[+(\d][\d \u00a0\-./–()+]{6})(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*"
+)
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
 DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
@@ -25,7 +27,9 @@ DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
 PAIRS_DOTTED = re.compile(r"0\d(?:\.\d\d){4}")  # "01.23.45.67.89": how France writes numbers
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 # "15 03 2024", "2024 03 15": a date written with spaces (a local number is never 4+2+2 or 2+2+4).
-DATE_SPACED = re.compile(r"(\d{1,2})[ \u00a0](\d{1,2})[ \u00a0](?:19|20)\d\d|(?:19|20)\d\d[ \u00a0](\d{1,2})[ \u00a0](\d{1,2})")
+DATE_SPACED = re.compile(
+    r"(\d{1,2})[ \u00a0](\d{1,2})[ \u00a0](?:19|20)\d\d|(?:19|20)\d\d[ \u00a0](\d{1,2})[ \u00a0](\d{1,2})"
+)
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
 # An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
@@ -61,7 +65,9 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         raw = m.group(0)
         if raw[0] == "(" and ")" not in raw:
             s += 1  # a parenthesis around the whole number is not part of it
-        ndigits = len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
+        ndigits = (
+            len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
+        )
         if e - s < 7 or ndigits < 7:
             continue
         ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
@@ -94,9 +100,7 @@ def _judge(
     labelled: bool = False,
 ) -> Finding | None:
     raw = text[s:e]
-    pure = _PURE.get(raw, _MISSING)
-    if pure is _MISSING:
-        pure = _pure(raw)
+    pure = _PURE[raw] if raw in _PURE else _pure(raw)
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
@@ -153,7 +157,6 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
 
 
 _PURE: dict[str, tuple[str, bool, bool] | None] = {}
-_MISSING = object()
 
 
 def _pure(raw: str) -> tuple[str, bool, bool] | None:

@@ -76,9 +76,15 @@ RANDOM = {  # tables whose values never repeat: no memoised validation helps
     # Issue 21's paths: local numbers after a label or verb (phonenumbers' matcher per region),
     # numbers ended by a label, "+CC (0)" trunk notation: each new, each a candidate.
     "local after a label": lambda r: f"Phone: {r.randint(100, 999)} {r.randint(1000, 9999)} ",
-    "pairs after a verb": lambda r: f"ring me on {r.randint(10, 99)}-{r.randint(10, 99)}-{r.randint(10, 99)}-{r.randint(10, 99)} ",
-    "ended by a label": lambda r: f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(1000, 9999)}-Fax\\,",
-    "trunk in parentheses": lambda r: f"+{r.randint(1, 99)} (0){r.randint(10, 99)} {r.randint(1000, 9999)} {r.randint(100, 999)}-Office ",
+    "pairs after a verb": lambda r: (
+        f"ring me on {r.randint(10, 99)}-{r.randint(10, 99)}-{r.randint(10, 99)}-{r.randint(10, 99)} "
+    ),
+    "ended by a label": lambda r: (
+        f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(1000, 9999)}-Fax\\,"
+    ),
+    "trunk in parentheses": lambda r: (
+        f"+{r.randint(1, 99)} (0){r.randint(10, 99)} {r.randint(1000, 9999)} {r.randint(100, 999)}-Office "
+    ),
 }
 
 

@@ -63,7 +63,9 @@ def local_rows() -> list[str]:
                 break
             num = valid_variant(region, FIXED, extra)
             # Poland's plan is closed (every call dials all nine digits): written whole.
-            local = pn.format_number(num, pn.PhoneNumberFormat.NATIONAL) if region == "PL" else local_part(num)
+            local = (
+                pn.format_number(num, pn.PhoneNumberFormat.NATIONAL) if region == "PL" else local_part(num)
+            )
             if sum(c.isdigit() for c in local) < 7:
                 continue  # five- and six-digit subscriber numbers are not written alone here
             if R.random() < 0.4:
@@ -98,13 +100,21 @@ def trunk_and_grouping_rows() -> list[str]:
         written = f"+{num.country_code} (0){national[1:]}"
         if R.random() < 0.3:
             written = written.replace(" (0)", "(0)")
-        rows.append(R.choice(["Tel {n}", "call {n}", "{n}", "Kontakt: {n}", "Switchboard {n}"]).format(n=f"[[PHONE|{written}]]"))
+        rows.append(
+            R.choice(["Tel {n}", "call {n}", "{n}", "Kontakt: {n}", "Switchboard {n}"]).format(
+                n=f"[[PHONE|{written}]]"
+            )
+        )
     for region in ("GB", "DE", "PL", "IE", "FR", "ES"):
         num = valid_variant(region, MOBILE)
         e164 = pn.format_number(num, pn.PhoneNumberFormat.E164)
         cut = len(str(num.country_code)) + 1 + R.choice([3, 4])
         written = R.choice([e164, f"{e164[:cut]} {e164[cut : cut + 3]} {e164[cut + 3 :]}"])
-        rows.append(R.choice(["{n}", "mobile {n}", "WhatsApp {n}", "reach me on {n}"]).format(n=f"[[PHONE|{written}]]"))
+        rows.append(
+            R.choice(["{n}", "mobile {n}", "WhatsApp {n}", "reach me on {n}"]).format(
+                n=f"[[PHONE|{written}]]"
+            )
+        )
     return rows
 
 
@@ -113,7 +123,11 @@ def contact_block_rows() -> list[str]:
     for region, other in (("GB", "FR"), ("US", "DE"), ("DE", "GB"), ("PL", "US")):
         a = pn.format_number(valid_variant(region, FIXED), pn.PhoneNumberFormat.NATIONAL)
         b = pn.format_number(valid_variant(other, FIXED), pn.PhoneNumberFormat.INTERNATIONAL)
-        c = "".join(ch for ch in pn.format_number(valid_variant(region, MOBILE), pn.PhoneNumberFormat.NATIONAL) if ch.isdigit())
+        c = "".join(
+            ch
+            for ch in pn.format_number(valid_variant(region, MOBILE), pn.PhoneNumberFormat.NATIONAL)
+            if ch.isdigit()
+        )
         la, lb = R.choice([("Office", "Fax"), ("Work", "Home"), ("Büro", "Fax"), ("Main", "Mobile")])
         rows.append(f"Jan Nowak\\,[[PHONE|{a}]]-{la}\\,[[PHONE|{b}]]-{lb}")
         rows.append(f"TEL;TYPE=cell:[[PHONE|{c}]]-Mobile")
@@ -146,4 +160,10 @@ NEGATIVES = [
 
 
 def rows() -> list[str]:
-    return [*local_rows(), *pairs_and_area_rows(), *trunk_and_grouping_rows(), *contact_block_rows(), *NEGATIVES]
+    return [
+        *local_rows(),
+        *pairs_and_area_rows(),
+        *trunk_and_grouping_rows(),
+        *contact_block_rows(),
+        *NEGATIVES,
+    ]
