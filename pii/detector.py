@@ -44,11 +44,12 @@ _CLUSTER_ASCII = re.compile(rb"0(?: {0,4}0){6,}")
 LEFT, RIGHT = 48, 32
 WHOLE = 1024
 # What each numeric recognizer needs, on the digit-mapped shadow (digits "0", the rest " "): a
-# card 12+ digits with single separators, an SSN 3-2-4 or nine digits; an IBAN two letters and
-# two digits. A window without the shape skips that recognizer (most windows in number-dense
-# text hold dates, prices and phone numbers).
-_CARD_HINT = re.compile(rb"0(?: ?0){11}")
-_SSN_HINT = re.compile(rb"000 00 0000|0{9}")
+# card starts a digit run with a group of four and a second group of four or more, or is 12+
+# unbroken digits (numbers.find_cards' groupings); an SSN is 3-2-4 or nine digits, alone; an
+# IBAN needs two letters and two digits. A window without the shape skips that recognizer
+# (most windows in number-dense text hold dates, prices and phone numbers).
+_CARD_HINT = re.compile(rb"(?<!0)(?:0{4} 0{4}|0{12})")
+_SSN_HINT = re.compile(rb"(?<!0)(?:000 00 0000|0{9})(?!0)")
 _IBAN_HINT = re.compile(r"[A-Za-z]{2}\d\d")
 
 

@@ -130,7 +130,12 @@ def label_after(text: str, e: int) -> int:
 
 
 def street_after(text: str, e: int) -> bool:
-    return STREET_AFTER.match(text, e) is not None
+    nxt = text[e + 1 : e + 2]
+    return (
+        text[e : e + 1] == " "
+        and (nxt.isupper() or nxt.isdigit())
+        and STREET_AFTER.match(text, e) is not None
+    )
 
 
 def id_before(window: str, cue_at: int) -> bool:

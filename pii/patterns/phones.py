@@ -48,6 +48,8 @@ SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
 
 
+_CURRENCY_END = frozenset("$€£¥₹₽₩₺¢.")
+_NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
 _UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
 _EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
@@ -70,6 +72,8 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         )
         if e - s < 7 or ndigits < 7:
             continue
+        if ndigits <= 12 and _pure_of(text[s:e]) is None:
+            continue  # shaped as no number (a date, an amount …): no context makes it one
         ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
         if ext and not context.right_ok(text, ext.end()):
             ext = None
@@ -100,7 +104,7 @@ def _judge(
     labelled: bool = False,
 ) -> Finding | None:
     raw = text[s:e]
-    pure = _PURE[raw] if raw in _PURE else _pure(raw)
+    pure = _pure_of(raw)
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
@@ -159,6 +163,10 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
 _PURE: dict[str, tuple[str, bool, bool] | None] = {}
 
 
+def _pure_of(raw: str) -> tuple[str, bool, bool] | None:
+    return _PURE[raw] if raw in _PURE else _pure(raw)
+
+
 def _pure(raw: str) -> tuple[str, bool, bool] | None:
     """(digits, plus, formatted) of a candidate, or None when its digits and shape alone say
     it is no phone number. A function of the candidate alone, so memoised like validity:
@@ -209,10 +217,15 @@ def _is_date(chunk: str) -> bool:
 def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
     if phone_context.id_before(window, phone_at):
         return True
-    # A currency mark or code right before, a unit right after (searched near the number only).
-    if context.CURRENCY_BEFORE.search(window, max(0, len(window) - 12)) or _UNIT_AFTER.match(text, e, e + 12):
+    # A currency mark or code right before, a unit right after (searched near the number only,
+    # and only when the characters next to it could start one).
+    tail = window[-12:].rstrip()
+    if tail and (tail[-1] in _CURRENCY_END or tail[-1].isalpha()) and context.CURRENCY_BEFORE.search(tail):
         return True
-    return False
+    j = e
+    while j < len(text) and text[j] in " \u00a0\t":
+        j += 1
+    return j < len(text) and text[j] not in _NO_UNIT and _UNIT_AFTER.match(text, e, e + 12) is not None
 
 
 def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
