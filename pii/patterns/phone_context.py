@@ -47,6 +47,17 @@ PHONE_CUES = Keywords(
         "unter nummer",
     ),
 )
+# What may stand between a phone word and its number: pronouns, prepositions, "number", "is".
+FILLER = frozenset(
+    "me us him her them on at to under via is are was my our his the this new number no nr "
+    "please pls now back anytime directly direct mobile cell home work office or private fax "
+    "privat mobil festnetz büro geschäftlich dienstlich prywatny służbowy domowy stacjonarny "
+    "komórka kom telefonu numeru "
+    "unter an mich uns mir ist die der meine unsere nummer bitte auf "
+    "pod na mnie nas do mój moj nasz numer numerem to jest tel "
+    "au le mon al il mi el op".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
 # Single letters are labels only as a contact block writes them, with a colon: "M: 0171 …".
 LETTER_LABEL = re.compile(r"(?:^|[\s,;|(])[mtfhw]\.?[ \u00a0]?:[ \u00a0]*$")
 
@@ -77,6 +88,8 @@ LABELS = (
 LABEL_AFTER = re.compile(
     r"(?:[ \u00a0]?[-–/][ \u00a0]?|[ \u00a0]\(?|\()(?i:" + context.trie(LABELS) + r")(?![^\W\d_])"
 )
+_NEXT_WORD = re.compile(r"[ \u00a0]+([a-zß-ÿąćęłńóśźż]+)")
+_JOINERS = frozenset("or and oder und lub i et y o".split())
 _LABEL_FIRST = frozenset(" \u00a0-–/(")
 # A street after the number: it is a house number ("12045 3310 Oak St", "at 1200 5th Avenue"):
 # one to three capitalised name words, then the street type (USPS / Royal Mail abbreviations).
@@ -116,6 +129,8 @@ def cue_before(text: str, s: int) -> tuple[int, str]:
     gap = window[end:]
     if len(gap) > 18 or any(c.isdigit() for c in gap) or len(gap.split()) > 3:
         return -1, ""
+    if any(w not in FILLER for w in _WORD.findall(gap)):
+        return -1, ""  # "the call had 12 345 678 listeners": the verb is about something else
     if ID_WORDS.last(gap)[0] >= 0:
         return -1, ""  # "phone order no. …"
     return len(gap), word
@@ -126,7 +141,11 @@ def label_after(text: str, e: int) -> int:
     if text[e : e + 1] not in _LABEL_FIRST:
         return -1
     m = LABEL_AFTER.match(text, e)
-    return m.end() if m and context.right_ok(text, m.end()) else -1
+    if not m or not context.right_ok(text, m.end()):
+        return -1
+    # The label ends the item: "… mobile, …", "…-Fax\\,", "… (office)"; not "… mobile app".
+    nxt = _NEXT_WORD.match(text, m.end())
+    return m.end() if nxt is None or nxt.group(1) in _JOINERS else -1
 
 
 def street_after(text: str, e: int) -> bool:

@@ -30,6 +30,8 @@ THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 DATE_SPACED = re.compile(
     r"(\d{1,2})[ \u00a0](\d{1,2})[ \u00a0](?:19|20)\d\d|(?:19|20)\d\d[ \u00a0](\d{1,2})[ \u00a0](\d{1,2})"
 )
+COMPACT_DATE = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
+TIME_RANGE = re.compile(r"([01]\d|2[0-3])[0-5]\d-([01]\d|2[0-4])[0-5]\d")
 SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 ZIP4 = re.compile(r"\d{5}-\d{4}")
 # An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
@@ -122,8 +124,14 @@ def _judge(
         if not score and validation.memo("possible", "+" + digits, validation.possible, budget):
             if text[max(0, s - 4) : s].lower() == "tel:":
                 score = 0.9  # Slack's <tel:+15551234567> markup says what it is
-            elif not strict and context.last_match_end(context.PHONE_WORDS, context.before(text, s, 32)) >= 0:
+            elif not strict and (
+                labelled or context.last_match_end(phone_context.PHONE_CUES, context.before(text, s, 32)) >= 0
+            ):
                 score = 0.7  # "+441632960423" after "my number": possible, and someone says so
+            elif not strict and plus and len(digits) >= 10 and len(set(digits)) >= 4 and _ends_item(text, e):
+                # "+447911123456" as E.164 writes it, ending a contact line or list item: a "+",
+                # a country, its length ("+15000000000 views" goes on as a sentence: refused).
+                score = 0.6
         if not score or (strict and score < 0.9):
             return None
     elif validation.memo("national", digits, validation.national, budget):
@@ -145,6 +153,19 @@ def _judge(
     if not plus and not labelled and phone_context.street_after(text, e):
         return None  # "the depot is at 12045 3310 Oak St": a house number
     return Finding("PHONE", s, e, min(score + (0.05 if phone_at >= 0 else 0), 1.0))
+
+
+def _ends_item(text: str, e: int) -> bool:
+    """Nothing or a list's punctuation follows: end of text or line, "," ";" ")" "|" or "."
+    closing the sentence, or a capitalised next item ("… +447911123456 Jan Kowalski")."""
+    rest = text[e : e + 3].lstrip(" \u00a0\t")
+    return (
+        not rest
+        or rest[0] in "\n,;)|]>\"'"
+        or rest[0] == "."
+        and not rest[1:2].isdigit()
+        or rest[0].isupper()
+    )
 
 
 def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: bool) -> bool:
@@ -190,6 +211,8 @@ def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
         return True
     if any(_is_date(chunk) for chunk in SPACES.split(raw)):
         return True
+    if COMPACT_DATE.fullmatch(raw) or _is_time_range(raw):
+        return True  # "20240315" (a build, a file), "0900-1700" (office hours)
     spaced = DATE_SPACED.fullmatch(raw)
     if spaced:
         a, b = (int(x) for x in spaced.groups() if x)
@@ -202,6 +225,10 @@ def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
     groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
     # "1 2 3 4 5 6 7" and OIDs: single digits only as a leading country/trunk code.
     return any(len(g) == 1 for g in groups[1:]) and len(groups) > 3
+
+
+def _is_time_range(raw: str) -> bool:
+    return TIME_RANGE.fullmatch(raw) is not None
 
 
 def _is_date(chunk: str) -> bool:

@@ -209,6 +209,7 @@ def test_phone_numbers_as_people_write_them(text, expected):
         "policy number 7712 4490 33 renews in May",
         "Führerscheinnummer 4471 0288 93 liegt vor",
         "numer polisy 4471 0288 93 ważny do grudnia",
+        "Office hours 0900-1700, call ahead",  # a time range
     ],
 )
 def test_numbers_the_context_names_as_something_else_are_no_phones(text):
@@ -220,3 +221,9 @@ def test_a_local_number_needs_its_label_or_verb():
     assert spans("nobody picks up at 61 447 302") == [("PHONE", "61 447 302")]
     assert spans("we counted 61 447 302") == []
     assert spans("Kundennummer 401 22 719, bitte angeben") == []
+
+
+def test_an_e164_number_ending_a_contact_line_needs_no_word():
+    # Possible (not valid) and unformatted: counted where it ends an item, not mid-sentence.
+    assert spans("Jane Doe, 12 Oak Road, +44837533740") == [("PHONE", "+44837533740")]
+    assert spans("+15000000000 views in total") == []

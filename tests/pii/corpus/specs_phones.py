@@ -156,6 +156,12 @@ NEGATIVES = [
     "see you on 2024 03 15, call first",
     "Kundennummer 401 22 719, bitte angeben",
     "Zamówienie 61 447 302 wysłane",
+    "The call had 12 345 678 listeners",  # a phone word, but its verb is about something else
+    "The mobile app has 1 234 567 downloads",
+    "release 12 34 56 78 mobile app",  # a label word that goes on as a phrase
+    "Build 20240315 home page fix",  # a compact date
+    "Office hours 0900-1700, call ahead",  # a time range
+    "We shipped 1 234 567 units, call it a win",
 ]
 
 
