@@ -58,8 +58,13 @@ FILLER = frozenset(
     "au le mon al il mi el op".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
-# Single letters are labels only as a contact block writes them, with a colon: "M: 0171 …".
-LETTER_LABEL = re.compile(r"(?:^|[\s,;|(])[mtfhw]\.?[ \u00a0]?:[ \u00a0]*$")
+# A contact block's field label right before the number: "Work: …", "Home - …", "Cell #: …",
+# "Phone (home): …" (the window is lower-cased). A single letter needs its colon.
+LABEL_BEFORE = re.compile(
+    r"(?:^|[\s,;|(\\])(?:[mtfhw]\.?[ \u00a0]?:|(?:"
+    + context.trie("work home office main direct private privat büro biuro praca dom fax cell mobile".split())
+    + r")\.?[ \u00a0]?(?:\([^()\n]{1,15}\)[ \u00a0]?)?(?:#[ \u00a0]?)?[:\-–])[ \u00a0]*$"
+)
 
 # What an identifier is called: the number after it is that identifier, not a phone. A superset
 # of context.NEGATIVE_WORDS, used by phones only (the SSN rules keep theirs).
@@ -120,9 +125,9 @@ def cue_before(text: str, s: int) -> tuple[int, str]:
     """(distance, word) of a phone label or verb right before `s` ("Phone: ", "ring me on ",
     "nobody picks up at "), with at most three short words and no digits between; (-1, "")."""
     window = context.before(text, s, 40)
-    letter = LETTER_LABEL.search(window)
-    if letter:
-        return len(window) - letter.end(), "m"
+    label = label_before(window)
+    if label >= 0:
+        return len(window) - label, "m"
     end, word = PHONE_CUES.last(window)
     if end < 0:
         return -1, ""
@@ -131,9 +136,18 @@ def cue_before(text: str, s: int) -> tuple[int, str]:
         return -1, ""
     if any(w not in FILLER for w in _WORD.findall(gap)):
         return -1, ""  # "the call had 12 345 678 listeners": the verb is about something else
-    if ID_WORDS.last(gap)[0] >= 0:
+    at, idw = ID_WORDS.last(gap)
+    if at >= 0 and idw not in context.GENERIC:
         return -1, ""  # "phone order no. …"
     return len(gap), word
+
+
+def label_before(window: str) -> int:
+    """End of a field label ending `window` ("Work: ", "M: "), or -1."""
+    if not window.rstrip(" \u00a0").endswith((":", "-", "–")):
+        return -1
+    m = LABEL_BEFORE.search(window)
+    return m.end() if m else -1
 
 
 def label_after(text: str, e: int) -> int:

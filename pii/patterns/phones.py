@@ -45,6 +45,7 @@ CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -
 
 
 NON_DIGIT = re.compile(r"\D")
+JOINER = re.compile(r"[ \u00a0]*(?:/|,|;|\||or|oder|lub|und|and|i|ou|o)[ \u00a0]*", re.I)
 SPACES = re.compile(r"[ \u00a0]+")
 SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
@@ -82,8 +83,10 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
         labelled = ext is None and phone_context.label_after(text, e) >= 0
         budget.calls -= 1
-        # "…4567x4587": the x is no word; "…5510-Office": nor is the dash.
-        hit = _judge(text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled)
+        # "…4567x4587": the x is no word; "…5510-Office": nor is the dash. A number listed right
+        # after a found one ("Tel 512 3381 or 512 3382") has that one's label.
+        listed = bool(out) and JOINER.fullmatch(text, out[-1].end, s) is not None
+        hit = _judge(text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed)
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
@@ -144,7 +147,7 @@ def _judge(
         return None
     window = context.before(text, s, 32)
     phone_at = context.last_match_end(phone_context.PHONE_CUES, window)
-    if labelled or (window.rstrip(" \u00a0").endswith(":") and phone_context.LETTER_LABEL.search(window)):
+    if labelled or phone_context.label_before(window) >= 0:
         phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
@@ -257,7 +260,9 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
 
 def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
     """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
-    "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
+    "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly —
+    unless a label or verb names the first ("Tel 512 3381 / 512 3382") or a joiner lists the
+    next after a number found."""
     chunks, pos = [], s
     for part in SPACE_SPLIT.split(text[s:e]):
         if part and not part.isspace():
@@ -268,19 +273,39 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
     if n > 10:
         return out
     while i < n:
-        for j in range(n, i, -1):
-            if (i, j) == (0, n):
-                continue
-            cs, ce = chunks[i][0], chunks[j - 1][1]
-            if not text[ce - 1].isdigit() or text[cs] not in "+(0123456789":
-                continue
-            if text[cs] == "(" and ")" not in text[cs:ce]:
-                continue
-            hit = _judge(text, cs, ce, budget, strict=True) if ce - cs >= 7 else None
-            if hit:
-                out.append(hit)
-                i = j
-                break
+        # A chunk without digits ("/" in "512 3381 / 512 3382") divides. Strictly valid numbers
+        # first; then, where a label names the first or a joiner lists the next after a number
+        # found, what the label or the list makes of it.
+        named = (not out and i == 0 and phone_context.cue_before(text, s)[0] >= 0) or (
+            bool(out) and JOINER.fullmatch(text, out[-1].end, chunks[i][0]) is not None
+        )
+        hit = _split_at(text, chunks, i, budget, strict=True) or (
+            _split_at(text, chunks, i, budget, strict=False) if named else None
+        )
+        if hit:
+            out.append(hit[0])
+            i = hit[1]
         else:
             i += 1
     return out
+
+
+def _split_at(
+    text: str, chunks: list[tuple[int, int]], i: int, budget: validation.Budget, strict: bool
+) -> tuple[Finding, int] | None:
+    """The longest run of whole chunks from chunk i that is a number, and where it ends."""
+    n = len(chunks)
+    for j in range(n, i, -1):
+        if (i, j) == (0, n):
+            continue
+        cs, ce = chunks[i][0], chunks[j - 1][1]
+        if ce - cs < 7 or not text[ce - 1].isdigit() or text[cs] not in "+(0123456789":
+            continue
+        if text[cs] == "(" and ")" not in text[cs:ce]:
+            continue
+        if any(not any(c.isdigit() for c in text[a:b]) for a, b in chunks[i:j]):
+            continue
+        hit = _judge(text, cs, ce, budget, strict=strict, labelled=not strict)
+        if hit:
+            return hit, j
+    return None

@@ -227,3 +227,19 @@ def test_an_e164_number_ending_a_contact_line_needs_no_word():
     # Possible (not valid) and unformatted: counted where it ends an item, not mid-sentence.
     assert spans("Jane Doe, 12 Oak Road, +44837533740") == [("PHONE", "+44837533740")]
     assert spans("+15000000000 views in total") == []
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # A contact block's field labels before the number, and numbers listed under one label.
+        ("Work: 512 3381", ["512 3381"]),
+        ("Home - 512 3381", ["512 3381"]),
+        ("Cell #: 512 3381", ["512 3381"]),
+        ("Home: 401 22 719\nWork: 8813 2240", ["401 22 719", "8813 2240"]),
+        ("Phone 512 3381 / 512 3382", ["512 3381", "512 3382"]),
+        ("You can call me on 512 3381 or 512 3382.", ["512 3381", "512 3382"]),
+    ],
+)
+def test_field_labels_and_lists_name_local_numbers(text, expected):
+    assert spans(text) == [("PHONE", n) for n in expected]

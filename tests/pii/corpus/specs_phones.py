@@ -120,6 +120,12 @@ def trunk_and_grouping_rows() -> list[str]:
 
 def contact_block_rows() -> list[str]:
     rows = []
+    for region in ("US", "GB", "CH"):  # field labels and lists of local numbers
+        a, b = (local_part(valid_variant(region, FIXED)) for _ in range(2))
+        if sum(c.isdigit() for c in a) >= 7 and sum(c.isdigit() for c in b) >= 7:
+            rows.append(f"Home: [[PHONE|{a}]]\\nWork: [[PHONE|{b}]]")
+            rows.append(f"Phone [[PHONE|{a}]] / [[PHONE|{b}]]")
+            rows.append(f"call me on [[PHONE|{a}]] or [[PHONE|{b}]] after six")
     for region, other in (("GB", "FR"), ("US", "DE"), ("DE", "GB"), ("PL", "US")):
         a = pn.format_number(valid_variant(region, FIXED), pn.PhoneNumberFormat.NATIONAL)
         b = pn.format_number(valid_variant(other, FIXED), pn.PhoneNumberFormat.INTERNATIONAL)
