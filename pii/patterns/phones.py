@@ -58,24 +58,27 @@ _EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 
+def _digit_count(raw: str) -> int:
+    return len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
+
+
 def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
     budget = budget or validation.Budget(len(text))
     out: list[Finding] = []
     for m in CANDIDATE.finditer(text):
         if budget.left <= 0 or budget.calls <= 0:
             break  # a table of numbers: its first ones are found, the rest would only cost
-        s, e = m.start(), m.end()
+        s, e = m.span()
         if e - s < 7:
             continue
         raw = m.group(0)
         if raw[0] == "(" and ")" not in raw:
             s += 1  # a parenthesis around the whole number is not part of it
-        ndigits = (
-            len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
-        )
-        if e - s < 7 or ndigits < 7:
-            continue
-        if ndigits <= 12 and _pure_of(text[s:e]) is None:
+            raw = raw[1:]
+            if e - s < 7:
+                continue
+        pure = _PURE[raw] if raw in _PURE else _pure(raw)
+        if pure is None and _digit_count(raw) <= 12:
             continue  # shaped as no number (a date, an amount …): no context makes it one
         ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
         if ext and not context.right_ok(text, ext.end()):
@@ -90,8 +93,8 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
-            ndigits > 12
-            and (" " in text[s:e] or "\u00a0" in text[s:e])
+            _digit_count(raw) > 12
+            and (" " in raw or "\u00a0" in raw)
             and context.boundary_ok(text, s, e)
             and not CARDLIKE.fullmatch(text[s:e])
         ):
