@@ -31,28 +31,40 @@ class Keywords:
         Memoised: the same few windows come back in tables, lists and hostile repeats."""
         return _last(self, window)
 
+    def hit(self, tok: str) -> bool:
+        return tok in self.exact or tok.rstrip(".") in self.exact or tok.startswith(self.prefixes)
+
     def _scan(self, window: str) -> tuple[int, str]:
         best, word = -1, ""
-        n = len(window)
-        for m in self._words.finditer(window):
-            i = m.start()
-            if i and window[i - 1].isalpha() and window[i] not in "#§№":
-                continue  # not where a token starts
-            if window[i] in "#§№":
-                tok, j = window[i], i + 1
-            else:
-                j = i
-                while j < n and window[j].isalpha():
-                    j += 1
-                if j < n and window[j] == ".":
-                    j += 1
-                tok = window[i:j]
-            if tok in self.exact or tok.rstrip(".") in self.exact or tok.startswith(self.prefixes):
+        for j, tok in tokens(self._words, window):
+            if self.hit(tok):
                 best, word = j, tok
         for m in self._phrases.finditer(window):
             if m.end() > best:
                 best, word = m.end(), m.group(0)
         return best, word
+
+
+def tokens(words: re.Pattern, window: str) -> list[tuple[int, str]]:
+    """(end, token) of the tokens of `window` that start with a match of `words` (a trie()
+    pattern): letters from a token start, an optional ".", or one of "#§№"."""
+    out = []
+    n = len(window)
+    for m in words.finditer(window):
+        i = m.start()
+        c = window[i]
+        if c in "#§№":
+            out.append((i + 1, c))
+            continue
+        if i and window[i - 1].isalpha():
+            continue  # not where a token starts
+        j = i
+        while j < n and window[j].isalpha():
+            j += 1
+        if j < n and window[j] == ".":
+            j += 1
+        out.append((j, window[i:j]))
+    return out
 
 
 def trie(words: list[str]) -> str:

@@ -10,7 +10,9 @@ context suggests (`possible_here`). Without that context the stricter rules of p
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -173,8 +175,31 @@ def street_after(text: str, e: int) -> bool:
 
 def id_before(window: str, cue_at: int) -> bool:
     """An identifier's name closer to the number than any phone word: "licence number …"."""
-    at = ID_WORDS.last(window)
-    return at[0] > cue_at and not (at[1] in context.GENERIC and cue_at >= 0)
+    _, at, word = words_before(window)
+    return at > cue_at and not (word in context.GENERIC and cue_at >= 0)
+
+
+_BOTH = re.compile(
+    context.trie([*PHONE_CUES.prefixes, *PHONE_CUES.exact, *ID_WORDS.prefixes, *ID_WORDS.exact])
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def words_before(window: str) -> tuple[int, int, str]:
+    """(end of the last phone cue, end of the last identifier word, that word) in `window`:
+    PHONE_CUES.last and ID_WORDS.last in one pass over the window."""
+    cue, at, word = -1, -1, ""
+    for j, tok in context.tokens(_BOTH, window):
+        if PHONE_CUES.hit(tok):
+            cue = j
+        if ID_WORDS.hit(tok):
+            at, word = j, tok
+    for m in PHONE_CUES._phrases.finditer(window):
+        cue = max(cue, m.end())
+    for m in ID_WORDS._phrases.finditer(window):
+        if m.end() > at:
+            at, word = m.end(), m.group(0)
+    return cue, at, word
 
 
 def regions_for(text: str, s: int, word: str) -> tuple[str, ...]:
@@ -196,16 +221,29 @@ def regions_for(text: str, s: int, word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out + list(LOCAL_REGIONS)))
 
 
-def possible_here(raw: str, regions: tuple[str, ...], budget: validation.Budget) -> bool:
+def possible_here(raw: str, regions: Callable[[], tuple[str, ...]], budget: validation.Budget) -> bool:
     """phonenumbers' matcher, at its POSSIBLE leniency, reads all of `raw` as one number of
-    one of `regions` (national or local-only length, brackets and groups as written)."""
-    for region in regions:
+    one of `regions` (national or local-only length, brackets and groups as written). The
+    regions the context suggests come first, so they cost least; every region list ends with
+    LOCAL_REGIONS, so the answer is memoised per number."""
+    known = _POSSIBLE.get(raw)
+    if known is not None:
+        return known
+    for region in regions():
         hit = validation.memo("matcher:" + region, raw, _matches_all(region), budget)
         if hit is None:
-            return False  # out of budget
+            return False  # out of budget: not remembered
         if hit:
-            return True
-    return False
+            break
+    else:
+        hit = False
+    if len(_POSSIBLE) > 16384:
+        _POSSIBLE.clear()
+    _POSSIBLE[raw] = hit
+    return hit
+
+
+_POSSIBLE: dict[str, bool] = {}
 
 
 _MATCHERS: dict = {}

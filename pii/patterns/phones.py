@@ -149,7 +149,7 @@ def _judge(
     else:
         return None
     window = context.before(text, s, 32)
-    phone_at = context.last_match_end(phone_context.PHONE_CUES, window)
+    phone_at = phone_context.words_before(window)[0]
     if labelled or phone_context.label_before(window) >= 0:
         phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
@@ -184,7 +184,7 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
     groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
     if len(groups) > 5 or any(len(g) < 2 or len(g) > 5 for g in groups[1:]):
         return False
-    return phone_context.possible_here(raw, phone_context.regions_for(text, s, word), budget)
+    return phone_context.possible_here(raw, lambda: phone_context.regions_for(text, s, word), budget)
 
 
 _PURE: dict[str, tuple[str, bool, bool] | None] = {}
