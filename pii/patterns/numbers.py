@@ -10,11 +10,13 @@ from pii.patterns import context
 from pii.patterns.iban_lengths import IBAN_LENGTHS
 
 # Digit groups joined by single spaces or dashes: "4111 1111 1111 1111", "3782-822463-10005".
-CARD_RUN = re.compile(r"\d+(?:[ \u00a0-]\d+)*")
+# The lookaheads and lookbehinds skip, at C speed, what the checks below would refuse anyway:
+# runs too short to be a card, SSN shapes inside longer digit runs.
+CARD_RUN = re.compile(r"(?=[\d \u00a0-]{12})\d+(?:[ \u00a0-]\d+)*")
 IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
 FIRST_GROUP = re.compile(r"\d+")
-SSN_DASHED = re.compile(r"(\d{3})([- ])(\d{2})\2(\d{4})")
-SSN_PLAIN = re.compile(r"\d{9}")
+SSN_DASHED = re.compile(r"(?<!\d)(\d{3})([- ])(\d{2})\2(\d{4})(?!\d)")
+SSN_PLAIN = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
 
 def luhn(digits: str) -> bool:
