@@ -122,8 +122,13 @@ def iban_valid(compact: str) -> bool:
     if IBAN_LENGTHS.get(code) != len(compact) or not compact[2:4].isdigit():
         return False
     moved = (compact[4:] + compact[:4]).upper()
-    num = "".join(str(int(c, 36)) for c in moved)
-    return int(num) % 97 == 1
+    if not moved.isascii() or not moved.isalnum():
+        return False
+    return int(moved.translate(_LETTER_VALUES)) % 97 == 1
+
+
+# ISO 13616's mod-97: A=10 … Z=35, digits as they are.
+_LETTER_VALUES = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
 def find_ibans(text: str) -> list[Finding]:
