@@ -51,7 +51,8 @@ SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
 GROUPS = re.compile(r"\D+")
 
 
-_CURRENCY_END = frozenset("$€£¥₹₽₩₺¢.")
+_CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
+_CURRENCY_CODES = ("usd", "eur", "gbp", "pln", "chf", "jpy", "cny", "rub", "zł")  # context.CURRENCY_BEFORE
 _NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
 _UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
 _EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
@@ -253,8 +254,9 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     # A currency mark or code right before, a unit right after (searched near the number only,
     # and only when the characters next to it could start one).
     tail = window[-12:].rstrip()
-    if tail and (tail[-1] in _CURRENCY_END or tail[-1].isalpha()) and context.CURRENCY_BEFORE.search(tail):
-        return True
+    if tail and (tail[-1] in _CURRENCY_MARKS or tail.rstrip(".").endswith(_CURRENCY_CODES)):
+        if context.CURRENCY_BEFORE.search(tail):
+            return True
     j = e
     while j < len(text) and text[j] in " \u00a0\t":
         j += 1
