@@ -152,6 +152,21 @@ def label_before(window: str) -> int:
     return m.end() if m else -1
 
 
+_GLUED_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?i:"
+    + context.trie(
+        "office fax mobile mob cell cellular tel phone telefon handy mobil festnetz büro buero "
+        "zentrale komórka komorka biuro pager landline".split()
+    )
+    + r")[-–]"
+)
+
+
+def label_glued_before(text: str, s: int) -> bool:
+    """A label glued to the number by a dash, as exports write it: "Office-071 233 5510"."""
+    return s > 1 and text[s - 1] in "-–" and _GLUED_BEFORE.search(text, max(0, s - 16), s) is not None
+
+
 def label_after(text: str, e: int) -> int:
     """End of a phone label right after the number ("-Office", " mobile", " (Fax)"), or -1."""
     if text[e : e + 1] not in _LABEL_FIRST:

@@ -117,8 +117,12 @@ def _judge(
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
-    if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
+    if not (glued_ok or context.right_ok(text, e)):
         return None
+    if not (context.left_ok(text, s) or raw[0] in "+("):
+        if not phone_context.label_glued_before(text, s):
+            return None
+        labelled = True  # "Office-071 233 5510", "Fax-4412983305": the label, glued by a dash
     if raw[0] == "(" and s and text[s - 1].isalnum():
         return None
     # Validity first (memoised), context only for what could be a number.

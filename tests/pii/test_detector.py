@@ -194,6 +194,8 @@ def test_real_world_negatives_stay_negative(text, expected):
         ("TEL;TYPE=cell:07400124966-Mobile", ["07400124966"]),
         ("+1 512 338 1234-Mobile", ["+1 512 338 1234"]),
         ("Handy: 0171 2345678-privat", ["0171 2345678"]),
+        ("Office-071 233 5510", ["071 233 5510"]),  # glued by a dash before the number
+        ("Fax-4412983305", ["4412983305"]),
     ],
 )
 def test_phone_numbers_as_people_write_them(text, expected):

@@ -137,6 +137,8 @@ def contact_block_rows() -> list[str]:
         la, lb = R.choice([("Office", "Fax"), ("Work", "Home"), ("Büro", "Fax"), ("Main", "Mobile")])
         rows.append(f"Jan Nowak\\,[[PHONE|{a}]]-{la}\\,[[PHONE|{b}]]-{lb}")
         rows.append(f"TEL;TYPE=cell:[[PHONE|{c}]]-Mobile")
+        g1, g2 = R.sample(["Office", "Fax", "Mobile", "Tel", "Büro", "Cell"], 2)
+        rows.append(f"{g1}-[[PHONE|{c}]]\\,{g2}-[[PHONE|{a}]]")
         rows.append(f"Ann Lee, Acme Ltd — [[PHONE|{b}]] mobile, [[PHONE|{a}]] (office)")
     return rows
 
