@@ -99,10 +99,10 @@ def _dense(n: int, rows: list[dict]) -> list[str]:
 
 def _forget() -> None:
     """Empty the detector's process-wide memos (validity, candidate shapes, keyword windows)."""
-    from pii.patterns import context, phone_context, phone_validation, phones
+    from pii.patterns import context, phone_context, phone_shapes, phone_validation
 
     phone_validation._MEMO.clear()
-    phones._PURE.clear()
+    phone_shapes.PURE.clear()
     phone_context._POSSIBLE.clear()
     context._last.cache_clear()
 

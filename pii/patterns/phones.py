@@ -13,6 +13,7 @@ import re
 
 from pii.findings import Finding
 from pii.patterns import context, phone_context
+from pii.patterns import phone_shapes as shapes
 from pii.patterns import phone_validation as validation
 
 # Seven characters of digits and separators at least (the lookahead skips years, times and
@@ -21,19 +22,6 @@ CANDIDATE = re.compile(
     r"(?=[+(\d][\d \u00a0\-./–()+]{6})(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*"
 )
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
-DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
-DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
-DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
-PAIRS_DOTTED = re.compile(r"0\d(?:\.\d\d){4}")  # "01.23.45.67.89": how France writes numbers
-THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
-# "15 03 2024", "2024 03 15": a date written with spaces (a local number is never 4+2+2 or 2+2+4).
-DATE_SPACED = re.compile(
-    r"(\d{1,2})[ \u00a0](\d{1,2})[ \u00a0](?:19|20)\d\d|(?:19|20)\d\d[ \u00a0](\d{1,2})[ \u00a0](\d{1,2})"
-)
-COMPACT_DATE = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
-TIME_RANGE = re.compile(r"([01]\d|2[0-3])[0-5]\d-([01]\d|2[0-4])[0-5]\d")
-SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
-ZIP4 = re.compile(r"\d{5}-\d{4}")
 # An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
 # phonenumbers' own matcher reads it: E.123 / RFC 3966 ";ext=" and the usual words.
 EXTENSION = re.compile(
@@ -41,14 +29,13 @@ EXTENSION = re.compile(
     r"[ \u00a0]?\.?[ \u00a0]?\d{1,6}|;ext=\d{1,6}",
     re.I,
 )
-CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+CARDLIKE = shapes.CARDLIKE
 
 
 NON_DIGIT = re.compile(r"\D")
 JOINER = re.compile(r"[ \u00a0]*(?:/|,|;|\||or|oder|lub|und|and|i|ou|o)[ \u00a0]*", re.I)
-SPACES = re.compile(r"[ \u00a0]+")
 SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
-GROUPS = re.compile(r"\D+")
+GROUPS = shapes.GROUPS
 
 
 _CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
@@ -78,7 +65,7 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
             raw = raw[1:]
             if e - s < 7:
                 continue
-        pure = _PURE[raw] if raw in _PURE else _pure(raw)
+        pure = shapes.pure_of(raw)
         if pure is None and _digit_count(raw) <= 12:
             continue  # shaped as no number (a date, an amount …): no context makes it one
         ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
@@ -113,7 +100,7 @@ def _judge(
     labelled: bool = False,
 ) -> Finding | None:
     raw = text[s:e]
-    pure = _pure_of(raw)
+    pure = shapes.pure_of(raw)
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
@@ -190,66 +177,6 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
     if len(groups) > 5 or any(len(g) < 2 or len(g) > 5 for g in groups[1:]):
         return False
     return phone_context.possible_here(raw, lambda: phone_context.regions_for(text, s, word), budget)
-
-
-_PURE: dict[str, tuple[str, bool, bool] | None] = {}
-
-
-def _pure_of(raw: str) -> tuple[str, bool, bool] | None:
-    return _PURE[raw] if raw in _PURE else _pure(raw)
-
-
-def _pure(raw: str) -> tuple[str, bool, bool] | None:
-    """(digits, plus, formatted) of a candidate, or None when its digits and shape alone say
-    it is no phone number. A function of the candidate alone, so memoised like validity:
-    number-dense text repeats its dates, amounts and numbers."""
-    digits = validation.digits_of(raw)
-    plus = raw.lstrip("(").startswith("+")
-    value = None
-    if 7 <= len(digits) <= 15 and not _shape_rejected(raw, digits, plus):
-        value = (digits, plus, not raw.lstrip("+(").isdigit())
-    if len(_PURE) > 16384:
-        _PURE.clear()
-    _PURE[raw] = value
-    return value
-
-
-def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
-    """Dates, dotted versions/IPs, amounts, ZIP+4 codes and card-like blocks are not phones."""
-    if plus:
-        return False
-    if (DOTTED.fullmatch(raw) and not PAIRS_DOTTED.fullmatch(raw)) or THOUSANDS.fullmatch(raw):
-        return True
-    if any(_is_date(chunk) for chunk in SPACES.split(raw)):
-        return True
-    if COMPACT_DATE.fullmatch(raw) or _is_time_range(raw):
-        return True  # "20240315" (a build, a file), "0900-1700" (office hours)
-    spaced = DATE_SPACED.fullmatch(raw)
-    if spaced:
-        a, b = (int(x) for x in spaced.groups() if x)
-        if 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12:
-            return True
-    if DATE_PREFIX.match(raw):  # "2024-03-15-001": a lot or file number built on a date
-        return True
-    if ZIP4.fullmatch(raw) or CARDLIKE.fullmatch(raw) or SSN_SHAPE.fullmatch(raw):
-        return True
-    groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
-    # "1 2 3 4 5 6 7" and OIDs: single digits only as a leading country/trunk code.
-    return any(len(g) == 1 for g in groups[1:]) and len(groups) > 3
-
-
-def _is_time_range(raw: str) -> bool:
-    return TIME_RANGE.fullmatch(raw) is not None
-
-
-def _is_date(chunk: str) -> bool:
-    m = DATE.fullmatch(chunk)
-    if not m:
-        return False
-    if m.group(1):
-        a, b = int(m.group(1)), int(m.group(3))
-        return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12
-    return 1 <= int(m.group(7)) <= 12 and 1 <= int(m.group(8)) <= 31
 
 
 def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
