@@ -8,6 +8,7 @@ Each lapsed attempt gets a `lost` attempt row."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from jobs import telemetry
@@ -23,8 +24,25 @@ BATCH = 500
 LOST = "lease lapsed: the process running it is gone"
 
 
-def rescue(now: datetime | None = None) -> list[str]:
-    """Rescue lapsed jobs; returns the ids queued again (those failed for good are not)."""
+class _Reach:
+    """Since when this process has reached the database without a break (monotonic seconds)."""
+
+    since: float | None = None
+
+
+def rescue(now: datetime | None = None, *, settled: bool = False) -> list[str]:
+    """Rescue lapsed jobs; returns the ids queued again (those failed for good are not).
+
+    After the database was away, every lease lapsed at once, though most runs are alive and
+    only waiting to write their finish or renew. The lifeline in a worker node therefore rescues
+    nothing until it has reached the database for a whole lease TTL (`settled=False`): the owners
+    have flushed and renewed by then, and only the dead stay lapsed."""
+    if not settled:
+        clock.offset_learn()  # touches the database: raises while it is away
+        if _Reach.since is None:
+            _Reach.since = time.monotonic()
+        if time.monotonic() - _Reach.since < conf().lease_ttl:
+            return []
     now = now or clock.db_now()
     lapsed = sweeps.jobs_take_lapsed(now, now - timedelta(seconds=conf().rescue_after), BATCH)
     if lapsed:
@@ -60,11 +78,19 @@ def rescue(now: datetime | None = None) -> list[str]:
 def jobs_rescue(*, now: datetime | None = None) -> list[str]:
     """Everything that would otherwise wait forever, now (workers also do it every few seconds):
     lapsed leases, unpublished and forgotten jobs. Returns the rescued started jobs."""
-    rescued = rescue(now)
+    rescued = rescue(now, settled=True)
     reconciler.relay(now)
     reconciler.reconcile(now)
     return rescued
 
 
+def _step() -> None:
+    try:
+        rescue()
+    except Exception:
+        _Reach.since = None  # the database went away: wait a lease TTL once it is back
+        raise
+
+
 def register(rt: Runtime) -> None:
-    rt.every("lifeline", lambda: conf().reconcile_every, rescue)
+    rt.every("lifeline", lambda: conf().reconcile_every, _step)

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 
 from jobs.conf import conf
 from jobs.models import JobAttempt
@@ -89,6 +89,8 @@ def _write(kind: str, batch: list[Any]) -> int:
         with transaction.atomic():
             _apply(kind, batch)
         return len(batch)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away, not this row: the whole flush is kept for the next one
     except Exception as exc:
         if len(batch) == 1:
             stats["dropped_rejected"] += 1
