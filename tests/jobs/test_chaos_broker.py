@@ -1,0 +1,92 @@
+"""The broker forgets: its queue's messages vanish while the job table still says "queued".
+
+- The queue's lists are gone from a Redis that kept the rest of its memory (a failover to a
+  replica that missed them, an operator's DEL), or a RabbitMQ queue is purged: the reconciler
+  republishes every job published long ago into an empty queue (before: 300 of 300 never ran).
+- A publisher whose clock runs 2 s ahead enqueues, and Redis restarts empty right after: the
+  reconciler's epoch check, on the database's clock, republishes them long before the
+  "published long ago" net (JOBS_REPUBLISH_AFTER=600) could.
+
+Every job must run, and none twice. Real worker subprocesses; the enqueuer is another process."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from tests.jobs.chaos import (  # noqa: F401 - broker is a fixture
+    FAST,
+    broker,
+    enqueue_elsewhere,
+    lost_and_doubled,
+    settle,
+    worker_ready,
+)
+from tests.jobs.test_redis_restart import PrivateRedis
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("broker", "count"),
+    [("redis", 300), pytest.param("rabbitmq", 100, id="rabbitmq")],
+    indirect=["broker"],
+)
+def test_a_broker_that_forgets_its_queue_loses_no_job(worker_process, broker, count):
+    from tests.conftest import worker_env
+
+    ids = enqueue_elsewhere(worker_env(**broker.env), count, seconds=0)  # no worker consumes yet
+    assert broker.depth() == count
+    assert broker.lose() == count  # the broker forgot every message; the table still says queued
+    assert broker.depth() == 0
+
+    env = dict(FAST, JOBS_REPUBLISH_AFTER="3", JOBS_RECONCILE_EVERY="1", **broker.env)
+    workers = [
+        worker_process(name, queues=["default"], concurrency=2, ready=False, **env) for name in ("lq1", "lq2")
+    ]
+    for w in workers:
+        worker_ready(w)
+
+    states = settle(ids, timeout=45)
+    lost, doubled = lost_and_doubled(count)
+    figures = f"{len(lost)} lost {lost[:10]}, {len(doubled)} doubled {doubled[:10]}, states {states}"
+    assert not lost, figures
+    assert not doubled, figures
+    assert states == {"succeeded": count}, figures
+
+
+@pytest.fixture
+def private_redis():
+    r = PrivateRedis()
+    r.start()
+    yield r
+    r.stop()
+
+
+def test_jobs_of_a_publisher_whose_clock_runs_ahead_survive_a_redis_restart(worker_process, private_redis):
+    from tests.conftest import worker_env
+
+    count = 300
+    url = f"redis://127.0.0.1:{private_redis.port}/0"
+    # Only the epoch check can save what Redis forgot: the "published long ago" net is 10 min away.
+    env = dict(
+        FAST,
+        REDIS_URL=url,
+        CHAOS_RUNS_URL=settings.REDIS_URL,  # the run count survives the broker's restart
+        JOBS_REPUBLISH_AFTER="600",
+        JOBS_RECONCILE_EVERY="0.2",
+    )
+    worker_ready(worker_process("skew", queues=["default"], concurrency=2, ready=False, **env))
+
+    def restart() -> None:  # SIGKILL right after the last publish: every message it held is gone
+        private_redis.stop()
+        private_redis.start()  # back, empty
+
+    ids = enqueue_elsewhere(worker_env(**env), count, seconds=0.05, clock_ahead=2.0, then=restart)
+
+    states = settle(ids, timeout=45)
+    lost, doubled = lost_and_doubled(count)
+    figures = f"{len(lost)} lost {lost[:10]}, {len(doubled)} doubled {doubled[:10]}, states {states}"
+    assert not lost, figures
+    assert not doubled, figures
+    assert states == {"succeeded": count}, figures
