@@ -3,6 +3,7 @@ own), enqueuing from another process, and counting what was lost and what ran tw
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -92,10 +93,10 @@ def _rabbitmqctl(*args: str) -> None:
     assert out.returncode == 0, f"rabbitmqctl {' '.join(args)}: {out.stderr[-500:]}"
 
 
-@pytest.fixture
-def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
-    """Parametrized indirectly with "redis" (the run's Redis) or "rabbitmq" (a fresh vhost)."""
-    if request.param == "redis":
+@contextlib.contextmanager
+def broker_under_test(kind: str) -> Iterator[Broker]:
+    """ "redis": the run's own Redis; "rabbitmq": a vhost of this test's own, deleted after."""
+    if kind == "redis":
         yield Broker("redis", settings.REDIS_URL)
         return
     vhost = f"tasksvc-chaos-{uuid.uuid4().hex[:8]}"

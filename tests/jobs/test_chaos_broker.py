@@ -11,12 +11,15 @@ Every job must run, and none twice. Real worker subprocesses; the enqueuer is an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
 
-from tests.jobs.chaos import (  # noqa: F401 - broker is a fixture
+from tests.jobs.chaos import (
     FAST,
-    broker,
+    Broker,
+    broker_under_test,
     enqueue_elsewhere,
     lost_and_doubled,
     settle,
@@ -25,6 +28,13 @@ from tests.jobs.chaos import (  # noqa: F401 - broker is a fixture
 from tests.jobs.test_redis_restart import PrivateRedis
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """Parametrized indirectly with "redis" or "rabbitmq"."""
+    with broker_under_test(request.param) as b:
+        yield b
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,16 @@ Real worker subprocesses on Redis, and on RabbitMQ (a vhost of the test's own)."
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 
 from tests.helpers import wait_for
-from tests.jobs.chaos import (  # noqa: F401 - broker is a fixture
+from tests.jobs.chaos import (
     FAST,
-    broker,
+    Broker,
+    broker_under_test,
     enqueue_elsewhere,
     lost_and_doubled,
     runs,
@@ -27,6 +29,13 @@ from tests.proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 CUT = 15.0  # seconds the database is away from the workers
+
+
+@pytest.fixture
+def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """Parametrized indirectly with "redis" or "rabbitmq"."""
+    with broker_under_test(request.param) as b:
+        yield b
 
 
 @pytest.fixture
