@@ -52,7 +52,8 @@ def test_a_broker_that_forgets_its_queue_loses_no_job(worker_process, broker, co
 
     env = dict(FAST, JOBS_REPUBLISH_AFTER="3", JOBS_RECONCILE_EVERY="1", **broker.env)
     workers = [
-        worker_process(name, queues=["default"], concurrency=2, ready=False, **env) for name in ("lq1", "lq2")
+        worker_process(name, queues=["default"], concurrency=2, ready=False, **env)
+        for name in (f"lq1{broker.kind}", f"lq2{broker.kind}")
     ]
     for w in workers:
         worker_ready(w)

@@ -65,7 +65,7 @@ def test_database_cut_from_the_workers_mid_drain_loses_no_job_and_runs_none_twic
     env = dict(FAST, JOBS_REPUBLISH_AFTER="600", DATABASE_URL=_database_url(db_proxy.port), **broker.env)
     workers = [
         worker_process(name, queues=["default"], concurrency=2, ready=False, **env)
-        for name in ("cut1", "cut2")
+        for name in (f"cut1{broker.kind}", f"cut2{broker.kind}")
     ]
     for w in workers:
         worker_ready(w)
