@@ -67,14 +67,15 @@ def test_a_broker_that_forgets_its_queue_loses_no_job(worker_process, broker, co
 
 
 @pytest.fixture
-def private_redis():
+def private_redis() -> Iterator[PrivateRedis]:
+    """Asked for before `worker_process`, so the workers stop before their Redis does."""
     r = PrivateRedis()
     r.start()
     yield r
     r.stop()
 
 
-def test_jobs_of_a_publisher_whose_clock_runs_ahead_survive_a_redis_restart(worker_process, private_redis):
+def test_jobs_of_a_publisher_whose_clock_runs_ahead_survive_a_redis_restart(private_redis, worker_process):
     from tests.conftest import worker_env
 
     count = 300

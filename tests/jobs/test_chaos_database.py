@@ -77,9 +77,12 @@ def test_database_cut_from_the_workers_mid_drain_loses_no_job_and_runs_none_twic
     time.sleep(CUT)
     db_proxy.restore()
 
-    states = settle(ids, timeout=90)
+    states = settle(ids, timeout=40)
     lost, doubled = lost_and_doubled(count)
-    figures = f"{len(lost)} lost {lost[:10]}, {len(doubled)} doubled {doubled[:10]}, states {states}"
+    figures = (
+        f"{len(lost)} lost {lost[:10]}, {len(doubled)} doubled {doubled[:10]}, states {states}, "
+        f"{ran_before_cut} runs before the cut"
+    )
     assert ran_before_cut < count, f"the cut came after the drain ended: {figures}"
     assert db_proxy.accepted > 0  # the workers did talk to PostgreSQL through the proxy
     assert not lost, figures
