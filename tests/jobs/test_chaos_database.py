@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
@@ -69,13 +70,14 @@ def test_database_cut_from_the_workers_mid_drain_loses_no_job_and_runs_none_twic
     ]
     for w in workers:
         worker_ready(w)
-    ids = enqueue_elsewhere(worker_env(**broker.env), count, seconds=0.1)
-
-    wait_for(lambda: sum(runs().values()) >= 10, timeout=30, message="the drain began")
-    db_proxy.cut()
-    ran_before_cut = sum(runs().values())
-    time.sleep(CUT)
-    db_proxy.restore()
+    with ThreadPoolExecutor(1) as pool:  # the enqueuer talks to PostgreSQL directly, uncut
+        enqueuing = pool.submit(enqueue_elsewhere, worker_env(**broker.env), count, seconds=0.1)
+        wait_for(lambda: sum(runs().values()) >= 10, timeout=60, message="the drain began")
+        db_proxy.cut()
+        ran_before_cut = sum(runs().values())
+        time.sleep(CUT)
+        db_proxy.restore()
+        ids = enqueuing.result()
 
     states = settle(ids, timeout=40)
     lost, doubled = lost_and_doubled(count)
