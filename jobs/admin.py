@@ -21,8 +21,10 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 import jobs.console.results_admin  # noqa: F401  (django-celery-results' pages say where job outcomes live)
+from jobs.broker.queues import declared_queues
 from jobs.console import views as console
 from jobs.console.actions import jobs_cancel, jobs_discard, jobs_retry
+from jobs.console.checks import job_queues
 from jobs.core.registry import poll_tasks
 from jobs.models import Job, JobState
 
@@ -63,7 +65,7 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from project.celery import QUEUES
+        QUEUES = declared_queues()
 
         return [(q, q) for q in QUEUES]
 
@@ -78,8 +80,6 @@ class TaskFilter(admin.SimpleListFilter):
     parameter_name = "task"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from jobs.console.checks import job_queues
-
         return [(name, name) for name in sorted(job_queues())]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from jobs import coordination
 from jobs.broker import publish
 from jobs.coordination.memory import MemoryCoordinator
+from jobs.core import leases
 from jobs.models import FINISHED_STATES, Job, JobState
 from jobs.table import history
 from jobs.table.payload import payload_real
@@ -39,12 +40,11 @@ WAITING = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
 @contextmanager
 def manual() -> Iterator[None]:
     """Enqueued jobs are recorded, not published; drain() runs them."""
-    before = publish.MANUAL
-    publish.MANUAL = True
+    token = publish.MANUAL.set(True)
     try:
         yield
     finally:
-        publish.MANUAL = before
+        publish.MANUAL.reset(token)
 
 
 def all_enqueued(*, task: Any = None, queue: str | None = None, **kwargs: Any) -> list[Job]:
@@ -72,7 +72,7 @@ def drain(queue: str | None = None, *, with_scheduled: bool = True, limit: int =
     Returns how the runs ended: {"succeeded": n, "failed": n, "retrying": n, "snoozed": n}."""
     outcomes: Counter[str] = Counter()
     try:
-        with coordination.use_coordinator(MemoryCoordinator()):
+        with coordination.use_coordinator(MemoryCoordinator()), leases.renewal_suspended():
             for _ in range(limit):
                 job = _next(queue, with_scheduled)
                 if job is None:

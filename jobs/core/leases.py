@@ -10,6 +10,8 @@ marks that execution's lease lost. The body sees it (`current_job().lease_lost`,
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Protocol
 
@@ -30,6 +32,7 @@ class Holdings:
         self._lock = threading.Lock()
         self.keys: dict[str, tuple[float, str]] = {}
         self.jobs: dict[str, Holder] = {}
+        self.suspended = 0  # jobs.testing.drain(): rows in the test's transaction, unseen by this thread
 
     # -- gates' leases ---------------------------------------------------------------------------
     def hold(self, key: str, ttl: float, token: str) -> None:
@@ -52,7 +55,7 @@ class Holdings:
             self.jobs.pop(holder.token, None)
 
     def busy(self) -> bool:
-        return bool(self.keys or self.jobs)
+        return bool(self.keys or self.jobs) and not self.suspended
 
     def renew(self) -> None:
         """Extend every lease this process holds; mark the job runs whose row is gone from them."""
@@ -99,3 +102,14 @@ def _after_fork() -> None:
 
 
 reset_after_fork(_after_fork)
+
+
+@contextmanager
+def renewal_suspended() -> Iterator[None]:
+    """No lease renewal from the runtime thread meanwhile: `jobs.testing.drain()` runs jobs in the
+    test's own transaction, whose rows another connection cannot see (it would call them lost)."""
+    _holdings.suspended += 1
+    try:
+        yield
+    finally:
+        _holdings.suspended -= 1

@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from jobs import telemetry
+from jobs.observe.dashboard import queue_rows
 
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
@@ -65,8 +66,6 @@ class QueueCollector(Collector):
     """Queue depth per (queue, state) for unfinished jobs, and the queues' switches."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from jobs.observe.dashboard import queue_rows
-
         depth = GaugeMetricFamily(
             "jobs_queue_depth", "Unfinished jobs per queue and state", labels=["queue", "state"]
         )

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from jobs.observe.health import readiness
+from jobs.observe.metrics import exposition
 
 
 def authorized(request: HttpRequest) -> bool:
@@ -59,7 +60,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition: queue depth per state, durations, failures, deferrals."""
     if not authorized(request):
         return _refused()
-    from jobs.observe.metrics import exposition
-
     body, content_type = exposition()
     return HttpResponse(body, content_type=content_type)

@@ -8,6 +8,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from jobs.models import Heartbeat
+
 HEARTBEAT_EVERY = 5.0
 
 
@@ -21,8 +23,6 @@ class Scheduler(DatabaseScheduler):
     def heartbeat(self) -> None:
         if time.monotonic() - self._last_beat < HEARTBEAT_EVERY:
             return
-        from jobs.models import Heartbeat
-
         try:
             Heartbeat.objects.update_or_create(name="beat", defaults={"at": timezone.now()})
             self._last_beat = time.monotonic()
