@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from django.dispatch import Signal
@@ -87,18 +86,3 @@ def _fmt(value: Any) -> str:
         return f"{value:.4f}"
     text = str(value)
     return json.dumps(text) if (" " in text or not text) else text
-
-
-class RedactPathsFilter(logging.Filter):
-    """Masks secrets that travel in URLs (payment-link tokens) in request logs."""
-
-    PATTERN = re.compile(r"(/pay/)[^\s/\"?]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):  # a mapping (%(name)s style) is left as it is
-            record.args = tuple(
-                self.PATTERN.sub(r"\1[token]", a) if isinstance(a, str) else a for a in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = self.PATTERN.sub(r"\1[token]", record.msg)
-        return True

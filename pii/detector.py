@@ -42,6 +42,17 @@ _V6_HINT = re.compile(rb":[0-9A-Fa-f]{0,4}:")  # two colons with at most one gro
 _CLUSTER = re.compile(r"\d(?:[^\n\d]{0,4}\d){6,}")
 _CLUSTER_ASCII = re.compile(rb"0(?: {0,4}0){6,}")
 LEFT, RIGHT = 48, 32
+WHOLE = 1024
+# What each numeric recognizer needs, on the digit-mapped shadow (digits "0", the rest " "): a
+# card has a group of four and a second group of four or more, or 12+ unbroken digits
+# (numbers.find_cards' groupings); an SSN is 3-2-4 or nine digits, not followed by one; an
+# IBAN needs two letters and two digits. A window without the shape skips that recognizer
+# (most windows in number-dense text hold dates, prices and phone numbers).
+# (Each starts with a literal, which re scans for at C speed; a lookbehind first would be
+# tried at every position.)
+_CARD_HINT = re.compile(rb"0000(?: 0000|0{8})")
+_SSN_HINT = re.compile(rb"000(?: 00 0000|0{6})(?!0)")
+_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d\d")
 
 
 def _windows(text: str, clusters) -> list[tuple[int, int]]:
@@ -96,21 +107,30 @@ class BuiltinDetector:
             found.extend(network.find_v4(text))
         if ":" in text and _V6_HINT.search(shadow):
             found.extend(network.find_v6(text))
+        mapped = b""
         if other_digits:
             clusters: Iterable[re.Match] = _CLUSTER.finditer(text)
         elif len(shadow) - len(shadow.translate(None, b"0123456789")) >= 7:
-            clusters = _CLUSTER_ASCII.finditer(shadow.translate(_DIGIT_MAP))
+            mapped = shadow.translate(_DIGIT_MAP)
+            clusters = _CLUSTER_ASCII.finditer(mapped)
         else:
             clusters = ()
         budget = phone_validation.Budget(len(text))  # shared by all windows of this text
-        for lo, hi in _windows(text, clusters):
+        if len(text) <= WHOLE:
+            # A message-sized text with a cluster is scanned whole: its windows would cover
+            # most of it, and slicing and re-offsetting them costs more than the few bytes saved.
+            windows = [(0, len(text))] if next(iter(clusters), None) is not None else []
+        else:
+            windows = _windows(text, clusters)
+        for lo, hi in windows:
             window = text if (lo, hi) == (0, len(text)) else text[lo:hi]
-            hits = [
-                *numbers.find_ibans(window),
-                *numbers.find_cards(window),
-                *numbers.find_ssns(window),
-                *phones.find(window, budget),
-            ]
+            hits = phones.find(window, budget)
+            if not mapped or _IBAN_HINT.search(text, lo, hi):
+                hits.extend(numbers.find_ibans(window))
+            if not mapped or _CARD_HINT.search(mapped, lo, hi):
+                hits.extend(numbers.find_cards(window))
+            if not mapped or _SSN_HINT.search(mapped, lo, hi):
+                hits.extend(numbers.find_ssns(window))
             found.extend(
                 hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
             )

@@ -187,6 +187,9 @@ JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
 JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
 JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # after a failed publish
+# A delivery the database cannot decide (or a worker that does not know the task) is sent back
+# to the broker after this pause.
+JOBS_REQUEUE_DELAY = env.float("JOBS_REQUEUE_DELAY", default=1.0)
 # A provider's retry-after (Strava's daily window: up to 24 h) and a Snooze are capped here.
 JOBS_MAX_RETRY_AFTER = env.float("JOBS_MAX_RETRY_AFTER", default=6 * 3600)
 JOBS_MAX_SNOOZE = env.float("JOBS_MAX_SNOOZE", default=24 * 3600)
@@ -217,7 +220,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"kv": {"()": "jobs.telemetry.KeyValueFormatter"}},
-    "filters": {"redact_paths": {"()": "jobs.telemetry.RedactPathsFilter"}},
+    "filters": {"redact_paths": {"()": "project.logredact.RedactSecretsFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["redact_paths"]},
     },

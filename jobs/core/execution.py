@@ -20,7 +20,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from jobs import telemetry
@@ -34,7 +34,7 @@ from jobs.table import clock, rows, transitions
 from jobs.table.payload import PayloadError, clean_text, payload_real
 
 # Errors that say "the database is away", not "this job is bad".
-UNREACHABLE = (InterfaceError, DatabaseError)
+UNREACHABLE = (InterfaceError, OperationalError)
 
 
 class Execution:
@@ -64,6 +64,7 @@ class Execution:
         try:
             written = outcome_write(self, outcome, duration)
         except UNREACHABLE as exc:  # the outcome cannot be written: the lease lapses, rescue decides
+            _reconnect()
             written = False
             outcome = Outcome("requeued", reason=f"outcome not written: {type(exc).__name__}")
         if not written and outcome.kind not in ("requeued", "dropped"):
@@ -76,6 +77,7 @@ class Execution:
         try:
             claimed = self._claim()
         except UNREACHABLE as exc:
+            _reconnect()
             return Outcome("requeued", reason=f"database unreachable: {type(exc).__name__}")
         if isinstance(claimed, Outcome):
             return claimed
@@ -167,6 +169,15 @@ class Execution:
         failed = gates.gates_release(self.token, gates.held_keys(self.token))
         if failed:
             telemetry.log_event("release_failed", self.task.name, self.job_id, queue=self.queue)
+
+
+def _reconnect() -> None:
+    """Drop this thread's broken connection, so the next delivery connects afresh (Celery's
+    Django fixup would keep it for a thousand tasks)."""
+    try:
+        connection.close()
+    except Exception:  # closing a dead connection may itself fail
+        pass
 
 
 def _retry_in(exc: Exception, cause: BaseException, backoff: float) -> float:

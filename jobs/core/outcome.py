@@ -87,8 +87,7 @@ def outcome_write(ex: Execution, outcome: Outcome, duration: float) -> bool:
         values["last_error"] = outcome.error
     if outcome.kind == "failed":
         values["finished_at"] = now
-    if outcome.kind == "deferred":
-        values["waiting_for"] = outcome.waiting_for
+    values["waiting_for"] = outcome.waiting_for  # parked behind a gate, or (any other way out) not
     history.flush()  # the attempt rows before this one's state, in order
     return transitions.job_end(ex.job_id, ex.token, state, attempt, **values)
 

@@ -10,11 +10,13 @@ from pii.patterns import context
 from pii.patterns.iban_lengths import IBAN_LENGTHS
 
 # Digit groups joined by single spaces or dashes: "4111 1111 1111 1111", "3782-822463-10005".
-CARD_RUN = re.compile(r"\d+(?:[ \u00a0-]\d+)*")
+# The lookaheads and lookbehinds skip, at C speed, what the checks below would refuse anyway:
+# runs too short to be a card, SSN shapes inside longer digit runs.
+CARD_RUN = re.compile(r"(?=[\d \u00a0-]{12})\d+(?:[ \u00a0-]\d+)*")
 IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
 FIRST_GROUP = re.compile(r"\d+")
-SSN_DASHED = re.compile(r"(\d{3})([- ])(\d{2})\2(\d{4})")
-SSN_PLAIN = re.compile(r"\d{9}")
+SSN_DASHED = re.compile(r"(?<!\d)(\d{3})([- ])(\d{2})\2(\d{4})(?!\d)")
+SSN_PLAIN = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
 
 def luhn(digits: str) -> bool:
@@ -120,8 +122,13 @@ def iban_valid(compact: str) -> bool:
     if IBAN_LENGTHS.get(code) != len(compact) or not compact[2:4].isdigit():
         return False
     moved = (compact[4:] + compact[:4]).upper()
-    num = "".join(str(int(c, 36)) for c in moved)
-    return int(num) % 97 == 1
+    if not moved.isascii() or not moved.isalnum():
+        return False
+    return int(moved.translate(_LETTER_VALUES)) % 97 == 1
+
+
+# ISO 13616's mod-97: A=10 … Z=35, digits as they are.
+_LETTER_VALUES = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
 def find_ibans(text: str) -> list[Finding]:

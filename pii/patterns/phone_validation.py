@@ -154,3 +154,11 @@ def national(digits: str) -> bool:
         if phonenumbers.is_valid_number(num):
             return True
     return False
+
+
+_NON_DIGIT = re.compile(r"\D")
+
+
+def digits_of(raw: str) -> str:
+    """The digits of a number as written, without a "(0)" trunk notation."""
+    return _NON_DIGIT.sub("", raw.replace("(0)", ""))

@@ -12,18 +12,16 @@ from __future__ import annotations
 import re
 
 from pii.findings import Finding
-from pii.patterns import context
+from pii.patterns import context, phone_context
+from pii.patterns import phone_shapes as shapes
 from pii.patterns import phone_validation as validation
 
-CANDIDATE = re.compile(r"(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*")
+# Seven characters of digits and separators at least (the lookahead skips years, times and
+# prices at C speed: number-dense text is mostly those).
+CANDIDATE = re.compile(
+    r"(?=[+(\d][\d \u00a0\-./–()+]{6})(?:\+[ \u00a0]?|\(\+?)?\d+(?:[ \u00a0\-./–()]{1,4}\d+)*"
+)
 NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
-DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})|(\d{4})([./-])(\d{1,2})\6(\d{1,2})")
-DATE_PREFIX = re.compile(r"(?:(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d)\D")
-DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3,}")
-PAIRS_DOTTED = re.compile(r"0\d(?:\.\d\d){4}")  # "01.23.45.67.89": how France writes numbers
-THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
-SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
-ZIP4 = re.compile(r"\d{5}-\d{4}")
 # An extension is part of the number as written ("(555) 123-4567 x4587", "ext. 12"), as
 # phonenumbers' own matcher reads it: E.123 / RFC 3966 ";ext=" and the usual words.
 EXTENSION = re.compile(
@@ -31,13 +29,25 @@ EXTENSION = re.compile(
     r"[ \u00a0]?\.?[ \u00a0]?\d{1,6}|;ext=\d{1,6}",
     re.I,
 )
-CARDLIKE = re.compile(r"\d{4}(?:[ -]\d{4}){2,}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+CARDLIKE = shapes.CARDLIKE
 
 
 NON_DIGIT = re.compile(r"\D")
-SPACES = re.compile(r"[ \u00a0]+")
+JOINER = re.compile(r"[ \u00a0]*(?:/|,|;|\||or|oder|lub|und|and|i|ou|o)[ \u00a0]*", re.I)
 SPACE_SPLIT = re.compile(r"([ \u00a0]+)")
-GROUPS = re.compile(r"\D+")
+GROUPS = shapes.GROUPS
+
+
+_CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
+_CURRENCY_CODES = ("usd", "eur", "gbp", "pln", "chf", "jpy", "cny", "rub", "zł")  # context.CURRENCY_BEFORE
+_NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
+_UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
+_EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _digit_count(raw: str) -> int:
+    return len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
 
 
 def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
@@ -46,22 +56,33 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
     for m in CANDIDATE.finditer(text):
         if budget.left <= 0 or budget.calls <= 0:
             break  # a table of numbers: its first ones are found, the rest would only cost
-        s, e = m.start(), m.end()
-        if text[s] == "(" and ")" not in text[s:e]:
-            s += 1  # a parenthesis around the whole number is not part of it
-        ndigits = len(NON_DIGIT.sub("", m.group(0)))
-        if e - s < 7 or ndigits < 7:
+        s, e = m.span()
+        if e - s < 7:
             continue
-        ext = EXTENSION.match(text, e)
+        raw = m.group(0)
+        if raw[0] == "(" and ")" not in raw:
+            s += 1  # a parenthesis around the whole number is not part of it
+            raw = raw[1:]
+            if e - s < 7:
+                continue
+        pure = shapes.pure_of(raw)
+        if pure is None and _digit_count(raw) <= 12:
+            continue  # shaped as no number (a date, an amount …): no context makes it one
+        ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
         if ext and not context.right_ok(text, ext.end()):
             ext = None
+        # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
+        labelled = ext is None and phone_context.label_after(text, e) >= 0
         budget.calls -= 1
-        hit = _judge(text, s, e, budget, glued_ok=ext is not None)  # "…4567x4587": the x is no word
+        # "…4567x4587": the x is no word; "…5510-Office": nor is the dash. A number listed right
+        # after a found one ("Tel 512 3381 or 512 3382") has that one's label.
+        listed = bool(out) and JOINER.fullmatch(text, out[-1].end, s) is not None
+        hit = _judge(text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed)
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
-            ndigits > 12
-            and (" " in text[s:e] or "\u00a0" in text[s:e])
+            _digit_count(raw) > 12
+            and (" " in raw or "\u00a0" in raw)
             and context.boundary_ok(text, s, e)
             and not CARDLIKE.fullmatch(text[s:e])
         ):
@@ -70,18 +91,27 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
 
 
 def _judge(
-    text: str, s: int, e: int, budget: validation.Budget, strict: bool = False, glued_ok: bool = False
+    text: str,
+    s: int,
+    e: int,
+    budget: validation.Budget,
+    strict: bool = False,
+    glued_ok: bool = False,
+    labelled: bool = False,
 ) -> Finding | None:
     raw = text[s:e]
-    if not (context.left_ok(text, s) or raw[0] in "+(") or not (glued_ok or context.right_ok(text, e)):
+    pure = shapes.pure_of(raw)
+    if pure is None:
+        return None  # not shaped as a number at all: no context can make it one
+    digits, plus, formatted = pure
+    if not (glued_ok or context.right_ok(text, e)):
         return None
+    if not (context.left_ok(text, s) or raw[0] in "+("):
+        if not phone_context.label_glued_before(text, s):
+            return None
+        labelled = True  # "Office-071 233 5510", "Fax-4412983305": the label, glued by a dash
     if raw[0] == "(" and s and text[s - 1].isalnum():
         return None
-    digits = NON_DIGIT.sub("", raw.replace("(0)", ""))
-    plus = raw.lstrip("(").startswith("+")
-    if not 7 <= len(digits) <= 15 or _shape_rejected(raw, digits, plus):
-        return None
-    formatted = any(not c.isdigit() for c in raw.lstrip("+("))
     # Validity first (memoised), context only for what could be a number.
     if plus or (digits.startswith("00") and len(digits) >= 10 and not digits.startswith("000")):
         bare = raw.lstrip("(")
@@ -92,64 +122,83 @@ def _judge(
         if not score and validation.memo("possible", "+" + digits, validation.possible, budget):
             if text[max(0, s - 4) : s].lower() == "tel:":
                 score = 0.9  # Slack's <tel:+15551234567> markup says what it is
-            elif not strict and context.last_match_end(context.PHONE_WORDS, context.before(text, s, 32)) >= 0:
+            elif not strict and (
+                labelled or context.last_match_end(phone_context.PHONE_CUES, context.before(text, s, 32)) >= 0
+            ):
                 score = 0.7  # "+441632960423" after "my number": possible, and someone says so
+            elif not strict and plus and len(digits) >= 10 and len(set(digits)) >= 4 and _ends_item(text, e):
+                # "+447911123456" as E.164 writes it, ending a contact line or list item: a "+",
+                # a country, its length ("+15000000000 views" goes on as a sentence: refused).
+                score = 0.6
         if not score or (strict and score < 0.9):
             return None
     elif validation.memo("national", digits, validation.national, budget):
         score = 0.85
     elif not strict and len(digits) in (10, 11) and (NANP.fullmatch(raw) or not formatted):
         score = 0.7  # "(555) 123-4567", or ten digits right after "call me at"
+    elif not strict and len(digits) <= 12 and _local(text, s, raw, budget, labelled):
+        score = 0.75  # "Phone: 512 3381", "ring me on 8813 2240", "62-18-40-77 (Fax)"
     else:
         return None
     window = context.before(text, s, 32)
-    phone_at = context.last_match_end(context.PHONE_WORDS, window)
+    phone_at = phone_context.words_before(window)[0]
+    if labelled or phone_context.label_before(window) >= 0:
+        phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
     if _context_rejected(text, s, e, window, phone_at):
         return None
+    if not plus and not labelled and phone_context.street_after(text, e):
+        return None  # "the depot is at 12045 3310 Oak St": a house number
     return Finding("PHONE", s, e, min(score + (0.05 if phone_at >= 0 else 0), 1.0))
 
 
-def _shape_rejected(raw: str, digits: str, plus: bool) -> bool:
-    """Dates, dotted versions/IPs, amounts, ZIP+4 codes and card-like blocks are not phones."""
-    if plus:
+def _ends_item(text: str, e: int) -> bool:
+    """Nothing or a list's punctuation follows: end of text or line, "," ";" ")" "|" or "."
+    closing the sentence, or a capitalised next item ("… +447911123456 Jan Kowalski")."""
+    rest = text[e : e + 3].lstrip(" \u00a0\t")
+    return (
+        not rest
+        or rest[0] in "\n,;)|]>\"'"
+        or rest[0] == "."
+        and not rest[1:2].isdigit()
+        or rest[0].isupper()
+    )
+
+
+def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: bool) -> bool:
+    """A number without country or area code: possible only, so a label or verb must say it
+    is a phone, its digits be grouped as people group numbers, and phonenumbers' matcher read
+    it as a possible number of a region the context suggests."""
+    gap, word = phone_context.cue_before(text, s)
+    if gap < 0 and not labelled:
         return False
-    if (DOTTED.fullmatch(raw) and not PAIRS_DOTTED.fullmatch(raw)) or THOUSANDS.fullmatch(raw):
-        return True
-    if any(_is_date(chunk) for chunk in SPACES.split(raw)):
-        return True
-    if DATE_PREFIX.match(raw):  # "2024-03-15-001": a lot or file number built on a date
-        return True
-    if ZIP4.fullmatch(raw) or CARDLIKE.fullmatch(raw) or SSN_SHAPE.fullmatch(raw):
-        return True
     groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
-    # "1 2 3 4 5 6 7" and OIDs: single digits only as a leading country/trunk code.
-    return any(len(g) == 1 for g in groups[1:]) and len(groups) > 3
-
-
-def _is_date(chunk: str) -> bool:
-    m = DATE.fullmatch(chunk)
-    if not m:
+    if len(groups) > 5 or any(len(g) < 2 or len(g) > 5 for g in groups[1:]):
         return False
-    if m.group(1):
-        a, b = int(m.group(1)), int(m.group(3))
-        return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12
-    return 1 <= int(m.group(7)) <= 12 and 1 <= int(m.group(8)) <= 31
+    return phone_context.possible_here(raw, lambda: phone_context.regions_for(text, s, word), budget)
 
 
 def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
-    neg_at, word = context.NEGATIVE_WORDS.last(window)
-    if neg_at > phone_at and not (word in context.GENERIC and phone_at >= 0):
+    if phone_context.id_before(window, phone_at):
         return True
-    if context.CURRENCY_BEFORE.search(window) or context.CURRENCY_AFTER.match(text[e : e + 12]):
-        return True
-    return False
+    # A currency mark or code right before, a unit right after (searched near the number only,
+    # and only when the characters next to it could start one).
+    tail = window[-12:].rstrip()
+    if tail and (tail[-1] in _CURRENCY_MARKS or tail.rstrip(".").endswith(_CURRENCY_CODES)):
+        if context.CURRENCY_BEFORE.search(tail):
+            return True
+    j = e
+    while j < len(text) and text[j] in " \u00a0\t":
+        j += 1
+    return j < len(text) and text[j] not in _NO_UNIT and _UNIT_AFTER.match(text, e, e + 12) is not None
 
 
 def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
     """A run that is not one number may hold one next to other digits ("am 15.03. 030 123456",
-    "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly."""
+    "601 234 567 602 345 678"): try whole space-separated chunks, longest first, strictly —
+    unless a label or verb names the first ("Tel 512 3381 / 512 3382") or a joiner lists the
+    next after a number found."""
     chunks, pos = [], s
     for part in SPACE_SPLIT.split(text[s:e]):
         if part and not part.isspace():
@@ -160,19 +209,39 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
     if n > 10:
         return out
     while i < n:
-        for j in range(n, i, -1):
-            if (i, j) == (0, n):
-                continue
-            cs, ce = chunks[i][0], chunks[j - 1][1]
-            if not text[ce - 1].isdigit() or text[cs] not in "+(0123456789":
-                continue
-            if text[cs] == "(" and ")" not in text[cs:ce]:
-                continue
-            hit = _judge(text, cs, ce, budget, strict=True) if ce - cs >= 7 else None
-            if hit:
-                out.append(hit)
-                i = j
-                break
+        # A chunk without digits ("/" in "512 3381 / 512 3382") divides. Strictly valid numbers
+        # first; then, where a label names the first or a joiner lists the next after a number
+        # found, what the label or the list makes of it.
+        named = (not out and i == 0 and phone_context.cue_before(text, s)[0] >= 0) or (
+            bool(out) and JOINER.fullmatch(text, out[-1].end, chunks[i][0]) is not None
+        )
+        hit = _split_at(text, chunks, i, budget, strict=True) or (
+            _split_at(text, chunks, i, budget, strict=False) if named else None
+        )
+        if hit:
+            out.append(hit[0])
+            i = hit[1]
         else:
             i += 1
     return out
+
+
+def _split_at(
+    text: str, chunks: list[tuple[int, int]], i: int, budget: validation.Budget, strict: bool
+) -> tuple[Finding, int] | None:
+    """The longest run of whole chunks from chunk i that is a number, and where it ends."""
+    n = len(chunks)
+    for j in range(n, i, -1):
+        if (i, j) == (0, n):
+            continue
+        cs, ce = chunks[i][0], chunks[j - 1][1]
+        if ce - cs < 7 or not text[ce - 1].isdigit() or text[cs] not in "+(0123456789":
+            continue
+        if text[cs] == "(" and ")" not in text[cs:ce]:
+            continue
+        if any(not any(c.isdigit() for c in text[a:b]) for a, b in chunks[i:j]):
+            continue
+        hit = _judge(text, cs, ce, budget, strict=strict, labelled=not strict)
+        if hit:
+            return hit, j
+    return None

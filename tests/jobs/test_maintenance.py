@@ -186,7 +186,7 @@ def test_flower_answers_401_without_credentials():
 def test_request_logs_never_show_a_payment_token():
     import logging
 
-    from jobs.telemetry import RedactPathsFilter
+    from project.logredact import RedactSecretsFilter
 
     record = logging.LogRecord(
         "django.server",
@@ -197,7 +197,7 @@ def test_request_logs_never_show_a_payment_token():
         ("GET /pay/Zx9-secretToken_abc HTTP/1.1", "200", "512"),
         None,
     )
-    RedactPathsFilter().filter(record)
+    RedactSecretsFilter().filter(record)
     assert "secretToken" not in record.getMessage()
     assert "/pay/[token]" in record.getMessage()
 
@@ -205,10 +205,10 @@ def test_request_logs_never_show_a_payment_token():
 def test_redaction_leaves_mapping_style_log_arguments_alone():
     import logging
 
-    from jobs.telemetry import RedactPathsFilter
+    from project.logredact import RedactSecretsFilter
 
     record = logging.LogRecord(
         "celery", logging.INFO, __file__, 1, "%(name)s done", ({"name": "worker"},), None
     )
-    RedactPathsFilter().filter(record)
+    RedactSecretsFilter().filter(record)
     assert record.getMessage() == "worker done"

@@ -73,6 +73,18 @@ RANDOM = {  # tables whose values never repeat: no memoised validation helps
         f"tel {r.randint(100, 999)} {r.randint(100, 999)} {r.randint(1000, 9999)} "
     ),
     "international": lambda r: f"+{r.randint(1, 99)} {r.randint(100, 999)} {r.randint(1000, 9999)} ",
+    # Issue 21's paths: local numbers after a label or verb (phonenumbers' matcher per region),
+    # numbers ended by a label, "+CC (0)" trunk notation: each new, each a candidate.
+    "local after a label": lambda r: f"Phone: {r.randint(100, 999)} {r.randint(1000, 9999)} ",
+    "pairs after a verb": lambda r: (
+        f"ring me on {r.randint(10, 99)}-{r.randint(10, 99)}-{r.randint(10, 99)}-{r.randint(10, 99)} "
+    ),
+    "ended by a label": lambda r: (
+        f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(1000, 9999)}-Fax\\,"
+    ),
+    "trunk in parentheses": lambda r: (
+        f"+{r.randint(1, 99)} (0){r.randint(10, 99)} {r.randint(1000, 9999)} {r.randint(100, 999)}-Office "
+    ),
 }
 
 
@@ -128,3 +140,17 @@ def test_budget_exhausted_is_an_error_not_a_clean_result():
     text = _fit("ssn 123 45 6789 ", 400_000)
     with pytest.raises(BudgetExceeded):
         text_scan(_pieces(text, 10_000), window=8192, budget=0.001)
+
+
+ISSUE_21 = ("local after a label", "pairs after a verb", "ended by a label")
+
+
+@pytest.mark.parametrize("name", ISSUE_21)
+def test_40kb_of_new_phone_shapes_is_scanned_within_budget_and_its_numbers_are_found(name):
+    # The new paths (phonenumbers' matcher per region, labels after the number) stay inside the
+    # per-text budget, and a table of them is still reported: its first numbers mark it.
+    detector = BuiltinDetector()
+    detector.detect(_random_text(RANDOM[name], 0))  # warm: phonenumbers' metadata, compiled once
+    text = _random_text(RANDOM[name], 4)
+    found = [f for f in detector.detect(text) if f.type == "PHONE"]
+    assert found and found[0].start < 100, found[:3]

@@ -174,3 +174,74 @@ def test_real_world_formats(text, expected):
 )
 def test_real_world_negatives_stay_negative(text, expected):
     assert spans(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # Issue 21: local numbers (no country or area code) right after a label or a verb.
+        ("Phone: 512 3381", ["512 3381"]),
+        ("Mobile: 401 22 719", ["401 22 719"]),
+        ("ring me on 8813 2240?", ["8813 2240"]),
+        ("nobody picks up at 61 447 302", ["61 447 302"]),
+        ("erreichbar unter 234 78 65", ["234 78 65"]),
+        # National groupings: pairs, a short area code in parentheses.
+        ("Tlf. 62-18-40-77", ["62-18-40-77"]),
+        ("tel (41) 377-902", ["(41) 377-902"]),
+        # A label after the number ends it, as address-book exports write contact blocks.
+        ("071 233 5510-Office\\,+33 (0)1 44 55 66 77-Fax", ["071 233 5510", "+33 (0)1 44 55 66 77"]),
+        ("4412983305-Fax", ["4412983305"]),
+        ("TEL;TYPE=cell:07400124966-Mobile", ["07400124966"]),
+        ("+1 512 338 1234-Mobile", ["+1 512 338 1234"]),
+        ("Handy: 0171 2345678-privat", ["0171 2345678"]),
+        ("Office-071 233 5510", ["071 233 5510"]),  # glued by a dash before the number
+        ("Fax-4412983305", ["4412983305"]),
+    ],
+)
+def test_phone_numbers_as_people_write_them(text, expected):
+    assert spans(text) == [("PHONE", n) for n in expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the depot is at 12045 3310 Oak St",  # a house number before a street
+        "licence number 4471-02-8893",  # an identifier introduced as one
+        "driver's license 551 203 8871 on file",
+        "policy number 7712 4490 33 renews in May",
+        "Führerscheinnummer 4471 0288 93 liegt vor",
+        "numer polisy 4471 0288 93 ważny do grudnia",
+        "Office hours 0900-1700, call ahead",  # a time range
+    ],
+)
+def test_numbers_the_context_names_as_something_else_are_no_phones(text):
+    assert detect(text) == []
+
+
+def test_a_local_number_needs_its_label_or_verb():
+    # The same digits without a phone word are valid nowhere: not reported.
+    assert spans("nobody picks up at 61 447 302") == [("PHONE", "61 447 302")]
+    assert spans("we counted 61 447 302") == []
+    assert spans("Kundennummer 401 22 719, bitte angeben") == []
+
+
+def test_an_e164_number_ending_a_contact_line_needs_no_word():
+    # Possible (not valid) and unformatted: counted where it ends an item, not mid-sentence.
+    assert spans("Jane Doe, 12 Oak Road, +44837533740") == [("PHONE", "+44837533740")]
+    assert spans("+15000000000 views in total") == []
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # A contact block's field labels before the number, and numbers listed under one label.
+        ("Work: 512 3381", ["512 3381"]),
+        ("Home - 512 3381", ["512 3381"]),
+        ("Cell #: 512 3381", ["512 3381"]),
+        ("Home: 401 22 719\nWork: 8813 2240", ["401 22 719", "8813 2240"]),
+        ("Phone 512 3381 / 512 3382", ["512 3381", "512 3382"]),
+        ("You can call me on 512 3381 or 512 3382.", ["512 3381", "512 3382"]),
+    ],
+)
+def test_field_labels_and_lists_name_local_numbers(text, expected):
+    assert spans(text) == [("PHONE", n) for n in expected]

@@ -23,6 +23,7 @@ import random
 import phonenumbers as pn
 
 from pii.patterns.iban_lengths import IBAN_LENGTHS
+from tests.pii.corpus import specs_phones
 
 R = random.Random(13616)
 
@@ -184,6 +185,7 @@ def rows() -> list[str]:
             )
         )
     out.extend(phone_rows())
+    out.extend(specs_phones.rows())  # issue 21: local, grouped, labelled, trunk-noted; false alarms
     for _ in range(6):
         s = ssn()
         out.append(R.choice([
