@@ -49,6 +49,7 @@ class Execution:
         self.started_at = clock.db_now()
         self.lease_lost = False
         self._secret: str | None = None
+        self._paused = False
 
     def run(self) -> Any:
         if self.req.is_eager:
@@ -86,7 +87,9 @@ class Execution:
         except PayloadError as exc:
             return self._error(exc, permanent=True)
         try:
-            wait = gates.gates_pass(self.task, self.queue, self.job_id, self.token, self.args, self.kwargs)
+            wait = gates.gates_pass(
+                self.task, self.queue, self.job_id, self.token, self.args, self.kwargs, paused=self._paused
+            )
         except Exception as exc:  # a gate that raises: a bad setting fails, a Redis error retries
             return self._error(exc, permanent=isinstance(exc, ValueError | TypeError))
         if wait is not None:
@@ -111,8 +114,10 @@ class Execution:
             )
             if got is None:
                 return Outcome("dropped", reason="adopted by another delivery")
-        self.attempt, self.max_attempts, self.deferrals, self._secret = got
+        self.attempt, self.max_attempts, self.deferrals, self._secret, self._paused = got
         self.started_at = now
+        if self.attempt > 1:  # a retry, or a takeover of a lapsed lease: that one needs its row
+            transitions.attempt_lost_record(self.job_id, self.attempt - 1, now)
         leases.holdings().hold_job(self)
         return None
 

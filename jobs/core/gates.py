@@ -3,7 +3,7 @@ queue's global limit, the single-flight lease, the rate slot.
 
 A job that may not start yet is deferred: its row goes back to `scheduled` (not an attempt) and
 the message is acked, so it waits in the database, not in a worker's memory. It waits politely:
-- paused queue: until the queue's controls are read again (a resumed queue runs it);
+- paused queue (read in the claim): until the queue's controls are read again;
 - limit / single flight: parked with the gate's key; the holder wakes the oldest waiter when it
   releases (`gate_wake`), and a fallback due time covers a holder that died — about one deferral
   per job, where a busy wait cost dozens a second;
@@ -66,10 +66,12 @@ class Wait:
     waiting_for: str | None = None
 
 
-def gates_pass(task: Any, queue: str, job_id: str, token: str, args: tuple, kwargs: dict) -> Wait | None:
+def gates_pass(
+    task: Any, queue: str, job_id: str, token: str, args: tuple, kwargs: dict, *, paused: bool = False
+) -> Wait | None:
     """Take every gate for this delivery, or say how long to wait. Keys taken are held (renewed)
     until `gates_release`. Raises what the coordinator raises (the caller decides the outcome)."""
-    if queue_paused(queue):
+    if paused:  # read in the claim itself (table/transitions.py), never from a stale cache
         return Wait(conf().queue_sync_every, "queue paused")
     coord, ttl = coordinator(), conf().lease_ttl
     park = max(ttl * 2, 10.0)  # a parked job comes back by itself if its waker died

@@ -11,6 +11,8 @@ import logging
 import time
 from datetime import datetime, timedelta
 
+from django.db import transaction
+
 from jobs import telemetry
 from jobs.broker import publish
 from jobs.conf import conf
@@ -44,22 +46,23 @@ def rescue(now: datetime | None = None, *, settled: bool = False) -> list[str]:
         if time.monotonic() - _Reach.since < conf().lease_ttl:
             return []
     now = now or clock.db_now()
-    lapsed = sweeps.jobs_take_lapsed(now, now - timedelta(seconds=conf().rescue_after), BATCH)
-    if lapsed:
-        transitions.attempt_insert(
-            [
-                {
-                    "job_id": spec["id"],
-                    "attempt": spec["attempt"],
-                    "started_at": now,
-                    "finished_at": now,
-                    "worker": spec["worker"][:200],
-                    "outcome": JobAttempt.Outcome.LOST,
-                    "error": LOST,
-                }
-                for spec in lapsed
-            ]
-        )
+    with transaction.atomic():  # a job's new state and its `lost` row are seen together
+        lapsed = sweeps.jobs_take_lapsed(now, now - timedelta(seconds=conf().rescue_after), BATCH)
+        if lapsed:
+            transitions.attempt_insert(
+                [
+                    {
+                        "job_id": spec["id"],
+                        "attempt": spec["attempt"],
+                        "started_at": now,
+                        "finished_at": now,
+                        "worker": spec["worker"][:200],
+                        "outcome": JobAttempt.Outcome.LOST,
+                        "error": LOST,
+                    }
+                    for spec in lapsed
+                ]
+            )
     requeued = []
     for spec in lapsed:
         fields = {"job_id": spec["id"], "attempt": spec["attempt"], "state": spec["state"]}

@@ -13,8 +13,10 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from jobs.models import JobState
+from jobs.models import JobState, QueueControl
 from jobs.table.rows import ATTEMPT_TABLE, TABLE, db_id, db_time, db_value, executemany, run_sql
+
+QUEUE_TABLE = QueueControl._meta.db_table
 
 
 # -- execution ------------------------------------------------------------------------------
@@ -29,7 +31,7 @@ def relaxed_commit() -> None:
 
 
 def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime) -> tuple | None:
-    """Start a delivery: (attempt, max_attempts, deferrals, secret_payload), or None when the job
+    """Start a delivery: (attempt, max_attempts, deferrals, secret_payload, paused), or None when the job
     is not runnable (finished, cancelled, waiting for its time, or running under a live lease).
 
     On PostgreSQL outside a transaction this is one round trip: the claim and a `SET LOCAL
@@ -60,7 +62,10 @@ CLAIM_SQL = (
     f"lease_token = %s, lease_expires_at = %s, published_at = COALESCE(published_at, %s) "
     f"WHERE id = %s AND (state = %s OR (state = %s AND lease_expires_at < %s "
     f"AND attempt < (CASE WHEN max_attempts > 2 THEN max_attempts ELSE 2 END))) "
-    f"RETURNING attempt, max_attempts, deferrals, secret_payload"
+    f"RETURNING attempt, max_attempts, deferrals, secret_payload, "
+    # The queue's pause, read in the claim itself: a pause reaches every process at once (a
+    # prefork child's cached controls could be seconds old) at the price of no extra round trip.
+    f"COALESCE((SELECT paused FROM {QUEUE_TABLE} q WHERE q.queue = {TABLE}.queue), FALSE)"
 )
 
 
@@ -212,3 +217,24 @@ def job_cancel(job_id: str, now: datetime, *, running_too: bool = False, reason:
             [JobState.CANCELLED, db_time(now), reason or None, db_id(job_id), found[0][0]],
         )
     return str(found[0][0])
+
+
+def attempt_lost_record(job_id: str, attempt: int, now: datetime) -> None:
+    """A delivery took over a lapsed lease (its process died and the message came back before
+    the lifeline): the lapsed attempt gets its `lost` row, as the lifeline would write it."""
+    rows = run_sql(
+        f"SELECT 1 FROM {ATTEMPT_TABLE} WHERE job_id = %s AND attempt = %s", [db_id(job_id), attempt]
+    )
+    if not rows:
+        attempt_insert(
+            [
+                {
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "started_at": now,
+                    "finished_at": now,
+                    "outcome": "lost",
+                    "error": "lease lapsed: the process running it is gone (taken over by a new delivery)",
+                }
+            ]
+        )
