@@ -94,11 +94,12 @@ def chaos_gated_job(key: str, n: int, seconds: float) -> int:
     return n
 
 
-# Worker settings for the chaos tests: a lease of 2 s renewed every 0.7 s, rescued 1 s after it
-# lapsed, the lifeline sweeping every 0.5 s — so a lost run comes back within seconds.
+# Worker settings for the chaos tests: a lease of 3 s renewed every second, rescued 1 s after it
+# lapsed, the lifeline sweeping every 0.5 s — so a lost run comes back within seconds (and a live
+# one keeps its lease on a loaded machine).
 CHAOS_ENV = {
     "CELERY_EXTRA_IMPORTS": CHAOS_IMPORTS,
-    "JOBS_LEASE_TTL": "2",
+    "JOBS_LEASE_TTL": "3",
     "JOBS_RESCUE_AFTER": "1",
     "JOBS_RECONCILE_EVERY": "0.5",
     "JOBS_QUEUE_SYNC_EVERY": "1",

@@ -1,6 +1,6 @@
 """Celery's and the console's controls under load, with real worker subprocesses: revoke (by
 Celery's API and through Flower's HTTP API), terminate, a paused queue holding what a worker had
-prefetched, and a queue limit of one. Lease 2 s, rescue 1 s after it lapsed (CHAOS_ENV)."""
+prefetched, and a queue limit of one. Lease 3 s, rescue 1 s after it lapsed (CHAOS_ENV)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.conftest import ROOT, worker_env
 from tests.helpers import free_port, wait_for
 from tests.jobs.chaos_tasks import CHAOS_ENV, chaos_bad_rate_job, chaos_gated_job, chaos_list, chaos_mark_job
 
-PAST_RESCUE = 4.0  # a lease, the rescue delay and a lifeline sweep: a rescue would have happened
+PAST_RESCUE = 5.0  # a lease, the rescue delay and a lifeline sweep: a rescue would have happened
 
 
 def _state(job_id: str) -> str | None:

@@ -1,6 +1,6 @@
 """Chaos at the process level, with real worker subprocesses on PostgreSQL and Redis: a job that
 kills its own worker, a delivery that fails between claim and body, a worker frozen mid-job, and
-a stale message of a pruned job. Lease 2 s, rescue 1 s after it lapsed (CHAOS_ENV)."""
+a stale message of a pruned job. Lease 3 s, rescue 1 s after it lapsed (CHAOS_ENV)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tests.jobs.chaos_tasks import (
 )
 
 # Longer than a lease plus the rescue delay plus a lifeline sweep: anything still to happen has.
-PAST_RESCUE = 4.0
+PAST_RESCUE = 5.0
 
 
 def _row(job_id: str) -> Job:
