@@ -140,6 +140,7 @@ def test_flower_revokes_a_queued_job_and_reports_failed_and_succeeded_jobs_as_th
     assert _ended(busy).state == JobState.SUCCEEDED
     wait_for(lambda: _flower_state(flower, failed) == "FAILURE", timeout=20, message="Flower: FAILURE")
     wait_for(lambda: _flower_state(flower, good) == "SUCCESS", timeout=20, message="Flower: SUCCESS")
+    wait_for(lambda: _flower_state(flower, victim) == "REVOKED", timeout=20, message="Flower: REVOKED")
     assert chaos_list("chaos:started:fvictim") == []
 
 
