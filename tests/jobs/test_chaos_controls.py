@@ -15,6 +15,7 @@ import requests
 from celery import current_app
 from django.db.models import Sum
 
+from jobs.console.actions import job_retry
 from jobs.console.queues import queue_limit_set, queue_pause, queue_resume
 from jobs.models import FINISHED_STATES, Job, JobAttempt, JobState
 from tests.conftest import ROOT, worker_env
@@ -70,6 +71,24 @@ def test_terminating_a_running_job_cancels_it_with_a_cancelled_attempt_and_no_re
     assert outcomes == ["cancelled"]
     assert chaos_list("chaos:started:term") == ["0"]  # killed, never started again
     assert chaos_list("chaos:runs:term") == []
+
+
+@pytest.mark.integration
+def test_revoked_jobs_retried_from_the_console_run_once_each(worker_process):
+    worker_process("unrevoke", queues=["default"], concurrency=1, pool="prefork", **CHAOS_ENV)
+    busy = _busy("rbusy", seconds=3)
+    ids = [chaos_mark_job.enqueue(key="retried", n=i).job_id for i in range(5)]
+    for job_id in ids:
+        current_app.AsyncResult(job_id).revoke()
+    assert _ended(busy).state == JobState.SUCCEEDED
+    for job_id in ids:
+        assert _ended(job_id).state == JobState.CANCELLED
+
+    for job_id in ids:  # the same jobs, the same ids, that every worker had been told to drop
+        job_retry(job=Job.objects.get(pk=job_id))
+    for job_id in ids:
+        assert _ended(job_id).state == JobState.SUCCEEDED
+    assert sorted(int(n) for n in chaos_list("chaos:runs:retried")) == list(range(5))
 
 
 @pytest.fixture

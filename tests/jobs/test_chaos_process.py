@@ -135,6 +135,28 @@ def test_a_frozen_worker_thawed_after_its_job_was_rescued_records_nothing(worker
     assert chaos_list("chaos:ended:f") == ["2:done", "1:lease_lost"]
 
 
+@pytest.mark.integration
+def test_a_frozen_run_that_never_checks_its_lease_finishes_without_overwriting_the_rescuer(worker_process):
+    frozen = worker_process("frozen2", queues=["default"], concurrency=1, pool="solo", **CHAOS_ENV)
+    job_id = chaos_stepping_job.enqueue(key="nc", steps=20, step_seconds=0.2, check=False).job_id
+    wait_for(lambda: len(chaos_list("chaos:steps:nc")) >= 2, timeout=30, message="the first run stepping")
+    os.killpg(frozen.proc.pid, signal.SIGSTOP)
+    try:
+        worker_process("thawed2", queues=["default"], concurrency=1, pool="solo", **CHAOS_ENV)
+        assert _ended(job_id, timeout=45).state == JobState.SUCCEEDED
+        finished_at = _row(job_id).finished_at
+    finally:
+        os.killpg(frozen.proc.pid, signal.SIGCONT)
+    wait_for(lambda: "1:done" in chaos_list("chaos:ended:nc"), timeout=20, message="the stale run's end")
+    time.sleep(1)  # its outcome (and any write-behind) is written by now
+
+    row = _row(job_id)
+    assert (row.state, row.result, row.finished_at) == (JobState.SUCCEEDED, 2, finished_at)
+    assert row.attempt == 2
+    outcomes = _outcomes(job_id)
+    assert outcomes.count("succeeded") == 1 and set(outcomes) <= {"lost", "succeeded"}, outcomes
+
+
 def _spec(job_id: str) -> dict:
     """The job's spec exactly as the layer's sweeps build it to publish (rows.to_specs)."""
     return to_specs(run_sql(f"SELECT {SPEC} FROM {TABLE} WHERE id = %s", [db_id(job_id)]))[0]
