@@ -146,7 +146,7 @@ class QuarantinedMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Mark reviewed (no longer counted in status)")
+    @admin.action(description="Mark reviewed (no longer counted in status)", permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset) -> None:
         n = queryset.update(reviewed=True)
         self.message_user(request, f"{n} message(s) marked reviewed", messages.SUCCESS)

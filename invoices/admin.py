@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from emails.suppression import SuppressedAddressError
+from invoices import admin_settings  # noqa: F401  (registers the settings page)
 from invoices.admin_outbox import outbox_urls
 from invoices.exceptions import QueueError
 from invoices.models import AttemptStatus, EmailAttempt, Invoice, InvoiceLine, RejectedMessage
@@ -173,10 +174,12 @@ class EmailAttemptAdmin(admin.ModelAdmin):
     list_select_related = ("invoice",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [f.name for f in self.model._meta.fields if f.name != "receipt_handle"]
+        return [f.name for f in self.model._meta.fields if f.name not in ("receipt_handle", "sealed_message")]
 
     def get_fields(self, request: HttpRequest, obj: object = None) -> _FieldGroups:
-        return [f.name for f in self.model._meta.fields if f.name not in ("id", "receipt_handle")]
+        # sealed_message: a whole e-mail (a password reset link) encrypted; never shown.
+        hidden = ("id", "receipt_handle", "sealed_message")
+        return [f.name for f in self.model._meta.fields if f.name not in hidden]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

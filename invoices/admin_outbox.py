@@ -1,26 +1,48 @@
 """The admin's Outbox: the e-mails EMAIL_PROVIDER=outbox wrote under var/outbox, newest first,
-each opened with its text and HTML parts and its attachments (staff only, like the rest of the
-admin: these are real customers' e-mails)."""
+each opened with its text and HTML parts and its attachments. These are real customers' e-mails
+(invoice PDFs, pay links, password-reset links), so a staff login is not enough: every page needs
+the view permission on the e-mail attempts they are the mail of (invoices.view_emailattempt).
+
+An attachment's type and name are the sender's: it is always downloaded (Content-Disposition:
+attachment, application/octet-stream), never rendered inline in the admin's origin, and the
+response is sandboxed (CSP `sandbox`) and not sniffed, so an HTML or SVG "attachment" cannot run
+script as the admin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.http import content_disposition_header
 
 from invoices.outbox import outbox_get, outbox_list
 
+PERMISSION = "invoices.view_emailattempt"
+
+
+def _permitted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.has_perm(PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
 
 def outbox_urls(site: admin.AdminSite) -> list:
+    def view(v: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        return site.admin_view(_permitted(v))
+
     return [
-        path("outbox/", site.admin_view(_list_view(site)), name="invoices_outbox"),
-        path("outbox/<str:name>/", site.admin_view(_detail_view(site)), name="invoices_outbox_message"),
-        path(
-            "outbox/<str:name>/<int:index>/",
-            site.admin_view(attachment_view),
-            name="invoices_outbox_attachment",
-        ),
+        path("outbox/", view(_list_view(site)), name="invoices_outbox"),
+        path("outbox/<str:name>/", view(_detail_view(site)), name="invoices_outbox_message"),
+        path("outbox/<str:name>/<int:index>/", view(attachment_view), name="invoices_outbox_attachment"),
     ]
 
 
@@ -56,8 +78,9 @@ def attachment_view(request: HttpRequest, name: str, index: int) -> HttpResponse
     found = item.attachments() if item else []
     if index >= len(found):
         raise Http404("no such attachment")
-    filename, content_type, data = found[index]
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="{filename.replace(chr(34), "")}"'
+    filename, _sender_chosen_type, data = found[index]
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
+    response["Content-Security-Policy"] = "sandbox"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -2,7 +2,7 @@
 and hands each message to a send job on its own Celery queue (invoices_priority, consumed by its
 own workers, or invoices_regular), so priority mail never waits behind regular mail.
 
-Backpressure: regular mail is received only while fewer than INVOICES_CELERY_BACKLOG handed-off
+Backpressure: regular mail is received only while fewer than the settings' Celery backlog handed-off
 sends wait in Celery (counted from the attempt rows), so SQS keeps the backlog and a message's
 visibility timeout covers a short wait, not the whole Celery queue. A poll that stopped for
 backpressure or its budget says `more`, and its job snoozes and comes back.
@@ -26,8 +26,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from invoices import sqs
+from invoices.config import invoice_settings_get
 from invoices.exceptions import QueueError, TransientSendError
-from invoices.models import EmailAttempt, EmailKind, RejectedMessage
+from invoices.models import AttemptStatus, EmailAttempt, EmailKind, RejectedMessage
 from invoices.queues import (
     MESSAGE_VERSION,
     QUEUES,
@@ -52,12 +53,26 @@ def celery_backlog(*, queue: str) -> int:
     return EmailAttempt.objects.filter(queue=queue, handed_off_at__gte=since).count()
 
 
+def sqs_attempts_waiting() -> bool:
+    """Attempts queued on SQS and not finished: the poll drains them even after the provider
+    was switched to Celery in the settings."""
+    waiting = (AttemptStatus.QUEUED, AttemptStatus.RETRYING, AttemptStatus.SENDING)
+    return EmailAttempt.objects.filter(provider="sqs", status__in=waiting).exists()
+
+
+def retry_delay(*, tries: int) -> int:
+    """Seconds before the next try after a transient failure: the settings' base, doubling."""
+    base = invoice_settings_get().retry_base_delay
+    return min(base * 2 ** max(tries - 1, 0), MAX_VISIBILITY)
+
+
 def invoice_queues_poll(*, max_messages: int | None = None) -> dict[str, int]:
     """One poll run. Before every batch from the regular queue the priority queue is asked
     first, so a full regular queue never delays a password reset. `more` is 1 when messages may
     be left (budget spent, or regular mail held back by backpressure)."""
     counts = {"priority": 0, "regular": 0, "rejected": 0, "more": 0}
-    if settings.QUEUE_PROVIDER != "sqs":
+    conf = invoice_settings_get()
+    if conf.queue_provider != "sqs" and not sqs_attempts_waiting():
         return counts
     budget = max_messages or settings.INVOICES_POLL_MAX_MESSAGES
     urls = {queue: queue_url(queue) for queue in QUEUES}
@@ -66,7 +81,7 @@ def invoice_queues_poll(*, max_messages: int | None = None) -> dict[str, int]:
         for queue in QUEUES:
             room = budget
             if queue == REGULAR:
-                room = min(budget, settings.INVOICES_CELERY_BACKLOG - celery_backlog(queue=REGULAR))
+                room = min(budget, conf.celery_backlog - celery_backlog(queue=REGULAR))
                 if room <= 0:
                     counts["more"] = 1
                     continue
@@ -94,7 +109,7 @@ def invoice_queues_poll(*, max_messages: int | None = None) -> dict[str, int]:
 def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[str]:
     from invoices.tasks import invoice_queue_message_handle_task
 
-    parsed = [(m, *message_parse(m.body)) for m in batch]
+    parsed = [(m, *_parse_guarded(m)) for m in batch]
     ids = [attempt_id for _, attempt_id, _ in parsed if attempt_id]
     known = {a.pk: a for a in EmailAttempt.objects.filter(pk__in=ids).only("pk", "kind", "handed_off_at")}
     outcomes, accepted = [], []
@@ -140,12 +155,26 @@ def _dispatch_batch(queue: str, url: str, batch: list[sqs.SqsMessage]) -> list[s
     return outcomes
 
 
+def _parse_guarded(message: sqs.SqsMessage) -> tuple[int | None, str]:
+    """Whatever a body does to the parser, it is that message's problem, never the batch's."""
+    try:
+        return message_parse(message.body)
+    except Exception as exc:  # a parser bug on hostile input: reject this one, go on
+        # The type only: a traceback's frames could carry the body.
+        logger.error(
+            "invoice queue message unparseable message=%s error=%s", message.message_id, type(exc).__name__
+        )
+        return None, f"could not be parsed ({type(exc).__name__})"
+
+
 def message_parse(body: str) -> tuple[int | None, str]:
     """(attempt_id, kind) for a good message; (None, reason) for a malformed one."""
     try:
         data = json.loads(body)
     except ValueError:
         return None, "not JSON"
+    except RecursionError:  # e.g. 100k nested arrays: the decoder gives up, the poll must not
+        return None, "JSON nested too deeply"
     if not isinstance(data, dict):
         return None, "not a JSON object"
     if data.get("v") != MESSAGE_VERSION:
@@ -190,7 +219,7 @@ def queue_message_handle(
         try:
             outcome = email_attempt_send(attempt_id=attempt_id, final=final)
         except TransientSendError:
-            delay = min(settings.INVOICES_RETRY_BASE_DELAY * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY)
+            delay = retry_delay(tries=receive_count)
             _visibility(url, attempt_id, delay)
             return RETRY
         if outcome in FINAL_OUTCOMES:

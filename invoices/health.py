@@ -6,18 +6,17 @@ since restarting the web process would not drain it."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
 from invoices import sqs
+from invoices.config import invoice_settings_get
 from invoices.models import AttemptStatus, EmailAttempt
 from invoices.queues import QUEUES, celery_queue, queue_url
-
-if TYPE_CHECKING:
-    from kombu.transport.redis import Channel as RedisChannel
+from jobs import queue_depth
 
 WAITING = (AttemptStatus.QUEUED, AttemptStatus.RETRYING)
 
@@ -48,19 +47,14 @@ def _sqs_queue(queue: str) -> dict[str, Any]:
 
 
 def _celery_queue(queue: str) -> dict[str, Any]:
-    from celery import current_app
-
-    with current_app.connection_for_read() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-        # The stubs type default_channel as the abstract StdChannel; on the Redis broker it is the
-        # Redis transport's Channel, which holds the Redis client.
-        channel = cast("RedisChannel", conn.default_channel)
-        depth = channel.client.llen(celery_queue(queue))
-    return {"reachable": True, "available": int(depth), "in_flight": None}
+    depth = queue_depth(celery_queue(queue))
+    if depth is None:
+        raise ConnectionError("the broker did not answer")
+    return {"reachable": True, "available": depth, "in_flight": None}
 
 
 def invoice_queues_health() -> dict[str, Any]:
-    provider = settings.QUEUE_PROVIDER
+    provider = invoice_settings_get().queue_provider
     report: dict[str, Any] = {"ok": True, "provider": provider, "warnings": []}
     for queue in QUEUES:
         try:

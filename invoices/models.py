@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.validators import MinValueValidator
+from django.conf import settings as django_settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 CENT = Decimal("0.01")
@@ -127,10 +128,17 @@ class EmailAttempt(models.Model):
     subject = models.CharField(max_length=300, blank=True, default="")
     body_text = models.TextField(blank=True, default="")
     body_html = models.TextField(blank=True, default="")
+    # Mail handed over by Django's mail API (invoices.mail_backend): the whole MIME message and its
+    # envelope, encrypted at rest (a password-reset link is a credential), cleared once sent.
+    sealed_message = models.TextField(blank=True, default="", db_default="", editable=False)
     priority = models.PositiveSmallIntegerField()
     queue = models.CharField(max_length=10)  # priority | regular
     provider = models.CharField(max_length=10, default="")  # sqs | celery, when queued
     queue_message_id = models.CharField(max_length=100, blank=True, default="")
+    # When the queue (SQS, or Celery for QUEUE_PROVIDER=celery) accepted the message. Empty on a
+    # committed row means "not yet handed over": the process may have died between the commit and
+    # SendMessage, so invoices.relay publishes such rows once they are older than a bound.
+    published_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=14, choices=AttemptStatus.choices, default=AttemptStatus.QUEUED, db_index=True
     )
@@ -156,6 +164,11 @@ class EmailAttempt(models.Model):
         indexes = [
             models.Index(fields=["queue", "status", "created_at"]),
             models.Index(fields=["queue", "handed_off_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(published_at__isnull=True, status="queued"),
+                name="invoices_attempt_unpublished",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -196,3 +209,60 @@ class RejectedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue}:{self.message_id}"
+
+
+# The settings record's defaults are the environment's values, read when an unsaved record is
+# made: a deployment that never saves the record in the admin runs exactly as configured.
+def _env_queue_provider() -> str:
+    return django_settings.QUEUE_PROVIDER
+
+
+def _env_celery_backlog() -> int:
+    return django_settings.INVOICES_CELERY_BACKLOG
+
+
+def _env_retry_base_delay() -> int:
+    return django_settings.INVOICES_RETRY_BASE_DELAY
+
+
+class InvoiceSettings(models.Model):
+    """The invoice mail settings an operator may change at run time (one record, pk 1). Read
+    at each poll, send and enqueue (invoices.config), so a change counts within seconds."""
+
+    class Provider(models.TextChoices):
+        SQS = "sqs", "SQS (priority and regular queues)"
+        CELERY = "celery", "Celery queues invoices_priority / invoices_regular (no SQS)"
+
+    queue_provider = models.CharField(
+        max_length=10,
+        choices=Provider.choices,
+        default=_env_queue_provider,
+        help_text="Where new e-mail attempts are queued. Attempts already queued finish where "
+        "they are (the SQS poll goes on while SQS attempts are waiting).",
+    )
+    celery_backlog = models.PositiveIntegerField(
+        "Celery backlog",
+        default=_env_celery_backlog,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+        help_text="Backpressure: regular mail is taken off SQS only while fewer than this many "
+        "sends wait in Celery.",
+    )
+    retry_base_delay = models.PositiveIntegerField(
+        "retry delay (s)",
+        default=_env_retry_base_delay,
+        validators=[MaxValueValidator(43_200)],
+        help_text="After a transient send failure the e-mail is tried again after this many "
+        "seconds, doubling with each try (SQS caps a wait at 43200 s, 12 h).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "invoice mail settings"
+        verbose_name_plural = "invoice mail settings"
+
+    def __str__(self) -> str:
+        return "Invoice mail settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from emails.suppression import ensure_not_suppressed
 from invoices import sqs
+from invoices.config import invoice_settings_get
 from invoices.exceptions import InvalidPriorityError, QueueError
 from invoices.models import AttemptStatus, EmailAttempt, EmailKind, Invoice
 
@@ -116,7 +118,14 @@ def send_email_via_queue(
     """The one entry point: record the attempt, then (after commit) put its id on the queue the
     priority picks. Refuses a bad priority or a suppressed address before anything is stored."""
     attempt = _attempt_record(
-        to=to, priority=priority, kind=kind, invoice=invoice, subject=subject, text=text, html=html
+        to=to,
+        priority=priority,
+        kind=kind,
+        invoice=invoice,
+        subject=subject,
+        text=text,
+        html=html,
+        provider=invoice_settings_get().queue_provider,
     )
     # Never a message for a row that might roll back: the worker would find nothing.
     transaction.on_commit(lambda: attempt_publish(attempt=attempt))
@@ -124,7 +133,15 @@ def send_email_via_queue(
 
 
 def _attempt_record(
-    *, to: str, priority: int, kind: str, invoice: Invoice | None, subject: str, text: str, html: str
+    *,
+    to: str,
+    priority: int,
+    kind: str,
+    invoice: Invoice | None,
+    subject: str,
+    text: str,
+    html: str,
+    provider: str,
 ) -> EmailAttempt:
     queue = queue_for_priority(priority)
     if kind not in EmailKind.values:
@@ -145,7 +162,7 @@ def _attempt_record(
         body_html=html,
         priority=priority,
         queue=queue,
-        provider=settings.QUEUE_PROVIDER,
+        provider=provider,
     )
 
 
@@ -164,6 +181,7 @@ def invoices_email_queue(
     invoice that cannot be e-mailed (no lines, suppressed address) gets its error in its place
     and the others go on; an attempt SQS refuses is marked failed, as attempt_publish marks it."""
     results: list[EmailAttempt | ValueError] = []
+    provider = invoice_settings_get().queue_provider
     for invoice in invoices:
         try:
             attempt = _attempt_record(
@@ -174,6 +192,7 @@ def invoices_email_queue(
                 subject="",
                 text="",
                 html="",
+                provider=provider,
             )
         except ValueError as exc:  # SuppressedAddressError and InvalidPriorityError are ValueErrors
             results.append(exc)
@@ -204,14 +223,17 @@ def attempt_publish(*, attempt: EmailAttempt) -> EmailAttempt:
     except Exception as exc:
         _publish_failed(attempt, str(exc))
         raise
-    EmailAttempt.objects.filter(pk=attempt.pk).update(queue_message_id=message_id)
-    attempt.queue_message_id = message_id
+    attempt.queue_message_id, attempt.published_at = message_id, timezone.now()
+    EmailAttempt.objects.filter(pk=attempt.pk).update(
+        queue_message_id=message_id, published_at=attempt.published_at
+    )
     return attempt
 
 
-def attempts_publish(*, attempts: list[EmailAttempt]) -> None:
+def attempts_publish(*, attempts: list[EmailAttempt], retry_later: bool = False) -> None:
     """Publish many without raising: SQS attempts in batches of ten per queue, the others one
-    by one; each attempt (row and object) says whether it was queued."""
+    by one; each attempt (row and object) says whether it was queued. `retry_later` (the relay):
+    a queue that could not be reached leaves its attempts unpublished instead of failing them."""
     batches: dict[str, list[EmailAttempt]] = {}
     for attempt in attempts:
         if attempt.provider == "sqs":
@@ -228,12 +250,18 @@ def attempts_publish(*, attempts: list[EmailAttempt]) -> None:
                 bodies = {key: message_body(a) for key, a in by_key.items()}
                 sent, refused = sqs.messages_send(queue_url=queue_url(queue), bodies=bodies)
             except QueueError as exc:
+                if retry_later and exc.transient:
+                    logger.warning("invoice relay: %s queue unreachable, trying later", queue)
+                    continue
                 sent, refused = {}, dict.fromkeys(by_key, str(exc))
             for key, error in refused.items():
                 _publish_failed(by_key[key], error)
+            now = timezone.now()
             for key, message_id in sent.items():
-                by_key[key].queue_message_id = message_id
-            EmailAttempt.objects.bulk_update([by_key[key] for key in sent], ["queue_message_id"])
+                by_key[key].queue_message_id, by_key[key].published_at = message_id, now
+            EmailAttempt.objects.bulk_update(
+                [by_key[key] for key in sent], ["queue_message_id", "published_at"]
+            )
 
 
 def _publish_failed(attempt: EmailAttempt, error: str) -> None:

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from jobs import Schedule
 
 SCHEDULES = [
@@ -7,5 +9,12 @@ SCHEDULES = [
         every=5,
         queue="sqs_polling",
         description="Take invoice e-mails off the priority, then the regular SQS queue",
+    ),
+    Schedule(
+        name="invoices.relay_attempts",
+        task="invoices.tasks.invoice_attempts_relay_task",
+        every=settings.INVOICES_RELAY_EVERY,
+        queue="default",
+        description="Publish invoice e-mail attempts committed but never handed to their queue",
     ),
 ]

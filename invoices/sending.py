@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -108,6 +108,7 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
         sent_at=timezone.now(),
         backend=backend,
         error="",
+        sealed_message="",  # a password reset link is not kept once it went out
     )
     if attempt.invoice_id:
         Invoice.objects.filter(pk=attempt.invoice_id, status=InvoiceStatus.DRAFT).update(
@@ -117,9 +118,9 @@ def email_attempt_send(*, attempt_id: int, final: bool = False) -> str:
 
 
 def backend_name() -> str:
-    """smtp, ses, outbox, locmem, console …: the module part of EMAIL_BACKEND."""
-    parts = settings.EMAIL_BACKEND.rsplit(".", 2)
-    return parts[-2] if len(parts) >= 2 else settings.EMAIL_BACKEND
+    """smtp, ses, outbox, locmem, console …: the module part of EMAIL_DELIVERY_BACKEND."""
+    parts = settings.EMAIL_DELIVERY_BACKEND.rsplit(".", 2)
+    return parts[-2] if len(parts) >= 2 else settings.EMAIL_DELIVERY_BACKEND
 
 
 def _finish(attempt: EmailAttempt, status: str, **fields: object) -> None:
@@ -134,7 +135,11 @@ def _finish(attempt: EmailAttempt, status: str, **fields: object) -> None:
     )
 
 
-def email_message_build(*, attempt: EmailAttempt) -> EmailMultiAlternatives:
+def email_message_build(*, attempt: EmailAttempt) -> EmailMessage:
+    if attempt.sealed_message:  # handed over by Django's mail API (invoices.mail)
+        from invoices.mail import stored_message
+
+        return stored_message(sealed=attempt.sealed_message)
     headers = {"Message-ID": make_msgid(domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or None)}
     if attempt.kind != EmailKind.INVOICE:
         msg = EmailMultiAlternatives(
@@ -164,9 +169,10 @@ def email_message_build(*, attempt: EmailAttempt) -> EmailMultiAlternatives:
     return msg
 
 
-def _deliver(message: EmailMultiAlternatives) -> str:
-    """Send through settings.EMAIL_BACKEND; returns the provider's id for the message. Errors
-    leave unmapped: the caller maps them (send_error_for), one rule for every backend."""
-    with get_connection(fail_silently=False) as conn:
+def _deliver(message: EmailMessage) -> str:
+    """Send through settings.EMAIL_DELIVERY_BACKEND (EMAIL_BACKEND may be the queue itself);
+    returns the provider's id for the message. Errors leave unmapped: the caller maps them
+    (send_error_for), one rule for every backend."""
+    with get_connection(settings.EMAIL_DELIVERY_BACKEND, fail_silently=False) as conn:
         conn.send_messages([message])
     return getattr(message, "provider_message_id", None) or message.extra_headers["Message-ID"]

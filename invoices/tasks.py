@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from invoices.consumer import invoice_queues_poll, queue_message_handle
+from invoices.consumer import invoice_queues_poll, queue_message_handle, retry_delay
 from invoices.exceptions import TransientSendError
+from invoices.relay import attempts_relay
 from invoices.sending import email_attempt_send
 from jobs import Snooze, current_job, job
 
@@ -42,4 +43,16 @@ def email_attempt_send_task(attempt_id: int) -> str:
     """QUEUE_PROVIDER=celery: the attempt travels on invoices_priority / invoices_regular, and
     retries are this job's own."""
     ctx = current_job()
-    return email_attempt_send(attempt_id=attempt_id, final=ctx.is_final if ctx else False)
+    try:
+        return email_attempt_send(attempt_id=attempt_id, final=ctx.is_final if ctx else False)
+    except TransientSendError as exc:
+        # The wait is the settings' retry delay, doubling (the jobs layer honours retry_after).
+        exc.retry_after = retry_delay(tries=ctx.attempt if ctx else 1)  # type: ignore[attr-defined]
+        raise
+
+
+@job(queue="default", single_flight=True, unique_for=60, unique_until_done=True)
+def invoice_attempts_relay_task() -> dict[str, int]:
+    """Beat runs it every INVOICES_RELAY_EVERY seconds: attempts committed but never handed to
+    their queue (the process died before SendMessage) are published."""
+    return attempts_relay()

@@ -13,6 +13,7 @@
 - `register_check`     add a section to the health report; `check_broker` the broker's own
 - `register_link`      name the model a job keyword argument points at (the job page links it)
 - `queue_depth(name)`  messages waiting in a broker queue, for any broker (0 when it has none)
+- `TRANSIENT_ERRORS`   the database, broker or coordinator away for a moment: retry these
 - `LeaseLost`          raised by `current_job().checkpoint()` when this run lost its job
 """
 
@@ -26,6 +27,7 @@ from jobs.core.decorators import job
 if TYPE_CHECKING:  # the lazy names below, as the type checker sees them
     from jobs.broker.depth import queue_depth
     from jobs.console.links import register_link
+    from jobs.coordination import TRANSIENT_ERRORS
     from jobs.core.options import RateLimit
     from jobs.core.single_flight import single_flight
     from jobs.core.task import Enqueued, enqueue_many
@@ -44,6 +46,7 @@ __all__ = [
     "RateLimit",
     "Schedule",
     "Snooze",
+    "TRANSIENT_ERRORS",
     "check_broker",
     "current_job",
     "enqueue_many",
@@ -68,6 +71,7 @@ _LAZY = {
     "check_broker": "jobs.observe.health",
     "register_link": "jobs.console.links",
     "queue_depth": "jobs.broker.depth",
+    "TRANSIENT_ERRORS": "jobs.coordination",
     "single_flight": "jobs.core.single_flight",
 }
 

@@ -21,6 +21,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 import jobs.console.results_admin  # noqa: F401  (django-celery-results' pages say where job outcomes live)
+from jobs.broker.queues import declared_queues
 from jobs.console import views as console
 from jobs.console.actions import jobs_cancel, jobs_discard, jobs_retry
 from jobs.core.registry import poll_tasks
@@ -63,7 +64,7 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from project.celery import QUEUES
+        QUEUES = declared_queues()
 
         return [(q, q) for q in QUEUES]
 

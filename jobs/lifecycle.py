@@ -45,7 +45,12 @@ def _flusher() -> None:
     """The first buffered history write of this process gets it a flusher."""
     rt = runtime()
     if not rt.has("flush"):
-        rt.every("flush", lambda: conf().history_flush_interval, history.flush, when=history.pending_events)
+        rt.every(
+            "flush",
+            lambda: conf().history_flush_interval,
+            history.flush,
+            when=lambda: history.pending_events() > 0,
+        )
         rt.on_stop(history.flush)
 
 

@@ -39,12 +39,11 @@ WAITING = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
 @contextmanager
 def manual() -> Iterator[None]:
     """Enqueued jobs are recorded, not published; drain() runs them."""
-    before = publish.MANUAL
-    publish.MANUAL = True
+    token = publish.MANUAL.set(True)
     try:
         yield
     finally:
-        publish.MANUAL = before
+        publish.MANUAL.reset(token)
 
 
 def all_enqueued(*, task: Any = None, queue: str | None = None, **kwargs: Any) -> list[Job]:

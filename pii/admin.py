@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from pii import admin_settings  # noqa: F401  (registers the PII settings page)
 from pii.models import Detection, FileScan, SlackEvent, SlackInstallation
 
 

@@ -58,11 +58,13 @@ def is_text_file(ref: dict[str, Any]) -> bool:
     return mimetype.startswith(TEXT_MIMETYPES) or (ref.get("filetype") or "") in TEXT_FILETYPES
 
 
-def text_scan(pieces: Iterable[str], *, window: int, budget: float) -> ScanResult:
+def text_scan(
+    pieces: Iterable[str], *, window: int, budget: float, types: frozenset[str] | None = None
+) -> ScanResult:
     """Scan a stream of text in windows of at most `window` characters, cut at a line break
     where there is one, the cut's neighbourhood scanned twice so nothing is split in two. The
     detector is linear, so this bounds memory and time per window; `budget` bounds the whole
-    (CPU seconds of this thread)."""
+    (CPU seconds of this thread). `types`: only these PII types count (all when None)."""
     engine, result = get_detector(), ScanResult()
     started, buf, offset, reported_to = time.thread_time(), "", 0, 0
     pieces = iter(pieces)
@@ -76,7 +78,11 @@ def text_scan(pieces: Iterable[str], *, window: int, budget: float) -> ScanResul
                 buf += nxt
         cut = len(buf) if done else _cut(buf, window)
         chunk = buf[:cut] if done else buf[: min(len(buf), cut + OVERLAP)]
-        found = [f for f in engine.detect(chunk) if offset + f.start >= reported_to]
+        found = [
+            f
+            for f in engine.detect(chunk)
+            if offset + f.start >= reported_to and (types is None or f.type in types)
+        ]
         final = [f for f in found if done or f.start < cut]
         for f in final:
             result.counts[f.type] += 1
@@ -131,10 +137,15 @@ def file_scan(
     *, team_id: str, enterprise_id: str = "", channel: str, user: str, ts: str, ref: dict[str, Any]
 ) -> dict:
     """Fetch a text-like file with the bot token and scan it; remove it if it holds PII."""
+    from pii.config import pii_settings_get
     from pii.services import detection_act, detection_record
 
-    tokens = workspace_tokens(team_id=team_id, enterprise_id=enterprise_id)
     where: _FileScanWhere = {"team_id": team_id, "channel": channel, "ts": ts, "ref": ref}
+    conf = pii_settings_get()
+    if not conf.detection_enabled:
+        file_scan_record(**where, status=FileScanStatus.NOT_SCANNED, reason="PII detection is switched off")
+        return {"scanned": False}
+    tokens = workspace_tokens(team_id=team_id, enterprise_id=enterprise_id)
     try:
         chunks = slack.file_chunks(
             bot_token=tokens.bot,
@@ -143,7 +154,10 @@ def file_scan(
             mimetype=ref.get("mimetype") or "",
         )
         result = text_scan(
-            _decoded(chunks), window=settings.PII_SCAN_CHUNK_CHARS, budget=settings.PII_SCAN_BUDGET
+            _decoded(chunks),
+            window=settings.PII_SCAN_CHUNK_CHARS,
+            budget=settings.PII_SCAN_BUDGET,
+            types=frozenset(conf.types),
         )
     except slack.FileTooLarge:
         file_scan_record(**where, status=FileScanStatus.NOT_SCANNED, reason="over PII_FILE_MAX_BYTES")

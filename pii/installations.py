@@ -156,6 +156,35 @@ def lookup(*, enterprise_id: str, team_id: str, active_only: bool) -> SlackInsta
     return row
 
 
+def installation_losses(*, installation: Installation, installer_is_admin: bool | None) -> list[str]:
+    """What saving `installation` would take away from the active install it replaces: the
+    admin token deletions run on, or scopes. Empty for a first install or an upgrade. A reinstall
+    by a member (or one without user scopes) would otherwise silently stop every deletion."""
+    row = SlackInstallation.objects.filter(
+        enterprise_id=installation.enterprise_id or "",
+        team_id="" if installation.is_enterprise_install else installation.team_id or "",
+        active=True,
+    ).first()
+    if row is None:
+        return []
+    losses = []
+    if row.has_admin_token and not installation.user_token:
+        losses.append("the admin user token: deleting members' messages will stop")
+    elif row.has_admin_token and installer_is_admin is False:
+        losses.append(
+            "the admin user token (the installer is not a workspace admin or owner): "
+            "deleting members' messages will stop"
+        )
+    for kind, before, after in (
+        ("bot", row.bot_scopes, installation.bot_scopes),
+        ("user", row.user_scopes, installation.user_scopes),
+    ):
+        missing = sorted({s for s in before.split(",") if s} - set(after or []))
+        if missing:
+            losses.append(f"{kind} scope(s) {', '.join(missing)}")
+    return losses
+
+
 def installation_disable(*, enterprise_id: str, team_id: str, reason: str) -> int:
     """app_uninstalled / tokens_revoked: the tokens are dead at Slack, so forget them."""
     rows = SlackInstallation.objects.filter(enterprise_id=enterprise_id, team_id=team_id)

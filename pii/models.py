@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from pii.findings import TYPES
 
 
 class SlackEvent(models.Model):
@@ -131,6 +135,8 @@ class SlackInstallation(models.Model):
                 fields=["enterprise_id", "team_id"], name="pii_slackinstallation_one_per_workspace"
             ),
         ]
+        # Installing replaces the tokens deletion runs on: not something every staff login may do.
+        permissions = [("install_slack_app", "Can install or reinstall the Slack app (replaces its tokens)")]
 
     def __str__(self) -> str:
         return self.team_id or self.enterprise_id
@@ -172,3 +178,55 @@ class SlackOAuthState(models.Model):
 
     def __str__(self) -> str:
         return f"state until {self.expire_at:%Y-%m-%d %H:%M}"
+
+
+# Defaults are the environment's values, read when an unsaved record is made (pii.config).
+def _env_enabled() -> bool:
+    return django_settings.PII_DETECTION_ENABLED
+
+
+def _env_types() -> list[str]:
+    return list(django_settings.PII_TYPES)
+
+
+def _env_action() -> str:
+    return django_settings.PII_FINDING_ACTION
+
+
+class PiiSettings(models.Model):
+    """What the detector does, changeable at run time (one record, pk 1): read by every scan."""
+
+    class Action(models.TextChoices):
+        DELETE = "delete", "Delete the message or file, then tell the author"
+        NOTIFY = "notify", "Tell the author only (nothing is deleted)"
+
+    detection_enabled = models.BooleanField("PII detection on", default=_env_enabled)
+    types = models.JSONField(
+        "types looked for", default=_env_types, help_text="A finding of any other type is ignored."
+    )
+    finding_action = models.CharField(
+        "what a finding does", max_length=8, choices=Action.choices, default=_env_action
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "PII settings"
+        verbose_name_plural = "PII settings"
+
+    def __str__(self) -> str:
+        return "PII settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if not isinstance(self.types, list) or not all(isinstance(t, str) for t in self.types):
+            raise ValidationError({"types": "a list of PII types"})
+        unknown = sorted(set(self.types) - set(TYPES))
+        if unknown:
+            raise ValidationError(
+                {"types": f"unknown type(s) {', '.join(unknown)}; known: {', '.join(TYPES)}"}
+            )
+        if self.detection_enabled and not self.types:
+            raise ValidationError({"types": "choose at least one type, or switch PII detection off"})

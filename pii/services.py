@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from pii import slack
+from pii.config import pii_settings_get
 from pii.detector import get_detector, redact
 from pii.files import file_scan_record, is_text_file
 from pii.installations import Tokens, workspace_tokens
-from pii.models import Detection, DetectionStatus, FileScanStatus
+from pii.models import Detection, DetectionStatus, FileScanStatus, PiiSettings
 
 logger = logging.getLogger("pii")
 
@@ -59,13 +60,17 @@ def message_scan(
     "<mailto:a@b.c|a@b.c>") counts once."""
     from pii.tasks import slack_file_scan_task
 
+    conf = pii_settings_get()
+    if not conf.detection_enabled:  # switched off in the admin: the message is not looked at
+        return {"pii": False, "skipped": "detection off"}
+    wanted = frozenset(conf.types)
     engine = get_detector()
     seen: set[tuple[str, str]] = set()
     counts: Counter = Counter()
     excerpts: list[str] = []
     labels = [" ".join(x for x in (ref.get("name"), ref.get("title")) if x) for ref in files]
     for i, piece in enumerate([text or "", *(parts or []), *labels]):
-        hits = engine.detect(piece)
+        hits = [f for f in engine.detect(piece) if f.type in wanted]
         new = []
         for f in hits:
             value = (f.type, piece[f.start : f.end])
@@ -148,8 +153,10 @@ def detection_act(*, detection: Detection, tokens: Tokens, notice: str) -> Detec
     if detection.status in (DetectionStatus.ACTIONED, DetectionStatus.GONE, DetectionStatus.PARTIAL):
         return detection
     removal = "delete_file" if detection.source == Detection.Source.FILE else "delete"
+    # "notify" (PII settings): the author is told and asked to delete it; nothing is removed.
+    remove = pii_settings_get().finding_action == PiiSettings.Action.DELETE
     try:
-        if detection.actions.get(removal) not in DONE:
+        if remove and detection.actions.get(removal) not in DONE:
             outcome = _remove(detection, tokens)
             _outcome(detection, removal, outcome)
             if outcome == "not_found" and removal == "delete":

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "pii",
     "sync",
     "queue_handlers",
+    "project.apps.ProjectConfig",  # the local AWS section of the readiness report
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,8 @@ CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=Fa
 CELERY_TASK_TRACK_STARTED = False  # job history tracks starts; results stay vanilla
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "jobs.plugins.beat:Scheduler"
+# A job message for a task this worker does not know (a rolling deploy) goes back to the broker.
+CELERY_WORKER_CONSUMER = "jobs.broker.consumer:Consumer"
 CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)
 # Extra task modules to load (tests load their own through this).
 CELERY_IMPORTS = env.list("CELERY_EXTRA_IMPORTS", default=[])

@@ -13,6 +13,9 @@ from project.env import DEBUG, VAR_DIR, env
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 # AWS_ENDPOINT (seed 002's name) is accepted as an alias; project/aws.py makes every client.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default=env.str("AWS_ENDPOINT", default="")) or None
+# `make run` sets it when AWS_ENDPOINT_URL is its own moto (scripts/local_aws.py): readiness then
+# reports what that moto re-queued at its start.
+LOCAL_AWS = env.bool("LOCAL_AWS", default=False)
 
 # --- E-mail ------------------------------------------------------------------------------------
 # smtp | ses | outbox (one .eml per e-mail under var/outbox, shown in the admin) | console | locmem
@@ -25,15 +28,25 @@ EMAIL_HOST_USER = env.str("SMTP_USER", default=env.str("EMAIL_HOST_USER", defaul
 EMAIL_HOST_PASSWORD = env.str("SMTP_PASSWORD", default=env.str("EMAIL_HOST_PASSWORD", default=""))
 EMAIL_USE_TLS = env.bool("SMTP_USE_TLS", default=env.bool("EMAIL_USE_TLS", default=False))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
-EMAIL_BACKEND = {
+# What actually sends: the invoice worker and queue_handlers' e-mail jobs use this backend.
+EMAIL_DELIVERY_BACKEND = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "console": "django.core.mail.backends.console.EmailBackend",
     "ses": "invoices.ses.SesEmailBackend",
     "outbox": "invoices.outbox.OutboxEmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
 }.get(EMAIL_PROVIDER) or ""
-if not EMAIL_BACKEND:
+if not EMAIL_DELIVERY_BACKEND:
     raise ImproperlyConfigured("EMAIL_PROVIDER must be one of smtp, ses, outbox, console, locmem")
+# Django's own mail (password reset, account mail, anything sent with send_mail/EmailMessage)
+# goes through the invoice mail pipeline's priority queue instead of being sent inline (seed
+# 002), unless EMAIL_THROUGH_QUEUE=0. Unmarked mail gets EMAIL_QUEUE_DEFAULT_PRIORITY (1-3:
+# priority queue, 4-10: regular); invoices.mail.mail_mark(message, priority=…) says otherwise.
+EMAIL_THROUGH_QUEUE = env.bool("EMAIL_THROUGH_QUEUE", default=True)
+EMAIL_BACKEND = "invoices.mail.QueuedEmailBackend" if EMAIL_THROUGH_QUEUE else EMAIL_DELIVERY_BACKEND
+EMAIL_QUEUE_DEFAULT_PRIORITY = env.int("EMAIL_QUEUE_DEFAULT_PRIORITY", default=2)
+if not 1 <= EMAIL_QUEUE_DEFAULT_PRIORITY <= 10:
+    raise ImproperlyConfigured("EMAIL_QUEUE_DEFAULT_PRIORITY must be from 1 to 10 (1-3: the priority queue)")
 # SES sends name this configuration set, so SES publishes their events (setup_ses_events).
 SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
 
@@ -73,6 +86,10 @@ INVOICES_RETRY_BASE_DELAY = env.int("INVOICES_RETRY_BASE_DELAY", default=30)  # 
 INVOICES_QUEUE_WARN_DEPTH = env.int("INVOICES_QUEUE_WARN_DEPTH", default=1000)
 # A send claimed this long ago by a worker that never finished may be taken by another one.
 INVOICES_SENDING_STALE_AFTER = env.int("INVOICES_SENDING_STALE_AFTER", default=600)
+# An attempt committed but not handed to its queue this long after (the process died before
+# SendMessage) is published by the relay, which beat runs every INVOICES_RELAY_EVERY seconds.
+INVOICES_RELAY_AFTER = env.int("INVOICES_RELAY_AFTER", default=60)
+INVOICES_RELAY_EVERY = env.int("INVOICES_RELAY_EVERY", default=30)
 
 # --- pii: Slack --------------------------------------------------------------------------------
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
@@ -104,6 +121,14 @@ SLACK_USER_SCOPES = env.list("SLACK_USER_SCOPES", default=["chat:write", "files:
 if SLACK_BOT_TOKEN and not SLACK_SIGNING_SECRET:
     raise ImproperlyConfigured("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
 PII_DETECTOR = env.str("PII_DETECTOR", default="pii.detector.BuiltinDetector")
+# Run-time switches (the admin's "PII settings" page wins once saved): detection on/off, the
+# types looked for, and what a finding does: "delete" (remove it and tell the author) or
+# "notify" (tell the author only).
+PII_DETECTION_ENABLED = env.bool("PII_DETECTION_ENABLED", default=True)
+PII_TYPES = env.list("PII_TYPES", default=["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"])
+PII_FINDING_ACTION = env.str("PII_FINDING_ACTION", default="delete")
+if PII_FINDING_ACTION not in ("delete", "notify"):
+    raise ImproperlyConfigured("PII_FINDING_ACTION must be delete or notify")
 PII_FILE_MAX_BYTES = env.int("PII_FILE_MAX_BYTES", default=1_000_000)
 # Files are scanned in chunks of this many characters (overlapping, so nothing is cut in two),
 # and a scan stops, failed rather than clean, once it has used PII_SCAN_BUDGET seconds of CPU.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -27,6 +28,38 @@ class HandlerJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_type}[{self.id}]"
+
+
+class HandlerRateLimit(models.Model):
+    """A job type's rate limit set in the admin; it wins over HANDLER_RATE_LIMITS and the
+    handler's own. Read by the worker at every job start (tasks.handler_rate), so a change counts
+    for the next job, no restart. No row: the environment's (or the handler's) limit applies;
+    deleting the row goes back to it."""
+
+    job_type = models.CharField(max_length=63, unique=True)
+    rate_limit = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text='Starts per window across all workers, e.g. "100/60s", "10/s", "30/1h". Empty: no limit.',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job_type"]
+        verbose_name = "handler rate limit"
+
+    def __str__(self) -> str:
+        return f"{self.job_type}: {self.rate_limit or 'no limit'}"
+
+    def clean(self) -> None:
+        from jobs import RateLimit
+
+        if self.rate_limit:
+            try:
+                RateLimit.parse(self.rate_limit)
+            except ValueError as exc:
+                raise ValidationError({"rate_limit": f"{exc} (e.g. 100/60s, 10/s, 30/1h)"}) from None
 
 
 class HandlerStats(models.Model):

@@ -11,13 +11,12 @@ import statistics
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db.models import Count, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from jobs import Job, JobState, check_broker
+from jobs import Job, JobState, check_broker, queue_depth
 from queue_handlers.registry import get_handler_class, known_types, validate_all_handlers
 
 TASK_NAME = "queue_handlers.tasks.handler_job_task"
@@ -34,11 +33,11 @@ def handler_queues() -> list[str]:
     return sorted(queues)
 
 
-def queue_depth(queue: str) -> int:
-    """Messages waiting on the broker (Redis: LLEN of the queue's list, over its priorities)."""
-    with current_app.connection_for_read() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-        return int(conn.default_channel._size(queue))  # type: ignore[attr-defined]
+def _depth(queue: str) -> int:
+    depth = queue_depth(queue)
+    if depth is None:
+        raise ConnectionError("the broker did not answer")
+    return depth
 
 
 def health_check() -> dict[str, Any]:
@@ -47,7 +46,7 @@ def health_check() -> dict[str, Any]:
     report: dict[str, Any] = {"handlers": len(known_types()), "problems": problems}
     try:
         report["broker"] = check_broker()
-        depths = {q: queue_depth(q) for q in handler_queues()}
+        depths = {q: _depth(q) for q in handler_queues()}
     except Exception as exc:
         report["broker"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         depths = {}
@@ -127,7 +126,7 @@ def _durations(job_type: str, since: Any) -> dict[str, float | None]:
         .order_by("-finished_at")
         .values_list("started_at", "finished_at")[:DURATION_SAMPLE]
     )
-    seconds = sorted(max((f - s).total_seconds(), 0.0) for s, f in rows)
+    seconds = sorted(max((f - s).total_seconds(), 0.0) for s, f in rows if s and f)
     if not seconds:
         return {"mean_s": None, "p95_s": None}
     p95 = seconds[min(len(seconds) - 1, math.ceil(0.95 * len(seconds)) - 1)]

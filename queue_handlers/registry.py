@@ -141,7 +141,18 @@ def known_types() -> list[str]:
 
 
 def rate_limit_for(job_type: str, handler: type[JobHandler] | None = None) -> str | None:
-    """The limit in force: settings.HANDLER_RATE_LIMITS first, then the handler's own."""
+    """The limit in force: the admin's (HandlerRateLimit), else settings.HANDLER_RATE_LIMITS,
+    else the handler's own. Read on every call: a worker applies a change to its next job."""
+    from queue_handlers.models import HandlerRateLimit
+
+    chosen = HandlerRateLimit.objects.filter(job_type=job_type).values_list("rate_limit", flat=True).first()
+    if chosen is not None:
+        return chosen or None
+    return default_rate_limit_for(job_type, handler)
+
+
+def default_rate_limit_for(job_type: str, handler: type[JobHandler] | None = None) -> str | None:
+    """The limit without the admin's: settings.HANDLER_RATE_LIMITS, then the handler's own."""
     configured = getattr(settings, "HANDLER_RATE_LIMITS", {}) or {}
     if job_type in configured:
         return configured[job_type] or None
@@ -204,7 +215,7 @@ def validate_handler(job_type: str) -> list[str]:
         problems.append(f"{job_type}: max_attempts must be between 1 and {MAX_ATTEMPTS_CAP}")
     if not all(isinstance(e, type) and issubclass(e, BaseException) for e in cls.retry_on):
         problems.append(f"{job_type}: retry_on must name exception classes")
-    limit = rate_limit_for(job_type, cls)
+    limit = default_rate_limit_for(job_type, cls)  # admin limits are checked at save
     if limit is not None:
         try:
             RateLimit.parse(limit)

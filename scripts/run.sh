@@ -6,6 +6,10 @@ mkdir -p var "${VAR_DIR:-var}"
 export DEBUG="${DEBUG:-1}"
 export MOTO_PORT="${MOTO_PORT:-5055}"
 
+# Ports and the public URL from one place (scripts/ports.sh): the banner, the Procfile and
+# FRONTEND_URL (pay links in e-mails) all follow WEB_PORT / FLOWER_PORT.
+source scripts/ports.sh
+
 if [ -z "${REDIS_URL:-}" ]; then
   port="${LOCAL_REDIS_PORT:-6379}"
   if (exec 3<>/dev/tcp/127.0.0.1/$port && printf 'PING\r\n' >&3 && read -t 2 -r l <&3 && [[ $l == +PONG* ]]) 2>/dev/null; then
@@ -21,9 +25,12 @@ fi
 # A moto server on loopback stands in for AWS (SQS, SES) unless a real endpoint/credentials are set.
 if [ -z "${AWS_ENDPOINT_URL:-}" ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
   export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
-  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LOCAL_AWS=1
   echo "run: local AWS (moto) at $AWS_ENDPOINT_URL"
 fi
+
+# What the last run's local AWS reported is stale until this run's has started.
+rm -f "${VAR_DIR:-var}/local_aws.json"
 
 # Flower always needs a login: keep one generated password under var/ unless one is given.
 if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
@@ -51,7 +58,7 @@ rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 {
   echo "# written by make run ($(date -u +%FT%TZ)); read by project/settings.py"
   for name in DEBUG REDIS_URL EMBEDDED_MODE DATABASE_URL AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-      MOTO_PORT HEALTH_TOKEN PROMETHEUS_MULTIPROC_DIR; do
+      MOTO_PORT LOCAL_AWS HEALTH_TOKEN PROMETHEUS_MULTIPROC_DIR WEB_PORT FLOWER_PORT FRONTEND_URL; do
     [ -n "${!name:-}" ] && printf '%s=%s\n' "$name" "${!name}"
   done
 } > "${VAR_DIR:-var}/run.env"
@@ -60,6 +67,8 @@ chmod 600 "${VAR_DIR:-var}/run.env"
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py setup_schedules
 .venv/bin/python manage.py ensure_admin
-echo "run: web http://127.0.0.1:8000/admin/  dashboard http://127.0.0.1:8000/admin/jobs/job/dashboard/  flower http://127.0.0.1:5555/"
-echo "run: readiness: make manage ARGS=health   or   curl -H \"Authorization: Bearer \$(cat var/health_token)\" http://127.0.0.1:8000/healthz/ready"
-exec .venv/bin/honcho start -f Procfile
+web="http://127.0.0.1:$WEB_PORT"
+echo "run: web $web/admin/  dashboard $web/admin/jobs/job/dashboard/  flower http://127.0.0.1:$FLOWER_PORT/  pay links $FRONTEND_URL"
+echo "run: readiness: make manage ARGS=health   or   curl -H \"Authorization: Bearer \$(cat var/health_token)\" $web/healthz/ready"
+echo "run: a process that dies is restarted (logged, with a back-off); one Ctrl-C stops them all"
+exec .venv/bin/python scripts/supervise.py -f Procfile

@@ -3,13 +3,15 @@
 List views carry ids and counts, no names (PII). Tokens are never typed in here: each
 participant shows a Strava connect link (sync.connect) to send to the athlete, and why the last
 connect failed. Every "sync now" goes through the same unique job as the nightly run; "Run a
-full sync now" is a button, so it is offered on an empty run list too.
+full sync now" is a button, so it is offered on an empty run list too. Starting a sync needs the
+change permission (of participants, or of sync runs): a view-only login neither sees nor posts it.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -94,7 +96,7 @@ class ParticipantAdmin(admin.ModelAdmin):
             return obj.connect_error
         return "connected" if obj.refresh_token_encrypted else "not connected"
 
-    @admin.action(description="Sync selected participants now")
+    @admin.action(description="Sync selected participants now", permissions=["change"])
     def sync_selected(self, request: HttpRequest, queryset: QuerySet[Participant]) -> None:
         _enqueue(request, self, sorted(queryset.values_list("pk", flat=True)))
 
@@ -178,8 +180,8 @@ class SyncRunAdmin(admin.ModelAdmin):
     def sync_now_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_view_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
+        if not self.has_change_permission(request):  # starting work is a change, not a view
+            raise PermissionDenied
         _enqueue(request, self, None)
         return HttpResponseRedirect(reverse("admin:sync_syncrun_changelist"))
 
@@ -193,8 +195,9 @@ class SyncRunAdmin(admin.ModelAdmin):
             post = request.POST.copy()
             post.setlist(helpers.ACTION_CHECKBOX_NAME, ["0"])
             request.POST = post  # type: ignore[assignment]
+        extra_context = {**(extra_context or {}), "may_sync": self.has_change_permission(request)}
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Run a full sync now (the nightly job; once per hour)")
+    @admin.action(description="Run a full sync now (the nightly job; once per hour)", permissions=["change"])
     def sync_all_now(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
         _enqueue(request, self, None)

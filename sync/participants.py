@@ -10,13 +10,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import redis
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from kombu.exceptions import OperationalError as BrokerError
 
+from jobs import TRANSIENT_ERRORS
 from sync import strava
 from sync.models import Activity, OutcomeState, Participant, SyncOutcome, SyncRun
 
@@ -32,8 +31,8 @@ FIELDS = (
     "start_date",
 )
 # Infrastructure hiccups the job retries with backoff, like a Strava outage.
-INFRA_ERRORS = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError, BrokerError)
-RETRIED = (strava.StravaUnavailable, *INFRA_ERRORS)
+INFRA_ERRORS = TRANSIENT_ERRORS
+RETRIED: tuple[type[Exception], ...] = (strava.StravaUnavailable, *INFRA_ERRORS)
 
 
 def participant_connect(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from celery import current_app
@@ -23,7 +24,9 @@ from jobs.table.payload import payload_real, reprs
 logger = logging.getLogger("jobs.broker.publish")
 _RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 _down_until = 0.0
-MANUAL = False  # jobs.testing.manual(): rows are written, nothing is published
+# jobs.testing.manual(): rows are written, nothing is published — in this context only (a
+# ContextVar, as oban-py's testing mode), so a test's manual mode never leaks into another thread.
+MANUAL: ContextVar[bool] = ContextVar("jobs_manual", default=False)
 
 
 def broker_down() -> bool:
@@ -36,7 +39,7 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
     Without a producer this is `jobs_publish([spec])` (on Redis: one pipelined push); with one,
     Celery's own publish (other transports)."""
     global _down_until
-    if MANUAL:
+    if MANUAL.get():
         return True
     if broker_down():
         return False
@@ -76,7 +79,7 @@ def jobs_publish(specs: list[dict[str, Any]]) -> int:
     that did reach Redis runs once: a second copy cannot claim the row). Returns how many the
     broker took."""
     global _down_until
-    if MANUAL:
+    if MANUAL.get():
         return len(specs)
     if not specs or broker_down():
         return 0

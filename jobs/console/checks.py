@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from jobs.broker import queues as celery_queues
 from jobs.core.registry import job_tasks
 
 _Q = re.compile(r"(?:-Q|--queues)[ =]([\w,.\-]+)")
@@ -34,11 +35,11 @@ def job_queues() -> dict[str, str]:
 
 @checks.register(checks.Tags.compatibility)
 def check_job_queues(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from project.celery import QUEUES
+    QUEUES = celery_queues.declared_queues()
 
     base = Path(settings.BASE_DIR)
     sources = {
-        "project.celery.QUEUES": set(QUEUES),
+        "Celery's task_queues": set(QUEUES),
         "Procfile": declared_queues(base / "Procfile"),
         "docker-compose.yml": declared_queues(base / "docker-compose.yml"),
     }

@@ -22,6 +22,7 @@ from celery.signals import celeryd_after_setup, worker_ready
 from celery.worker.control import control_command
 from django.db import close_old_connections, connections, transaction
 
+from jobs.broker.queues import declared_queues
 from jobs.conf import conf
 from jobs.models import QueueControl
 
@@ -34,7 +35,7 @@ class QueueError(ValueError):
 
 
 def _check(queue: str) -> None:
-    from project.celery import QUEUES
+    QUEUES = declared_queues()
 
     if queue not in QUEUES:
         raise QueueError(f"unknown queue {queue!r}; queues are {', '.join(QUEUES)}")

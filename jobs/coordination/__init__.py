@@ -13,13 +13,25 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import redis
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from jobs.conf import conf
 from jobs.coordination.base import Coordinator, key, rate_margin
 
-__all__ = ["Coordinator", "coordinator", "key", "rate_margin", "use_coordinator"]
+__all__ = ["TRANSIENT_ERRORS", "Coordinator", "coordinator", "key", "rate_margin", "use_coordinator"]
+# What "the infrastructure is away for a moment" looks like to a job: the database, the broker,
+# the coordinator. A job retries these with backoff (`@job(retry_on=TRANSIENT_ERRORS)`).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    BrokerOperationalError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
 SHORT = {
     "redis": "jobs.coordination.redis.RedisCoordinator",
     "database": "jobs.coordination.database.DatabaseCoordinator",

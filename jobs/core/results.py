@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import states
+from celery import current_app, states
 from django_celery_results.backends.database import DatabaseBackend
 
 from jobs.models import Job, JobState
@@ -23,6 +23,16 @@ CELERY_STATE = {
 
 
 class JobResultBackend(DatabaseBackend):
+    def store_result(
+        self, task_id: Any, result: Any, state: str, traceback: Any = None, request: Any = None, **kw: Any
+    ) -> Any:
+        """A job's outcome lives in its row: Celery's retry and failure marks write no task-result
+        row for a job task (every other task's result is stored as before)."""
+        task = current_app.tasks.get(getattr(request, "task", None) or "")
+        if task is not None and hasattr(task, "job_options"):
+            return result
+        return super().store_result(task_id, result, state, traceback=traceback, request=request, **kw)
+
     def _get_task_meta_for(self, task_id: Any) -> dict[str, Any]:
         job = (
             Job.objects.filter(pk=_uuid(task_id))

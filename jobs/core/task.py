@@ -26,8 +26,8 @@ from jobs.core.context import RetryRequested
 from jobs.core.execution import Execution
 from jobs.core.options import JobOptions
 from jobs.models import JobState
-from jobs.table import rows
 from jobs.table.payload import payload_build
+from jobs.table.rows import jobs_insert, unique_holder, unique_lock
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class JobTask(Task):
         rows = [self.job_row((), kw, now=now, **options) for kw in kwargs_list]
         if any(r["unique_key"] for r in rows):
             return [self.apply_async((), kw, **options).enqueued for kw in kwargs_list]
-        rows.jobs_insert(rows)
+        jobs_insert(rows)
         _after_commit(lambda: publish.jobs_publish([_spec(r) for r in rows if r["state"] == JobState.QUEUED]))
         return [Enqueued(str(r["id"]), r["state"]) for r in rows]
 
@@ -85,9 +85,9 @@ class JobTask(Task):
                 if holder is not None:
                     telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
                     return _result(holder[0], holder[1], duplicate=True)
-                rows.jobs_insert([row])
+                jobs_insert([row])
         else:
-            rows.jobs_insert([row])  # in the caller's transaction, or committed at once
+            jobs_insert([row])  # in the caller's transaction, or committed at once
         if row["state"] == JobState.QUEUED:
             spec = _spec(row)
             _after_commit(lambda: publish.job_publish(spec))
@@ -126,9 +126,9 @@ class JobTask(Task):
 
     def _unique_holder(self, row: dict[str, Any], now: datetime) -> tuple[str, str] | None:
         opts = self.job_options
-        rows.unique_lock(row["unique_key"])
+        unique_lock(row["unique_key"])
         since = now - timedelta(seconds=float(opts.unique_for or 0))
-        return rows.unique_holder(row["unique_key"], since, opts.unique_until_done)
+        return unique_holder(row["unique_key"], since, opts.unique_until_done)
 
     def type_check(self, args: tuple, kwargs: dict) -> None:
         """Refuse wrong arguments at enqueue, before anything is recorded or queued."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from jobs.broker.queues import declared_queues
 from jobs.core.registry import poll_tasks
 from jobs.models import Job, JobState, QueueControl
 
@@ -27,7 +28,7 @@ COUNTED = (*WAITING, JobState.STARTED, JobState.FAILED)
 
 
 def _known_queues() -> list[str]:
-    from project.celery import QUEUES
+    QUEUES = declared_queues()
 
     return list(QUEUES)
 

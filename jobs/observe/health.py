@@ -23,17 +23,16 @@ from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
+from jobs.broker.queues import worker_command
+
 Check = Callable[[], dict[str, Any]]
 _extra: dict[str, Check] = {}
 
-WORKER_COMMAND = "celery -A project worker -l INFO -Q " + ",".join(
-    ("default", "emails", "events", "pii_detection", "sqs_polling", "sync", "handlers")
-)
 _FIXES = {
     "database": "check DATABASE_URL and that the database answers; then `make manage ARGS=migrate`",
     "broker": "start Redis (or unset REDIS_URL for the single-machine mode) and check REDIS_URL",
     "beat": "run exactly one beat: `celery -A project beat -l INFO` (`make run` starts one)",
-    "workers": f"start a worker: `{WORKER_COMMAND}` (`make run` starts one)",
+    "workers": "start a worker: `{worker_command}` (`make run` starts one)",
 }
 
 
@@ -153,7 +152,8 @@ def run_checks(only: list[str] | None = None) -> tuple[bool, dict[str, Any]]:
                 report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         if not report[name].get("ok"):
             report[name].setdefault("error", "the check reported a failure without a reason")
-            report[name].setdefault("fix", _FIXES.get(name, f"see docs/OPERATIONS.md, section {name}"))
+            fix = _FIXES.get(name, f"see docs/OPERATIONS.md, section {name}")
+            report[name].setdefault("fix", fix.format(worker_command=worker_command()))
     failing = [name for name, r in report.items() if not r.get("ok")]
     return not failing, {"status": "ok" if not failing else "failing", "failing": failing, "checks": report}
 

@@ -1,6 +1,7 @@
 """Lifeline (Oban's Lifeline): a started job whose lease lapsed JOBS_RESCUE_AFTER ago — the
 process running it is gone (SIGKILL, OOM, a segfault, a machine lost) — is queued again with its
-real arguments, or, when it has no attempt left, failed ("lost N times"). So a job that kills
+real arguments, or, when it has no attempt left, failed ("lost N times"). A lost node is not the job's fault:
+a job is rescued at least once whatever its max_attempts, then the budget holds. So a job that kills
 its own worker is tried `max_attempts` times and then ends; the budget holds on rescue too.
 Each lapsed attempt gets a `lost` attempt row."""
 

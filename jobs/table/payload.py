@@ -100,4 +100,4 @@ def _secret_name(name: Any, sensitive: tuple[str, ...]) -> bool:
 
 
 def _fernet() -> MultiFernet:
-    return fernet("jobs.table.payload")
+    return fernet("jobs.payload")  # the derivation purpose: unchanged since rows were first encrypted

@@ -62,13 +62,17 @@ def jobs_take_published_before(
     return to_specs(rows)
 
 
+# A lost node is not the job's fault: a job is rescued at least once, then its budget holds.
+RESCUE_BUDGET = "(CASE WHEN max_attempts > 2 THEN max_attempts ELSE 2 END)"
+
+
 def jobs_take_lapsed(now: datetime, lapsed_before: datetime, limit: int) -> list[dict[str, Any]]:
     """Started jobs whose lease lapsed before `lapsed_before` (their process is gone): queued
     again (marked published by the caller's publish to come), or failed when no attempt is left
     (Oban's Lifeline). Each spec also names the worker and the state the job was given."""
     pick = pick_sql("state = %s AND lease_expires_at < %s", "lease_expires_at")
     lost = f"(SELECT COUNT(*) + 1 FROM {ATTEMPT_TABLE} a WHERE a.job_id = {TABLE}.id AND a.outcome = 'lost')"
-    spent = "attempt >= max_attempts"
+    spent = f"attempt >= {RESCUE_BUDGET}"
     rows = run_sql(
         f"UPDATE {TABLE} SET state = CASE WHEN {spent} THEN %s ELSE %s END, "
         f"finished_at = CASE WHEN {spent} THEN %s ELSE NULL END, "

@@ -58,7 +58,8 @@ def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_unti
 CLAIM_SQL = (
     f"UPDATE {TABLE} SET state = %s, attempt = attempt + 1, started_at = %s, worker = %s, "
     f"lease_token = %s, lease_expires_at = %s, published_at = COALESCE(published_at, %s) "
-    f"WHERE id = %s AND (state = %s OR (state = %s AND lease_expires_at < %s AND attempt < max_attempts)) "
+    f"WHERE id = %s AND (state = %s OR (state = %s AND lease_expires_at < %s "
+    f"AND attempt < (CASE WHEN max_attempts > 2 THEN max_attempts ELSE 2 END))) "
     f"RETURNING attempt, max_attempts, deferrals, secret_payload"
 )
 

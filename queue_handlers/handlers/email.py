@@ -9,12 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emails.suppression import SuppressedAddressError, ensure_not_suppressed
-from queue_handlers.base import Job, JobHandler, TransientJobError
+from queue_handlers.base import Job, JobHandler, PermanentJobError, TransientJobError
 from queue_handlers.registry import register_handler
 
 
@@ -109,11 +109,24 @@ class EmailHandler(JobHandler):
         for a in p.attachments:
             msg.attach(a.filename, base64.b64decode(a.content), a.mimetype)
         try:
+            # The delivery backend, not EMAIL_BACKEND: that one hands Django's own mail to the
+            # invoice queue, and this job is already the queue.
+            msg.connection = get_connection(settings.EMAIL_DELIVERY_BACKEND, fail_silently=False)
             sent = msg.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            # Its text is {address: (code, reply)}: never let it reach the job's last_error or a
+            # log. Retried while any recipient may yet accept (450/451/452); permanent when every
+            # refusal is 5xx.
+            codes = sorted({code for code, _ in exc.recipients.values()}) or [451]
+            why = f"mail server refused {len(exc.recipients)} recipient(s) ({', '.join(map(str, codes))})"
+            if codes[0] < 500:
+                raise SmtpUnavailable(why) from None
+            raise PermanentJobError(why) from None
         except smtplib.SMTPResponseException as exc:
             if 400 <= exc.smtp_code < 500:
                 raise SmtpUnavailable(f"mail server answered {exc.smtp_code}") from None
-            raise
+            # The reply text may name an address ("550 5.1.1 <a@b.c>: unknown user"): code only.
+            raise PermanentJobError(f"mail server refused the message ({exc.smtp_code})") from None
         except (
             TimeoutError,
             ConnectionError,

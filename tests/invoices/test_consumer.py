@@ -35,7 +35,7 @@ def notify(to: str, priority: int, subject: str) -> EmailAttempt:
 
 def test_priority_queue_is_drained_before_the_regular_one(queues, eager, settings):
     # given a regular queue with 25 messages, and then one password reset
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     reset_mail()
     for i in range(25):
         notify(f"user{i}@example.org", 5, f"newsletter {i}")
@@ -52,7 +52,7 @@ def test_priority_queue_is_drained_before_the_regular_one(queues, eager, setting
 
 
 def test_priority_message_arriving_mid_drain_jumps_the_regular_backlog(queues, eager, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     reset_mail()
     for i in range(30):
         notify(f"user{i}@example.org", 7, f"bulk {i}")
@@ -84,7 +84,7 @@ def test_a_redelivered_message_sends_once(queues, eager, smtp):
 
 
 def test_malformed_messages_are_recorded_and_removed_and_the_rest_go_on(queues, eager, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     reset_mail()
     bad = {
         "not json at all": "not JSON",

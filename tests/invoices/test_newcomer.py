@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def outbox(settings, tmp_path):
-    settings.EMAIL_BACKEND = "invoices.outbox.OutboxEmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "invoices.outbox.OutboxEmailBackend"
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
     settings.QUEUE_PROVIDER = "celery"
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -51,7 +51,8 @@ def test_an_invoice_lands_in_the_outbox_with_html_pdf_and_a_working_pay_link(adm
     page = admin_client.get(f"/admin/invoices/invoice/outbox/{name}/").content.decode()
     assert "<iframe" in page and "HTML part" in page and ".pdf" in page
     pdf = admin_client.get(f"/admin/invoices/invoice/outbox/{name}/0/")
-    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf["Content-Disposition"] == f'attachment; filename="invoice-{attempt.invoice.number}.pdf"'
+    assert pdf.content.startswith(b"%PDF")
     # and the pay link in it opens the invoice
     token = re.search(r"http://localhost:8000/pay/([A-Za-z0-9_-]+)", page).group(1)
     assert admin_client.get(f"/pay/{token}").status_code == 200
@@ -85,7 +86,7 @@ def _settings_in_subprocess(**env: str) -> subprocess.CompletedProcess:
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='project.settings'; "
         "from django.conf import settings; "
-        "print(settings.QUEUE_PROVIDER, settings.AWS_ENDPOINT_URL, settings.EMAIL_BACKEND)"
+        "print(settings.QUEUE_PROVIDER, settings.AWS_ENDPOINT_URL, settings.EMAIL_DELIVERY_BACKEND)"
     )
     full = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "EMAIL_PROVIDER")}
     return subprocess.run(

@@ -14,7 +14,7 @@ from tests.invoices.factories import invoice_with_lines
 
 @pytest.fixture
 def ses_backend(queues, settings):
-    settings.EMAIL_BACKEND = "invoices.ses.SesEmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "invoices.ses.SesEmailBackend"
     settings.DEFAULT_FROM_EMAIL = "billing@example.com"
     return ses.client()
 

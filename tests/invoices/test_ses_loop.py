@@ -67,7 +67,7 @@ def _publish(topic_arn: str, doc: dict) -> None:
 
 
 def test_send_log_row_then_delivery_and_bounce_update_it_and_the_attempt(loop, queues, settings):
-    settings.EMAIL_BACKEND = "invoices.ses.SesEmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "invoices.ses.SesEmailBackend"
     aws.client("ses").verify_email_identity(EmailAddress=settings.DEFAULT_FROM_EMAIL)
     polling.enable_polling(first_poll=False)
     # given two e-mails sent through SES

@@ -15,7 +15,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from jobs.coordination import coordinator  # noqa: E402
-from jobs.table import transitions as store  # noqa: E402
+from jobs.table import rows, transitions  # noqa: E402
 
 call_command("migrate", verbosity=0)
 THREADS = 8
@@ -42,7 +42,7 @@ def race(fn):
 coord = coordinator()
 job_id = uuid.uuid4()
 now = timezone.now()
-store.jobs_insert(
+rows.jobs_insert(
     [
         {
             "id": job_id,
@@ -64,7 +64,7 @@ result = {
     "rate": race(lambda i: round(coord.rate_reserve("jobs:rate:r", 3, 1.0, f"m{i}"), 3)),
     "claim": race(
         lambda i: (
-            store.job_claim(
+            transitions.job_claim(
                 str(job_id), token=f"t{i}", worker="w", now=now, lease_until=now + timedelta(seconds=30)
             )
             is not None

@@ -108,10 +108,8 @@ def test_a_poison_history_write_is_dropped_and_later_writes_leases_and_jobs_go_o
     settings.JOBS_LEASE_TTL = 1
     dropped = history.stats["dropped_rejected"]
     # A write PostgreSQL rejects: a NUL in a text column (the old writer retried it forever).
-    history.record(
-        store.FINISH_SQL,
-        ["succ\x00eeded", store.db_time(timezone.now()), None, "x\x00y", store.db_id(uuid.uuid4()), "t"],
-    )
+    now = timezone.now()
+    history.record(history.FINISH, store.finish_params(str(uuid.uuid4()), "t", now, now, 0.1, "x\x00y", None))
     enq = counted_job.enqueue(n=3, seconds=2.5)  # outlives its 1 s lease unless it is renewed
     wait_for(lambda: Job.objects.get(pk=enq.job_id).state == JobState.SUCCEEDED, timeout=30, message="ran")
     assert _runs() == [3]  # the lease was renewed: no second run

@@ -76,7 +76,7 @@ def test_unreachable_mail_server_is_retried_then_gives_up(settings):
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
     with pytest.raises(RetryJob, match="attempt 1/3: SmtpUnavailable"):
         run_now("email", {"to": "a@example.com", "subject": "Hi"}, attempt=1)
@@ -102,7 +102,7 @@ def test_ses_throttling_is_retried_not_failed_for_good(settings, httpserver):
     httpserver.expect_request("/", method="POST").respond_with_data(
         throttled, status=400, content_type="text/xml"
     )
-    settings.EMAIL_BACKEND = "invoices.ses.SesEmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "invoices.ses.SesEmailBackend"
     settings.AWS_ENDPOINT_URL = httpserver.url_for("/").rstrip("/")
     aws.clients_reset()
     try:

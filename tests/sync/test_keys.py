@@ -49,7 +49,7 @@ def test_rotate_tokens_reencrypts_every_token_with_the_first_key(make_participan
     out = StringIO()
     call_command("rotate_tokens", stdout=out)
 
-    assert "Rotated the tokens of 2 participant(s)." in out.getvalue()
+    assert "sync.Participant: re-encrypted 2 row(s), 0 already current." in out.getvalue()
     settings.FIELD_ENCRYPTION_KEY = new  # the old key is gone: everything still reads
     for p in Participant.objects.filter(pk__in=plain):
         assert (p.access_token, p.refresh_token) == plain[p.pk]
@@ -67,11 +67,11 @@ def test_rotate_tokens_reports_rows_no_key_opens_and_goes_on(make_participant, s
     out = StringIO()
     with pytest.raises(
         CommandError,
-        match=f"1 participant\\(s\\) have tokens no configured key decrypts \\(ids {orphan.pk}\\)",
+        match=f"left unchanged: sync.Participant 1 row\\(s\\) \\(ids {orphan.pk}\\)",
     ):
         call_command("rotate_tokens", stdout=out)
 
-    assert "Rotated the tokens of 1 participant(s)." in out.getvalue()
+    assert "sync.Participant: re-encrypted 0 row(s), 1 already current." in out.getvalue()
     assert Participant.objects.get(pk=orphan.pk).access_token_encrypted == before  # untouched
     assert Participant.objects.get(pk=ok.pk).access_token.startswith("access-")
 

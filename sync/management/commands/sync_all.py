@@ -7,11 +7,35 @@ hour after it) it follows that run instead of starting another.
 from __future__ import annotations
 
 import time
+from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from sync.models import Participant, SyncOutcome, SyncRun, SyncTrigger
+
+
+class _Lines:
+    """The progress bar without tqdm (the image installs no `local` extra): a line per change."""
+
+    def __init__(self, *, total: int | None, file: IO[str], **_: Any) -> None:
+        self.total, self.n, self._file = total, 0, file
+        self._shown: tuple[int, int | None] = (-1, None)
+
+    def refresh(self) -> None:
+        if (self.n, self.total) != self._shown:
+            self._shown = (self.n, self.total)
+            self._file.write(f"sync: {self.n}/{self.total or '?'} participants\n")
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(**kwargs: Any) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Lines(**kwargs)
+    return tqdm(**kwargs)
 
 
 class Command(BaseCommand):
@@ -84,7 +108,7 @@ class Command(BaseCommand):
                     return None
                 if run is not None:
                     if bar is None:
-                        bar = tqdm(
+                        bar = _bar(
                             total=run.participants_total or None,
                             unit="participant",
                             file=self.stderr._out,
