@@ -145,7 +145,7 @@ class JobTask(Task):
 
     def display_name(self, args: tuple, kwargs: dict[str, Any]) -> str | None:
         """The row's display name; a display callable that fails costs the name, not the job."""
-        display = self.display
+        display = getattr(type(self), "display", None)  # the plain function, not bound to the task
         if display is None:
             return None
         try:
