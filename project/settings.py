@@ -142,8 +142,15 @@ else:
         # message, and the job table lets one copy run.
         "retry_on_timeout": False,
         "health_check_interval": 25,
+        # Priorities 0-9 each their own list (kombu's default is 4 buckets: 0-2, 3-5, 6-8, 9),
+        # served lowest number first: the layer's priority 0 is the most urgent (docs/OPERATIONS.md,
+        # "Job priorities"; on RabbitMQ the layer publishes 9 - p, see jobs.broker.queues).
+        "priority_steps": list(range(10)),
+        "queue_order_strategy": "priority",
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# RabbitMQ only (Redis ignores it): queues declared with x-max-priority 10, so priorities work there.
+CELERY_TASK_QUEUE_MAX_PRIORITY = env.int("CELERY_TASK_QUEUE_MAX_PRIORITY", default=10)
 CELERY_RESULT_BACKEND = "jobs.core.results:JobResultBackend"  # job rows, else django-celery-results
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "django-cache"

@@ -24,6 +24,7 @@ from celery import current_app
 
 from jobs import telemetry
 from jobs.broker import MARKER, redis_pipeline
+from jobs.broker.queues import broker_priority
 from jobs.conf import conf
 from jobs.table import clock, history, rows, transitions
 from jobs.table.payload import payload_real, reprs
@@ -136,8 +137,9 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
         return jobs_publish([spec]) == 1
     args, kwargs = payload_real(spec["args"], spec["kwargs"], None)
     options: dict[str, Any] = {"queue": spec["queue"], **reprs(spec["args"], spec["kwargs"])}
-    if spec.get("priority") is not None:
-        options["priority"] = spec["priority"]
+    if spec.get("priority") is not None:  # our 0 = most urgent, whichever broker (jobs.broker.queues)
+        driver = getattr(getattr(producer, "connection", None), "transport", None)
+        options["priority"] = broker_priority(spec["priority"], getattr(driver, "driver_type", ""))
     try:
         current_app.send_task(
             spec["task"],
