@@ -37,7 +37,8 @@ def check_sync() -> dict[str, Any]:
     problems: list[str] = []
     warnings: list[str] = []
     lag = (now - slot.at).total_seconds()
-    if slot.enabled and run is None and lag >= settings.SYNC_HEALTH_MAX_LAG:
+    participants = Participant.objects.filter(active=True).exists()
+    if slot.enabled and run is None and lag >= settings.SYNC_HEALTH_MAX_LAG and (last or participants):
         (problems if last is not None else warnings).append(
             f"no sync run for {slot.local_date} {lag / 3600:.1f} h after its slot: is beat running "
             "and a worker consuming the 'sync' queue? (`manage.py sync_all` starts it by hand)"
@@ -51,7 +52,7 @@ def check_sync() -> dict[str, Any]:
                 f"sync run {run.pk} still unfinished after {open_hours:.1f} h ({waiting} participant(s) "
                 "not final): see its outcomes in the admin (rate limit, retries, a lost worker)"
             )
-    if not report["strava_configured"] and Participant.objects.filter(active=True).exists():
+    if not report["strava_configured"] and participants:
         warnings.append("STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET are not set: tokens cannot be refreshed")
     report["ok"] = not problems
     if problems:

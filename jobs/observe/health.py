@@ -199,8 +199,11 @@ def _warning(report: dict[str, Any]) -> str:
 
 
 def fix_for(name: str, own: str | None = None) -> str:
-    what = own or _FIXES.get(name, "read the section's error above")
+    """What to do, ending with the docs/OPERATIONS.md section that says more."""
     section = SECTIONS.get(name, OTHER_SECTION)
+    what = own or _FIXES.get(name)
+    if not what:
+        return f'see {DOCS}, section "{section}"'
     return f'{what.format(worker_command=worker_command())} ({DOCS}, section "{section}")'
 
 
