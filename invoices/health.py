@@ -58,7 +58,13 @@ def _celery_queue(queue: str) -> dict[str, Any]:
     depth = queue_depth(name)
     if depth is None:
         raise ConnectionError(f"the broker ({_broker()}) did not answer for Celery queue {name}")
-    return {"reachable": True, "celery_queue": name, "broker": _broker(), "available": depth, "in_flight": None}
+    return {
+        "reachable": True,
+        "celery_queue": name,
+        "broker": _broker(),
+        "available": depth,
+        "in_flight": None,
+    }
 
 
 def invoice_queues_health() -> dict[str, Any]:

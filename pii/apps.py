@@ -17,4 +17,3 @@ class PiiConfig(AppConfig):
         # slack_sdk logs request bodies (message text: PII) at DEBUG; never let them through.
         logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger("slack_sdk").level))
         register_check("pii", pii_health)
-

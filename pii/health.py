@@ -33,11 +33,15 @@ def bot_token_test(token: str) -> dict[str, Any]:
     if cached and time.monotonic() - cached[0] < AUTH_TEST_EVERY:
         return cached[1]
     try:
-        data = slack.client(token).auth_test().data
+        data: Any = slack.client(token).auth_test().data
         answer: dict[str, Any] = {"ok": True, "team": data.get("team"), "bot_user": data.get("user_id")}
     except SlackApiError as exc:
         resp = exc.response
-        answer = {"ok": False, "refused": True, "error": str((resp.get("error") if resp else "") or "refused")}
+        answer = {
+            "ok": False,
+            "refused": True,
+            "error": str((resp.get("error") if resp else "") or "refused"),
+        }
     except Exception as exc:  # network: Slack's trouble, not proof our token is wrong
         answer = {"ok": False, "refused": False, "error": f"Slack unreachable: {type(exc).__name__}"}
     _auth_cache[key] = (time.monotonic(), answer)
@@ -72,7 +76,9 @@ def pii_health() -> dict[str, Any]:
         report.update(ok=False, error="SLACK_SIGNING_SECRET is not set: every Slack request is refused")
         return report
     if not configured:
-        report["warning"] = "no bot token and no workspace installed: events are accepted but nothing can be fetched"
+        report["warning"] = (
+            "no bot token and no workspace installed: events are accepted but nothing can be fetched"
+        )
         return report
     if bot:
         answer = bot_token_test(settings.SLACK_BOT_TOKEN)

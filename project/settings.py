@@ -190,7 +190,7 @@ JOBS_RELAY_AFTER = env.float("JOBS_RELAY_AFTER", default=10)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
 JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
-JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # after a failed publish
+JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # unused: see the probe below
 # The publish breaker stays open until a probe (every this many seconds) sees the broker again;
 # the publish path's connect timeout, so an enqueue with the broker down costs ~that, not seconds.
 JOBS_BROKER_PROBE_EVERY = env.float("JOBS_BROKER_PROBE_EVERY", default=0.5)

@@ -56,7 +56,9 @@ def _trip(exc: BaseException) -> None:
         if not _Breaker.open:
             _Breaker.open, _Breaker.opened_at = True, time.monotonic()
             _Breaker.trips += 1
-            logger.warning("publish: broker down, breaker open", extra={"fields": {"error": type(exc).__name__}})
+            logger.warning(
+                "publish: broker down, breaker open", extra={"fields": {"error": type(exc).__name__}}
+            )
         if _Breaker.probing:
             return
         _Breaker.probing = True
@@ -71,7 +73,9 @@ def _probe() -> None:
                 with _Breaker.lock:
                     _Breaker.open = False
                 down = time.monotonic() - _Breaker.opened_at
-                logger.info("publish: broker back, breaker closed", extra={"fields": {"down_s": round(down, 1)}})
+                logger.info(
+                    "publish: broker back, breaker closed", extra={"fields": {"down_s": round(down, 1)}}
+                )
                 return
     finally:
         with _Breaker.lock:
@@ -85,7 +89,9 @@ def broker_answers(timeout: float) -> bool:
     options = dict(current_app.conf.broker_transport_options or {})
     options.update(socket_connect_timeout=timeout, socket_timeout=timeout, max_retries=0)
     try:
-        with Connection(current_app.conf.broker_url, connect_timeout=timeout, transport_options=options) as conn:
+        with Connection(
+            current_app.conf.broker_url, connect_timeout=timeout, transport_options=options
+        ) as conn:
             channel: Any = conn.default_channel
             if redis_pipeline.supported(conn):
                 channel.client.ping()

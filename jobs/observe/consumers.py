@@ -37,8 +37,8 @@ def queue_consumers(*, timeout: float = 1.0, workers: list[str] | None = None) -
     "unconsumed": [declared, unpaused queues no worker consumes]}."""
     limit = len(workers) if workers else None
     inspect = current_app.control.inspect(timeout=timeout, destination=workers or None, limit=limit)
-    active = inspect.active_queues() or {}
-    stats = inspect.stats() or {} if active else {}
+    active: dict[str, Any] = inspect.active_queues() or {}
+    stats: dict[str, Any] = (inspect.stats() or {}) if active else {}
     paused = _paused()
     queues: dict[str, dict[str, Any]] = {
         name: {"workers": [], "slots": 0, "documented": DOCUMENTED_CONCURRENCY.get(name)}
@@ -49,7 +49,8 @@ def queue_consumers(*, timeout: float = 1.0, workers: list[str] | None = None) -
         slots = pool.get("max-concurrency")
         for queue in consumed or []:
             entry = queues.setdefault(
-                queue["name"], {"workers": [], "slots": 0, "documented": DOCUMENTED_CONCURRENCY.get(queue["name"])}
+                queue["name"],
+                {"workers": [], "slots": 0, "documented": DOCUMENTED_CONCURRENCY.get(queue["name"])},
             )
             entry["workers"].append({"worker": worker, "slots": slots})
             entry["slots"] += int(slots or 0)

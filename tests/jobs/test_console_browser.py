@@ -10,7 +10,10 @@ from django.utils import timezone
 from jobs.models import Heartbeat
 from jobs.observe import health
 from tests.helpers import free_port
-from tests.jobs.test_ops_browser import SHOTS, page, wait_for  # noqa: F401  (the page fixture)
+from tests.jobs import test_ops_browser as ops
+from tests.jobs.test_ops_browser import SHOTS, wait_for
+
+page = ops.page  # the logged-in operator's tab (a fixture of the console's browser tests)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +22,7 @@ def level(tab) -> str:
     return tab.get_attribute("#verdict", "data-level") or ""
 
 
-def test_the_banner_turns_healthy_then_down_without_a_reload(page, worker_process, settings):  # noqa: F811
+def test_the_banner_turns_healthy_then_down_without_a_reload(page, worker_process, settings):
     settings.HEALTH_CACHE_SECONDS = 1
     settings.SLACK_SIGNING_SECRET = settings.SLACK_BOT_TOKEN = ""
     settings.WEBHOOK_SIGNING_SECRET = ""
@@ -45,9 +48,7 @@ def test_the_banner_turns_healthy_then_down_without_a_reload(page, worker_proces
     page.screenshot(path=str(SHOTS / "banner-down-broker.png"), full_page=False)
 
 
-def test_handler_jobs_show_their_names_and_are_found_by_name_and_short_id(  # noqa: F811
-    page, settings
-):
+def test_handler_jobs_show_their_names_and_are_found_by_name_and_short_id(page, settings):
     from queue_handlers.services import enqueue_job
 
     settings.WEBHOOK_SIGNING_SECRET = "s3cret-for-signing"
@@ -71,7 +72,7 @@ def test_handler_jobs_show_their_names_and_are_found_by_name_and_short_id(  # no
     page.screenshot(path=str(SHOTS / "jobs-search-short-id.png"), full_page=False)
 
 
-def test_the_pii_detection_list_keeps_status_and_reason_on_screen_at_1280_px(page):  # noqa: F811
+def test_the_pii_detection_list_keeps_status_and_reason_on_screen_at_1280_px(page):
     from pii.models import Detection
 
     for n in range(5):
@@ -96,7 +97,9 @@ def test_the_pii_detection_list_keeps_status_and_reason_on_screen_at_1280_px(pag
     for column in ("status", "reason"):
         box = page.locator(f"th.column-{column}").bounding_box()
         assert box is not None and box["x"] + box["width"] <= edge + 1, (column, box, edge)
-    scroll = page.evaluate("() => { const r = document.querySelector('#changelist .results'); "
-                           "return [r.scrollWidth, r.clientWidth]; }")
+    scroll = page.evaluate(
+        "() => { const r = document.querySelector('#changelist .results'); "
+        "return [r.scrollWidth, r.clientWidth]; }"
+    )
     assert scroll[0] <= scroll[1] + 1, scroll  # nothing hidden sideways
     page.screenshot(path=str(SHOTS / "pii-detections-1280.png"), full_page=False)

@@ -30,7 +30,10 @@ def test_ten_jobs_of_mixed_priority_run_most_urgent_first_on_a_one_slot_worker(w
         timeout=60,
         message="all ten ran",
     )
-    order = [ids[str(j)] for j in Job.objects.filter(pk__in=ids).order_by("started_at").values_list("id", flat=True)]
+    order = [
+        ids[str(j)]
+        for j in Job.objects.filter(pk__in=ids).order_by("started_at").values_list("id", flat=True)
+    ]
     assert order == list(range(10))
 
 

@@ -114,7 +114,9 @@ def test_the_breaker_closes_when_the_probe_sees_the_broker_and_the_relay_publish
     runner = threading.Thread(target=lambda: result.append(_run_script(env, code)))
     runner.start()
     try:
-        wait_for(lambda: Path(str(go) + ".ready").exists(), timeout=60, message="enqueued with the broker down")
+        wait_for(
+            lambda: Path(str(go) + ".ready").exists(), timeout=60, message="enqueued with the broker down"
+        )
         private.start()
         go.touch()
         runner.join(90)

@@ -56,7 +56,10 @@ def test_the_list_shows_the_error_and_when_a_job_is_scheduled_for(
 def test_the_dashboard_names_handler_jobs_in_running_now_and_most_failing(admin_client, webhook_job):
     now = timezone.now()
     Job.objects.filter(pk=webhook_job.job_id).update(
-        state=JobState.STARTED, started_at=now, worker="w@h", lease_expires_at=now + timezone.timedelta(seconds=30)
+        state=JobState.STARTED,
+        started_at=now,
+        worker="w@h",
+        lease_expires_at=now + timezone.timedelta(seconds=30),
     )
     Job.objects.create(
         task="queue_handlers.tasks.handler_job_task",
