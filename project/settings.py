@@ -190,11 +190,7 @@ JOBS_RELAY_AFTER = env.float("JOBS_RELAY_AFTER", default=10)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
 JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
-JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # unused: see the probe below
-# The publish breaker stays open until a probe (every this many seconds) sees the broker again;
-# the publish path's connect timeout, so an enqueue with the broker down costs ~that, not seconds.
-JOBS_BROKER_PROBE_EVERY = env.float("JOBS_BROKER_PROBE_EVERY", default=0.5)
-JOBS_PUBLISH_CONNECT_TIMEOUT = env.float("JOBS_PUBLISH_CONNECT_TIMEOUT", default=0.1)
+JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # after a failed publish
 # A provider's retry-after (Strava's daily window: up to 24 h) and a Snooze are capped here.
 JOBS_MAX_RETRY_AFTER = env.float("JOBS_MAX_RETRY_AFTER", default=6 * 3600)
 JOBS_MAX_SNOOZE = env.float("JOBS_MAX_SNOOZE", default=24 * 3600)
@@ -215,6 +211,11 @@ JOBS_POLL_TASKS = env.list("JOBS_POLL_TASKS", default=[])  # besides tasks decla
 JOBS_NOOP_KEEP_SECONDS = env.int("JOBS_NOOP_KEEP_SECONDS", default=3600)
 JOBS_LOST_AFTER = env.int("JOBS_LOST_AFTER", default=600)
 JOBS_QUEUE_SYNC_EVERY = env.float("JOBS_QUEUE_SYNC_EVERY", default=5)
+# The publish breaker stays open until a probe (every this many seconds) sees the broker again
+# (JOBS_BROKER_BACKOFF is no longer used); the publish path's connect timeout, so an enqueue with
+# the broker down costs about that, not seconds.
+JOBS_BROKER_PROBE_EVERY = env.float("JOBS_BROKER_PROBE_EVERY", default=0.5)
+JOBS_PUBLISH_CONNECT_TIMEOUT = env.float("JOBS_PUBLISH_CONNECT_TIMEOUT", default=0.1)
 JOBS_RUN_AT_BEAT_START = env.list("JOBS_RUN_AT_BEAT_START", default=["sync.catch_up"])
 
 from project.settings_apps import *  # noqa: E402, F403  (AWS, e-mail and each app's settings)

@@ -61,6 +61,7 @@ SECTIONS = {
     "handlers": "Handler jobs fail",
     "invoice_queues": "Invoice e-mails wait",
     "ses_polling": "SES events are not polled",
+    "local_aws": "The local AWS (moto) is not running",
 }
 OTHER_SECTION = "Any other failing section"
 
