@@ -92,7 +92,7 @@ def job_page(request: HttpRequest, object_id: str, model_admin: Any) -> HttpResp
     attempts = list(job.attempts.order_by("started_at"))
     context = _context(
         request,
-        f"{job.task} · {job.state}",
+        f"{job.display_name or job.task} · {job.state}",
         job=job,
         attempts=attempts,
         snoozes=[a for a in attempts if a.outcome == "snoozed"],

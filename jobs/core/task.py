@@ -122,6 +122,7 @@ class JobTask(Task):
         if priority is not None and not 0 <= int(priority) <= 9:
             raise ValueError(f"{self.name}: priority {priority!r} is not 0 (most urgent) to 9 (least)")
         queue = options.get("queue") or opts.queue
+        queue = getattr(queue, "name", queue)  # a kombu Queue (Celery's routing may pass one)
         if queue not in declared_queues():
             raise UnknownQueue(
                 f"{self.name}: unknown queue {queue!r}; declared queues are {', '.join(declared_queues())}"
