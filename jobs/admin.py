@@ -175,7 +175,11 @@ class JobAdmin(admin.ModelAdmin):
     def name(self, obj: Job) -> str:
         """`handler:webhook` rather than the dispatcher's task name; the task name otherwise."""
         if obj.display_name:
-            return format_html('{}<br><small class="job-task">{}</small>', obj.display_name, obj.task)
+            return format_html(
+                '<span class="job-name">{}</span><br><small class="job-task">{}</small>',
+                obj.display_name,
+                obj.task,
+            )
         return obj.task
 
     @admin.display(description="scheduled for", ordering="scheduled_at")
