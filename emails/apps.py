@@ -30,5 +30,11 @@ def ses_polling_health() -> dict:
     if not cfg.polling_active:
         return {"ok": True, **report}
     limit = 3 * cfg.interval_seconds + 60 + cfg.poll_budget_seconds
-    age = (timezone.now() - last).total_seconds() if last else None
-    return {"ok": age is not None and age <= limit, "age_s": age, "limit_s": limit, **report}
+    if last is None:
+        error = "SES polling is on but no poll has ever finished: is beat running and sqs_polling consumed?"
+        return {"ok": False, "error": error, "age_s": None, "limit_s": limit, **report}
+    age = (timezone.now() - last).total_seconds()
+    if age > limit:
+        error = f"the last SES poll finished {age:.0f} s ago (limit {limit} s): is beat running?"
+        return {"ok": False, "error": error, "age_s": age, "limit_s": limit, **report}
+    return {"ok": True, "age_s": age, "limit_s": limit, **report}

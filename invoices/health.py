@@ -46,11 +46,25 @@ def _sqs_queue(queue: str) -> dict[str, Any]:
     return out
 
 
+def _broker() -> str:
+    """Which broker the Celery provider really uses: Redis, or the single-machine filesystem one."""
+    return "filesystem (single machine)" if settings.EMBEDDED_MODE else "redis"
+
+
 def _celery_queue(queue: str) -> dict[str, Any]:
-    depth = queue_depth(celery_queue(queue))
+    """QUEUE_PROVIDER=celery (or memory): the attempts travel on the Celery queue
+    invoices_<queue> of whatever broker this deployment runs — also the single-machine one."""
+    name = celery_queue(queue)
+    depth = queue_depth(name)
     if depth is None:
-        raise ConnectionError("the broker did not answer")
-    return {"reachable": True, "available": depth, "in_flight": None}
+        raise ConnectionError(f"the broker ({_broker()}) did not answer for Celery queue {name}")
+    return {
+        "reachable": True,
+        "celery_queue": name,
+        "broker": _broker(),
+        "available": depth,
+        "in_flight": None,
+    }
 
 
 def invoice_queues_health() -> dict[str, Any]:

@@ -7,6 +7,8 @@ confirmation page that says how many jobs and which; the work itself is done by 
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -29,6 +31,16 @@ from jobs.core.registry import poll_tasks
 from jobs.models import Job, JobState
 
 HIDDEN = ("lease_token", "secret_payload")
+_SHORT_ID = re.compile(r"^[0-9a-f]{4,32}$")
+
+
+def id_prefix_range(term: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The ids that start with `term` (the short id the list shows, or more of a full id) as a
+    primary-key range: an index range scan, not a text search over a million rows."""
+    hexed = term.strip().lower().replace("-", "")
+    if not _SHORT_ID.match(hexed):
+        return None
+    return uuid.UUID(hexed.ljust(32, "0")), uuid.UUID(hexed.ljust(32, "f"))
 
 
 class RelevanceFilter(admin.SimpleListFilter):
@@ -101,18 +113,22 @@ class CappedPaginator(Paginator):
 class JobAdmin(admin.ModelAdmin):
     list_display = (
         "short_id",
-        "task",
+        "name",
         "queue",
         "state_badge",
         "attempts",
         "deferrals",
         "enqueued_at",
+        "scheduled_for",
         "finished_at",
         "run_time",
+        "error",
     )
-    list_display_links = ("short_id", "task")
+    list_display_links = ("short_id", "name")
     list_filter = (RelevanceFilter, "state", QueueFilter, TaskFilter)
-    search_fields = ("=id", "task")
+    # The short id the list shows (a prefix of the id), the display name and the task name.
+    search_fields = ("task", "display_name")
+    search_help_text = "a job's id or the short id the list shows, a name (handler:webhook) or task"
     paginator = CappedPaginator
     actions = ("retry_jobs", "cancel_jobs", "discard_jobs")
     exclude = HIDDEN
@@ -120,8 +136,21 @@ class JobAdmin(admin.ModelAdmin):
     list_per_page = 50
     change_list_template = "admin/jobs/job/change_list.html"
 
+    class Media:
+        css = {"all": ("jobs/admin_lists.css",)}
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).defer(*HIDDEN)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Job], search_term: str
+    ) -> tuple[QuerySet[Job], bool]:
+        ids = id_prefix_range(search_term)
+        if ids is not None:  # an id or its prefix: nothing else looks like 4+ hex digits here
+            by_id = queryset.filter(id__gte=ids[0], id__lte=ids[1])
+            if by_id.exists():
+                return by_id, False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -140,6 +169,30 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="job", ordering="id")
     def short_id(self, obj: Job) -> str:
         return str(obj.id)[:8]
+
+    @admin.display(description="name", ordering="task")
+    def name(self, obj: Job) -> str:
+        """`handler:webhook` rather than the dispatcher's task name; the task name otherwise."""
+        if obj.display_name:
+            return format_html(
+                '<span class="job-name">{}</span><br><small class="job-task">{}</small>',
+                obj.display_name,
+                obj.task,
+            )
+        return obj.task
+
+    @admin.display(description="scheduled for", ordering="scheduled_at")
+    def scheduled_for(self, obj: Job) -> Any:
+        return obj.scheduled_at if obj.state in (JobState.SCHEDULED, JobState.RETRYING) else "—"
+
+    @admin.display(description="error")
+    def error(self, obj: Job) -> str:
+        """The last error's first line, cut short: the job's page shows it whole."""
+        text = (obj.last_error or "").strip().splitlines()
+        if not text:
+            return "—"
+        first = text[0]
+        return format_html('<span class="job-error" title="{}">{}</span>', first[:500], first[:120])
 
     @admin.display(description="state", ordering="state")
     def state_badge(self, obj: Job) -> str:
@@ -160,6 +213,7 @@ class JobAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("dashboard/", wrap(console.dashboard), name="jobs_dashboard"),
+            path("health.json", wrap(console.health_json), name="jobs_health"),
             path("lost/", wrap(console.reenqueue_lost), name="jobs_lost"),
             path("queue/<str:queue>/", wrap(console.queue_control), name="jobs_queue"),
             path("<uuid:job_id>/act/<str:action>/", wrap(console.job_act), name="jobs_job_act"),

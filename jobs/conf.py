@@ -31,8 +31,12 @@ class JobsSettings:
     # The background loops: the stager's fallback poll and the reconciler's period.
     mover_interval: float = 0.1
     reconcile_every: float = 5.0
-    # After a failed publish, enqueues skip the broker for this long (the relay catches up).
+    # Unused since the breaker waits for its probe (broker_probe_every); kept so settings load.
     broker_backoff: float = 1.0
+    # The publish breaker: open from a failed publish until a probe, every this many seconds,
+    # sees the broker answer; the publish path's connect timeout (a local Redis answers in ~1 ms).
+    broker_probe_every: float = 0.5
+    publish_connect_timeout: float = 0.1
     max_retry_after: float = 6 * 3600.0
     max_snooze: float = 24 * 3600.0
     # A delivery whose fate the database cannot decide goes back to the broker after this delay.

@@ -37,6 +37,9 @@ class Job(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.CharField(max_length=200, db_index=True)
+    # What the job is, for people (`handler:webhook`), set at enqueue by the task's `display`
+    # option; NULL shows the task name. Never holds arguments that are not already shown.
+    display_name = models.CharField(max_length=200, null=True, blank=True)
     queue = models.CharField(max_length=100, default="default")
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
     attempt = models.PositiveIntegerField(default=0)

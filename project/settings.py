@@ -143,8 +143,15 @@ else:
         # message, and the job table lets one copy run.
         "retry_on_timeout": False,
         "health_check_interval": 25,
+        # Priorities 0-9 each their own list (kombu's default is 4 buckets: 0-2, 3-5, 6-8, 9),
+        # served lowest number first: the layer's priority 0 is the most urgent (docs/OPERATIONS.md,
+        # "Job priorities"; on RabbitMQ the layer publishes 9 - p, see jobs.broker.queues).
+        "priority_steps": list(range(10)),
+        "queue_order_strategy": "priority",
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# RabbitMQ only (Redis ignores it): queues declared with x-max-priority 10, so priorities work there.
+CELERY_TASK_QUEUE_MAX_PRIORITY = env.int("CELERY_TASK_QUEUE_MAX_PRIORITY", default=10)
 CELERY_RESULT_BACKEND = "jobs.core.results:JobResultBackend"  # job rows, else django-celery-results
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "django-cache"
@@ -210,6 +217,11 @@ JOBS_POLL_TASKS = env.list("JOBS_POLL_TASKS", default=[])  # besides tasks decla
 JOBS_NOOP_KEEP_SECONDS = env.int("JOBS_NOOP_KEEP_SECONDS", default=3600)
 JOBS_LOST_AFTER = env.int("JOBS_LOST_AFTER", default=600)
 JOBS_QUEUE_SYNC_EVERY = env.float("JOBS_QUEUE_SYNC_EVERY", default=5)
+# The publish breaker stays open until a probe (every this many seconds) sees the broker again
+# (JOBS_BROKER_BACKOFF is no longer used); the publish path's connect timeout, so an enqueue with
+# the broker down costs about that, not seconds.
+JOBS_BROKER_PROBE_EVERY = env.float("JOBS_BROKER_PROBE_EVERY", default=0.5)
+JOBS_PUBLISH_CONNECT_TIMEOUT = env.float("JOBS_PUBLISH_CONNECT_TIMEOUT", default=0.1)
 JOBS_RUN_AT_BEAT_START = env.list("JOBS_RUN_AT_BEAT_START", default=["sync.catch_up"])
 
 from project.settings_apps import *  # noqa: E402, F403  (AWS, e-mail and each app's settings)

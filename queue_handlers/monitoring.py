@@ -17,6 +17,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from jobs import Job, JobState, check_broker, queue_depth
+from queue_handlers.health import webhook_signing
 from queue_handlers.registry import get_handler_class, known_types, validate_all_handlers
 
 TASK_NAME = "queue_handlers.tasks.handler_job_task"
@@ -55,7 +56,20 @@ def health_check() -> dict[str, Any]:
     too_deep = [q for q, n in depths.items() if n > settings.HANDLER_HEALTH_MAX_DEPTH]
     if too_deep:
         report["too_deep"] = too_deep
-    report["ok"] = not problems and report["broker"].get("ok", False) and not too_deep
+    webhooks = webhook_signing()
+    report["webhooks"] = webhooks
+    errors = [*problems]
+    if not report["broker"].get("ok", False):
+        errors.append(f"broker: {report['broker'].get('error', 'unreachable')}")
+    if too_deep:
+        errors.append(f"queue(s) deeper than {settings.HANDLER_HEALTH_MAX_DEPTH}: {', '.join(too_deep)}")
+    if not webhooks["ok"]:
+        errors.append(webhooks["error"])
+    report["ok"] = not errors
+    if errors:
+        report["error"] = "; ".join(map(str, errors))
+    elif webhooks.get("warning"):
+        report["warning"] = webhooks["warning"]
     return report
 
 

@@ -25,8 +25,14 @@ def handler_rate(job_type: str, **_kw: Any) -> tuple[str, str] | None:
     return (f"handler:{job_type}", limit) if limit else None
 
 
+def handler_display(job_type: str = "?", **_kw: Any) -> str:
+    """What the console calls the job: `handler:webhook`, not the dispatcher's task name."""
+    return f"handler:{job_type}"
+
+
 @job(
     queue="handlers",
+    display=handler_display,
     max_attempts=MAX_ATTEMPTS_CAP,
     retry_on=(RetryJob,),
     backoff=(settings.HANDLER_RETRY_BACKOFF_BASE, settings.HANDLER_RETRY_BACKOFF_CAP),

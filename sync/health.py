@@ -3,6 +3,9 @@
 A run stays open while any participant is not final (retrying, snoozed on Strava's rate limit,
 or a job that never came back); SYNC_HEALTH_MAX_RUN_HOURS after its start that is an alert,
 not a silent green. Each failing state says why and what to do.
+
+What is merely not set up yet is a warning, not a failure: Strava credentials missing, or no
+sync run ever (a fresh install with its first participant, before the first nightly slot).
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ def check_sync() -> dict[str, Any]:
         else None,
     }
     problems: list[str] = []
+    warnings: list[str] = []
     lag = (now - slot.at).total_seconds()
-    if slot.enabled and run is None and lag >= settings.SYNC_HEALTH_MAX_LAG:
-        problems.append(
+    participants = Participant.objects.filter(active=True).exists()
+    if slot.enabled and run is None and lag >= settings.SYNC_HEALTH_MAX_LAG and (last or participants):
+        (problems if last is not None else warnings).append(
             f"no sync run for {slot.local_date} {lag / 3600:.1f} h after its slot: is beat running "
             "and a worker consuming the 'sync' queue? (`manage.py sync_all` starts it by hand)"
         )
@@ -47,9 +52,12 @@ def check_sync() -> dict[str, Any]:
                 f"sync run {run.pk} still unfinished after {open_hours:.1f} h ({waiting} participant(s) "
                 "not final): see its outcomes in the admin (rate limit, retries, a lost worker)"
             )
-    if not report["strava_configured"] and Participant.objects.filter(active=True).exists():
-        problems.append("STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET are not set: tokens cannot be refreshed")
+    if not report["strava_configured"] and participants:
+        warnings.append("STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET are not set: tokens cannot be refreshed")
     report["ok"] = not problems
     if problems:
         report["problems"] = problems
+        report["error"] = "; ".join(problems)
+    if warnings:
+        report["warnings"] = warnings
     return report

@@ -2,13 +2,20 @@
 publish that fails loses nothing: the row stays unpublished and the relay tries again.
 
 One way to publish (enqueue, the mover, the relay, the reconciler, rescue, admin retry), with a
-short circuit breaker: while the broker is down, enqueues return at once instead of each waiting
-for a connection time-out.
+circuit breaker: one failed publish opens it, and it stays open until a background probe (one
+thread per process, every JOBS_BROKER_PROBE_EVERY seconds, its own short connect timeout) sees
+the broker answer again. While it is open no enqueue touches the broker: each returns in the
+time of its INSERT, and the relay publishes the stored rows once the broker is back. The
+publishes themselves connect with JOBS_PUBLISH_CONNECT_TIMEOUT and without kombu's connection
+retry loop (Celery's broker_connection_timeout of 4 s plus a 2 s interval: the ~6 s a request
+used to wait), so the one publish that finds the broker down costs about that timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -17,20 +24,110 @@ from celery import current_app
 
 from jobs import telemetry
 from jobs.broker import MARKER, redis_pipeline
+from jobs.broker.queues import broker_priority
 from jobs.conf import conf
 from jobs.table import clock, history, rows, transitions
 from jobs.table.payload import payload_real, reprs
 
 logger = logging.getLogger("jobs.broker.publish")
-_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-_down_until = 0.0
+_RETRY_POLICY = {"max_retries": 0, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # jobs.testing.manual(): rows are written, nothing is published — in this context only (a
 # ContextVar, as oban-py's testing mode), so a test's manual mode never leaks into another thread.
 MANUAL: ContextVar[bool] = ContextVar("jobs_manual", default=False)
 
 
+class _Breaker:
+    """Open from a failed publish until the probe sees the broker answer (per process)."""
+
+    lock = threading.Lock()
+    open = False
+    probing = False
+    opened_at = 0.0
+    trips = 0  # how many times it opened (tests and logs)
+
+
 def broker_down() -> bool:
-    return time.monotonic() < _down_until
+    return _Breaker.open
+
+
+def _trip(exc: BaseException) -> None:
+    """Open the breaker and start the probe (once: later failures while open change nothing)."""
+    with _Breaker.lock:
+        if not _Breaker.open:
+            _Breaker.open, _Breaker.opened_at = True, time.monotonic()
+            _Breaker.trips += 1
+            logger.warning(
+                "publish: broker down, breaker open", extra={"fields": {"error": type(exc).__name__}}
+            )
+        if _Breaker.probing:
+            return
+        _Breaker.probing = True
+    threading.Thread(target=_probe, name="jobs-broker-probe", daemon=True).start()
+
+
+def _probe() -> None:
+    try:
+        while True:
+            time.sleep(conf().broker_probe_every)
+            if broker_answers(timeout=conf().publish_connect_timeout * 5):
+                with _Breaker.lock:
+                    _Breaker.open = False
+                down = time.monotonic() - _Breaker.opened_at
+                logger.info(
+                    "publish: broker back, breaker closed", extra={"fields": {"down_s": round(down, 1)}}
+                )
+                return
+    finally:
+        with _Breaker.lock:
+            _Breaker.probing = False
+
+
+def broker_answers(timeout: float) -> bool:
+    """One connection attempt to the broker (a Redis PING), with its own short timeouts."""
+    from kombu import Connection
+
+    options = dict(current_app.conf.broker_transport_options or {})
+    options.update(socket_connect_timeout=timeout, socket_timeout=timeout, max_retries=0)
+    try:
+        with Connection(
+            current_app.conf.broker_url, connect_timeout=timeout, transport_options=options
+        ) as conn:
+            channel: Any = conn.default_channel
+            if redis_pipeline.supported(conn):
+                channel.client.ping()
+        return True
+    except Exception:
+        return False
+
+
+class _Pool:
+    value: Any = None
+    key: tuple[str, float] | None = None
+
+
+def publish_pool() -> Any:
+    """The publish path's connections: Celery's own (`connection_for_write`), but with a short
+    connect timeout and one connection attempt (max_retries 0) instead of kombu's retry loop."""
+    timeout = conf().publish_connect_timeout
+    key = (str(current_app.conf.broker_write_url or current_app.conf.broker_url), timeout)
+    if _Pool.value is None or _Pool.key != key:
+        conn = current_app.connection_for_write(
+            connect_timeout=timeout,
+            transport_options={"socket_connect_timeout": timeout, "max_retries": 0},
+        )
+        _Pool.value, _Pool.key = conn.Pool(limit=current_app.conf.broker_pool_limit), key
+    return _Pool.value
+
+
+def breaker_reset() -> None:
+    """Close the breaker (a forked child: its parent's probe thread did not come along) and
+    forget the parent's connections."""
+    _Breaker.open, _Breaker.probing = False, False
+    _Breaker.lock = threading.Lock()
+    _Pool.value = _Pool.key = None
+
+
+os.register_at_fork(after_in_child=breaker_reset)
 
 
 def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -> bool:
@@ -38,7 +135,6 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
 
     Without a producer this is `jobs_publish([spec])` (on Redis: one pipelined push); with one,
     Celery's own publish (other transports)."""
-    global _down_until
     if MANUAL.get():
         return True
     if broker_down():
@@ -47,8 +143,9 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
         return jobs_publish([spec]) == 1
     args, kwargs = payload_real(spec["args"], spec["kwargs"], None)
     options: dict[str, Any] = {"queue": spec["queue"], **reprs(spec["args"], spec["kwargs"])}
-    if spec.get("priority") is not None:
-        options["priority"] = spec["priority"]
+    if spec.get("priority") is not None:  # our 0 = most urgent, whichever broker (jobs.broker.queues)
+        driver = getattr(getattr(producer, "connection", None), "transport", None)
+        options["priority"] = broker_priority(spec["priority"], getattr(driver, "driver_type", ""))
     try:
         current_app.send_task(
             spec["task"],
@@ -63,7 +160,7 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
             **options,
         )
     except Exception as exc:
-        _down_until = time.monotonic() + conf().broker_backoff
+        _trip(exc)
         telemetry.log_event(
             "publish_failed", spec["task"], spec["id"], queue=spec["queue"], error=type(exc).__name__
         )
@@ -78,14 +175,13 @@ def jobs_publish(specs: list[dict[str, Any]]) -> int:
     one producer. When the batch fails, every job in it stays unpublished for the relay (a part
     that did reach Redis runs once: a second copy cannot claim the row). Returns how many the
     broker took."""
-    global _down_until
     if MANUAL.get():
         return len(specs)
     if not specs or broker_down():
         return 0
     sent: list[str] = []
     try:
-        with current_app.pool.acquire(block=True) as conn:
+        with publish_pool().acquire(block=True) as conn:
             if redis_pipeline.supported(conn):
                 redis_pipeline.redis_publish_many(conn, specs)
                 sent = [spec["id"] for spec in specs]
@@ -93,7 +189,7 @@ def jobs_publish(specs: list[dict[str, Any]]) -> int:
                 with current_app.producer_or_acquire() as producer:
                     sent = [spec["id"] for spec in specs if job_publish(spec, producer=producer, mark=False)]
     except Exception as exc:  # the batch did not reach the broker: the relay publishes them
-        _down_until = time.monotonic() + conf().broker_backoff
+        _trip(exc)
         fields = {"jobs": len(specs), "error": type(exc).__name__}
         logger.warning("publish: batch failed", extra={"fields": fields})
         return 0

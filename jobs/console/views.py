@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,6 +26,8 @@ from jobs.console.queues import QueueError, queue_limit_set, queue_pause, queue_
 from jobs.core.registry import poll_tasks
 from jobs.models import FINISHED_STATES, Job, JobState
 from jobs.observe.dashboard import dashboard_context
+from jobs.observe.health import readiness
+from jobs.observe.verdict import verdict, verdict_from
 
 BULK_MAX = 10_000  # one confirmation acts on at most this many jobs (a page says so)
 WAITING = (JobState.QUEUED, JobState.SCHEDULED, JobState.RETRYING)
@@ -52,16 +54,28 @@ def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def refresh_seconds(raw: str | None, default: str = "10") -> str:
+    """The page's auto-refresh period: digits only (0 = off, at most an hour). Anything else —
+    `0;url=https://elsewhere` would turn the meta refresh into an open redirect — is the default."""
+    raw = (raw or "").strip()
+    return str(min(int(raw), 3600)) if raw.isdigit() and len(raw) <= 5 else default
+
+
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Is it healthy, what is stuck, what failed and why — at a glance."""
     _can_view(request)
     context = dashboard_context()
     lost = lost_jobs()
+    _ok, report = readiness()
+    consumers = report["checks"].get("consumers", {}).get("queues") or {}
+    for row in context["queues"]:
+        row["consumers"] = consumers.get(row["queue"])
     context.update(
         lost_count=lost.count(),
         lost_after=conf().lost_after,
         poll_tasks=poll_tasks(),
-        refresh=request.GET.get("refresh", "10"),
+        refresh=refresh_seconds(request.GET.get("refresh")),
+        verdict=verdict_from(report),
     )
     return TemplateResponse(
         request, "admin/jobs/dashboard.html", _context(request, "Jobs dashboard", **context)
@@ -78,7 +92,7 @@ def job_page(request: HttpRequest, object_id: str, model_admin: Any) -> HttpResp
     attempts = list(job.attempts.order_by("started_at"))
     context = _context(
         request,
-        f"{job.task} · {job.state}",
+        f"{job.display_name or job.task} · {job.state}",
         job=job,
         attempts=attempts,
         snoozes=[a for a in attempts if a.outcome == "snoozed"],
@@ -92,6 +106,15 @@ def job_page(request: HttpRequest, object_id: str, model_admin: Any) -> HttpResp
         else None,
     )
     return TemplateResponse(request, "admin/jobs/job/detail.html", context)
+
+
+def health_json(request: HttpRequest) -> JsonResponse:
+    """The dashboard banner's data (polled by the page every few seconds): the verdict and each
+    failing or warning check's reason and fix, from the cached readiness report."""
+    _can_view(request)
+    response = JsonResponse(verdict())
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
@@ -143,8 +166,8 @@ def queue_control(request: HttpRequest, queue: str) -> HttpResponse:
             messages.warning(request, "nothing to do")
     except (QueueError, ValueError) as exc:
         messages.error(request, f"Queue {queue}: {exc}")
-    refresh = request.GET.get("refresh", "")
-    suffix = f"?refresh={refresh}" if refresh.isdigit() else ""
+    refresh = refresh_seconds(request.GET.get("refresh"), default="")
+    suffix = f"?refresh={refresh}" if refresh else ""
     return HttpResponseRedirect(reverse("admin:jobs_dashboard") + suffix)
 
 

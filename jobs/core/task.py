@@ -22,12 +22,18 @@ from django.utils import timezone
 
 from jobs import telemetry
 from jobs.broker import publish
+from jobs.broker.queues import declared_queues
 from jobs.core.context import RetryRequested
 from jobs.core.execution import Execution
 from jobs.core.options import JobOptions
 from jobs.models import JobState
 from jobs.table.payload import payload_build
 from jobs.table.rows import jobs_insert, unique_holder, unique_lock
+
+
+class UnknownQueue(ValueError):
+    """A job for a queue Celery does not declare: no worker would ever consume it (and a name
+    such as "a/b" would break the console's links), so it is refused before anything is stored."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,11 @@ class Enqueued:
 
 class JobTask(Task):
     job_options: JobOptions = JobOptions()
+    # What a job is, for people: a string, or a callable(*args, **kwargs) -> str evaluated at
+    # enqueue (`@job(display=lambda job_type, **kw: f"handler:{job_type}")`); stored in the
+    # row's display_name and shown by the list, the dashboard and search. Build it from values
+    # the history shows anyway (never a secret).
+    display: Any = None
     ignore_result = True  # outcomes live in the job table, read by jobs.core.results
     typing = False  # Celery's own argument check; ours runs at enqueue before anything is stored
 
@@ -108,10 +119,19 @@ class JobTask(Task):
         delay = _delay(options.get("countdown"), options.get("eta"), now)
         max_attempts = int(options.get("max_attempts") or opts.max_attempts)
         priority = options.get("priority", opts.priority)
+        if priority is not None and not 0 <= int(priority) <= 9:
+            raise ValueError(f"{self.name}: priority {priority!r} is not 0 (most urgent) to 9 (least)")
+        queue = options.get("queue") or opts.queue
+        queue = getattr(queue, "name", queue)  # a kombu Queue (Celery's routing may pass one)
+        if queue not in declared_queues():
+            raise UnknownQueue(
+                f"{self.name}: unknown queue {queue!r}; declared queues are {', '.join(declared_queues())}"
+            )
         return {
             "id": _job_id(task_id),
             "task": self.name,
-            "queue": options.get("queue") or opts.queue,
+            "display_name": self.display_name(args, kwargs),
+            "queue": queue,
             "state": JobState.SCHEDULED if delay > 0 else JobState.QUEUED,
             "max_attempts": max_attempts,
             "priority": priority,
@@ -123,6 +143,18 @@ class JobTask(Task):
             "scheduled_at": now + timedelta(seconds=delay) if delay > 0 else None,
             "retry_of": options.get("retry_of"),
         }
+
+    def display_name(self, args: tuple, kwargs: dict[str, Any]) -> str | None:
+        """The row's display name; a display callable that fails costs the name, not the job."""
+        display = getattr(type(self), "display", None)  # the plain function, not bound to the task
+        if display is None:
+            return None
+        try:
+            name = display(*args, **kwargs) if callable(display) else display
+        except Exception as exc:
+            telemetry.log_event("display_failed", self.name, "", error=type(exc).__name__)
+            return None
+        return str(name)[:200] if name else None
 
     def _unique_holder(self, row: dict[str, Any], now: datetime) -> tuple[str, str] | None:
         opts = self.job_options

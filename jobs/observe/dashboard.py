@@ -4,7 +4,9 @@
   those states (index jobs_job_state_queue; succeeded rows, the bulk, are never read);
 - the oldest waiting job per queue: one index probe on (queue, state, enqueued_at) per queue;
 - throughput: finished rows of the last hour / day grouped by minute / hour (index on finished_at);
-- running now: the partial index on started rows; slowest and most failing tasks of the last day.
+- running now: the partial index on started rows whose lease is still in the future (a dead
+  worker's jobs drop out within one lease, before rescue takes them); slowest and most failing
+  jobs of the last day, by display name (`handler:webhook`), else task name.
 No-op polls (@job(poll=True) that succeeded) are left out of the charts: they are not work.
 """
 
@@ -40,6 +42,7 @@ def queue_rows(*, now: datetime | None = None) -> list[dict[str, Any]]:
     for row in Job.objects.filter(state__in=COUNTED).values("queue", "state").annotate(n=Count("*")):
         counts.setdefault(row["queue"], {})[row["state"]] = row["n"]
     controls = {c.queue: c for c in QueueControl.objects.all()}
+    declared = set(_known_queues())
     names = list(dict.fromkeys([*_known_queues(), *sorted(counts), *sorted(controls)]))
     rows = []
     for queue in names:
@@ -56,6 +59,7 @@ def queue_rows(*, now: datetime | None = None) -> list[dict[str, Any]]:
         rows.append(
             {
                 "queue": queue,
+                "declared": queue in declared,
                 "counts": by_state,
                 "waiting": sum(by_state.get(s, 0) for s in WAITING),
                 "oldest_wait_s": round((now - oldest).total_seconds()) if oldest else None,
@@ -101,11 +105,14 @@ def trunc_to(at: datetime, step: timedelta) -> datetime:
     return at.replace(minute=0) if step >= timedelta(hours=1) else at
 
 
-def running(*, limit: int = 10) -> dict[str, Any]:
-    """What runs now, per worker (partial index on started rows)."""
-    started = Job.objects.filter(state=JobState.STARTED)
+def running(*, now: datetime | None = None, limit: int = 10) -> dict[str, Any]:
+    """What runs now, per worker: started rows whose lease is still held (a killed worker stops
+    renewing, so its jobs leave this list when their lease lapses, not when rescue runs)."""
+    now = now or timezone.now()
+    started = Job.objects.filter(state=JobState.STARTED, lease_expires_at__gt=now)
     per_worker = list(started.values("worker").annotate(n=Count("*")).order_by("-n", "worker"))
-    jobs = list(started.order_by("started_at").only("id", "task", "queue", "worker", "started_at")[:limit])
+    fields = ("id", "task", "display_name", "queue", "worker", "started_at")
+    jobs = list(started.order_by("started_at").only(*fields)[:limit])
     return {
         "per_worker": per_worker,
         "jobs": jobs,
@@ -120,7 +127,7 @@ def task_leaders(*, now: datetime | None = None, limit: int = 5) -> dict[str, li
     run_time = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
     slowest = list(
         day.filter(started_at__isnull=False, state__in=(JobState.SUCCEEDED, JobState.FAILED))
-        .values("task")
+        .values("task", "display_name")
         .annotate(avg=Avg(run_time), max=Max(run_time), n=Count("*"))
         .order_by("-avg")[:limit]
     )
@@ -129,8 +136,13 @@ def task_leaders(*, now: datetime | None = None, limit: int = 5) -> dict[str, li
             value = row[key]
             row[key] = round(value.total_seconds() if isinstance(value, timedelta) else float(value or 0), 3)
     failing = list(
-        day.filter(state=JobState.FAILED).values("task").annotate(n=Count("*")).order_by("-n", "task")[:limit]
+        day.filter(state=JobState.FAILED)
+        .values("task", "display_name")
+        .annotate(n=Count("*"))
+        .order_by("-n", "task", "display_name")[:limit]
     )
+    for row in (*slowest, *failing):
+        row["name"] = row["display_name"] or row["task"]
     return {"slowest": slowest, "failing": failing}
 
 
@@ -144,7 +156,7 @@ def dashboard_context(*, now: datetime | None = None) -> dict[str, Any]:
         "day": day,
         "hour_svg": bar_chart(hour, label_every=10, fmt="%H:%M"),
         "day_svg": bar_chart(day, label_every=4, fmt="%H:00"),
-        "running": running(),
+        "running": running(now=now),
         "leaders": task_leaders(now=now),
         "totals": {
             "hour_succeeded": sum(p["succeeded"] for p in hour),

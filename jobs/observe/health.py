@@ -2,11 +2,21 @@
 
 - Liveness (`GET /healthz`, public): "is this process serving?" — answered without touching the
   database, the broker or a worker, in a few bytes; it discloses nothing.
-- Readiness (`GET /healthz/ready` with the health token or an admin login, `manage.py health`):
-  database, broker, beat, workers and the sections apps add with `register_check(name, fn)`.
-  fn returns a dict with "ok" (bool); a failing section should also say `error` (why) and `fix`
-  (what to do). The web view serves a cached report (HEALTH_CACHE_SECONDS) computed by one
-  request at a time, so probes cannot pile up on the broker and starve real requests.
+- Readiness (`GET /healthz/ready` with the health token or an operator's login, `manage.py
+  health`): database, broker, beat, workers, which worker consumes each queue, and the sections
+  apps add with `register_check(name, fn)`.
+
+A check returns a dict with "ok" (bool). Three outcomes, so the report cries wolf neither way:
+- ok;
+- warning — `{"ok": True, "warning": "..."}` (or `"status": "warning"`, or a non-empty
+  `warnings` list): something is *not configured* or worth a look, but nothing that is set up is
+  broken (a fresh `make run` is green or warnings only);
+- failing — `{"ok": False, "error": "..."}`: something configured is broken. Every failing
+  section carries a reason (its `error`, else its `problems`, else a nested section's error) and
+  a `fix` that names a section of docs/OPERATIONS.md (tests check that every one exists).
+The web view serves a cached report (HEALTH_CACHE_SECONDS) computed by one request at a time,
+so probes cannot pile up on the broker and starve real requests. The dashboard's banner
+(jobs.observe.verdict) reads the same report.
 """
 
 from __future__ import annotations
@@ -28,17 +38,40 @@ from jobs.models import Heartbeat, QueueControl
 
 Check = Callable[[], dict[str, Any]]
 _extra: dict[str, Check] = {}
+NO_REASON = "the check reported a failure without a reason"
+DOCS = "docs/OPERATIONS.md"
 
+# check -> what to do; `{worker_command}` is filled in from Celery's declared queues.
 _FIXES = {
     "database": "check DATABASE_URL and that the database answers; then `make manage ARGS=migrate`",
     "broker": "start Redis (or unset REDIS_URL for the single-machine mode) and check REDIS_URL",
     "beat": "run exactly one beat: `celery -A project beat -l INFO` (`make run` starts one)",
     "workers": "start a worker: `{worker_command}` (`make run` starts one)",
+    "consumers": "start a worker for the queue: `{worker_command}` (or add the queue to a worker's -Q)",
 }
+# check -> the heading (## ...) of docs/OPERATIONS.md that says what to do about it.
+SECTIONS = {
+    "database": "The database does not answer",
+    "broker": "The broker does not answer",
+    "beat": "Scheduled things did not happen",
+    "workers": "Jobs are not running",
+    "consumers": "Jobs are not running",
+    "queues": "Jobs are not running",
+    "pii": "Slack scanning (pii) does not work",
+    "sync": "The nightly sync is late or incomplete",
+    "handlers": "Handler jobs fail",
+    "invoice_queues": "Invoice e-mails wait",
+    "ses_polling": "SES events are not polled",
+    "local_aws": "The local AWS (moto) is not running",
+}
+OTHER_SECTION = "Any other failing section"
 
 
-def register_check(name: str, fn: Check) -> None:
+def register_check(name: str, fn: Check, *, section: str | None = None) -> None:
+    """Add a readiness section; `section` is its docs/OPERATIONS.md heading (default: ours)."""
     _extra[name] = fn
+    if section:
+        SECTIONS[name] = section
 
 
 def check_database() -> dict[str, Any]:
@@ -51,10 +84,10 @@ def check_broker() -> dict[str, Any]:
     started = time.perf_counter()
     with Connection(
         settings.CELERY_BROKER_URL,
-        connect_timeout=2,
-        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=1,
+        transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1},
     ) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=1, timeout=1)
         if settings.EMBEDDED_MODE:
             mode = "embedded (filesystem broker, single machine)"
         else:
@@ -114,16 +147,75 @@ def check_workers() -> dict[str, Any]:
     return report
 
 
+def check_consumers(workers: list[str]) -> dict[str, Any]:
+    """Which workers consume each declared queue (Oban's check_queue): a queue nobody consumes
+    (and nobody paused) waits forever, so it fails."""
+    from jobs.observe.consumers import queue_consumers
+
+    answer = queue_consumers(timeout=settings.HEALTH_PING_TIMEOUT, workers=workers)
+    report: dict[str, Any] = {"ok": not answer["unconsumed"], **answer}
+    if answer["unconsumed"]:
+        report["error"] = "no worker consumes queue(s) " + ", ".join(answer["unconsumed"])
+    return report
+
+
 def check_queues() -> dict[str, Any]:
     """Paused and limited queues are not a failure, but an operator must see them."""
     controls = list(QueueControl.objects.filter(paused=True)) + list(
         QueueControl.objects.filter(paused=False, global_limit__isnull=False)
     )
-    return {
+    paused = sorted(c.queue for c in controls if c.paused)
+    report: dict[str, Any] = {
         "ok": True,
-        "paused": sorted(c.queue for c in controls if c.paused),
+        "paused": paused,
         "limited": {c.queue: c.global_limit for c in controls if c.global_limit is not None},
     }
+    if paused:
+        report["warning"] = "paused (their jobs wait): " + ", ".join(paused)
+    return report
+
+
+def _reason(report: dict[str, Any]) -> str:
+    """Why a section fails: its error, its problems, or the errors of the parts it is made of."""
+    if report.get("error"):
+        return str(report["error"])
+    problems = report.get("problems")
+    if problems:
+        return "; ".join(map(str, problems)) if isinstance(problems, list | tuple) else str(problems)
+    nested = [
+        f"{key}: {value.get('error') or 'failing'}"
+        for key, value in report.items()
+        if isinstance(value, dict) and (value.get("ok") is False or value.get("reachable") is False)
+    ]
+    return "; ".join(nested) or NO_REASON
+
+
+def _warning(report: dict[str, Any]) -> str:
+    warnings = report.get("warnings")
+    listed = "; ".join(map(str, warnings)) if isinstance(warnings, list | tuple) else str(warnings or "")
+    return str(report.get("warning") or listed or "")
+
+
+def fix_for(name: str, own: str | None = None) -> str:
+    """What to do, ending with the docs/OPERATIONS.md section that says more."""
+    section = SECTIONS.get(name, OTHER_SECTION)
+    what = own or _FIXES.get(name)
+    if not what:
+        return f'see {DOCS}, section "{section}"'
+    return f'{what.format(worker_command=worker_command())} ({DOCS}, section "{section}")'
+
+
+def settle(name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """One section's report with its status ("ok" / "warning" / "failing"), reason and fix."""
+    report = dict(raw)
+    if not report.get("ok") or report.get("status") == "failing":
+        report.update(ok=False, status="failing", error=_reason(report), fix=fix_for(name, report.get("fix")))
+    elif report.get("status") == "warning" or _warning(report):
+        report.update(status="warning", warning=_warning(report) or "needs a look")
+        report["fix"] = fix_for(name, report.get("fix"))
+    else:
+        report["status"] = "ok"
+    return report
 
 
 def run_checks(only: list[str] | None = None) -> tuple[bool, dict[str, Any]]:
@@ -133,6 +225,7 @@ def run_checks(only: list[str] | None = None) -> tuple[bool, dict[str, Any]]:
         "broker": check_broker,
         "beat": check_beat,
         "workers": check_workers,
+        "consumers": lambda: check_consumers(report["workers"].get("workers") or []),
         "queues": check_queues,
         **_extra,
     }
@@ -141,18 +234,19 @@ def run_checks(only: list[str] | None = None) -> tuple[bool, dict[str, Any]]:
         if only and name not in only:
             continue
         if name == "workers" and report.get("broker", {}).get("ok") is False:
-            report[name] = {"ok": False, "error": "broker unreachable, so no worker can be asked"}
+            raw: dict[str, Any] = {"ok": False, "error": "broker unreachable, so no worker can be asked"}
+        elif name == "consumers" and not report.get("workers", {}).get("ok"):
+            raw = {"ok": False, "error": "no worker answered, so no queue is consumed"}
         else:
             try:
-                report[name] = fn()
+                raw = fn()
             except Exception as exc:
-                report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-        if not report[name].get("ok"):
-            report[name].setdefault("error", "the check reported a failure without a reason")
-            fix = _FIXES.get(name, f"see docs/OPERATIONS.md, section {name}")
-            report[name].setdefault("fix", fix.format(worker_command=worker_command()))
-    failing = [name for name, r in report.items() if not r.get("ok")]
-    return not failing, {"status": "ok" if not failing else "failing", "failing": failing, "checks": report}
+                raw = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        report[name] = settle(name, raw)
+    failing = [name for name, r in report.items() if r["status"] == "failing"]
+    warnings = [name for name, r in report.items() if r["status"] == "warning"]
+    status = "failing" if failing else "warning" if warnings else "ok"
+    return not failing, {"status": status, "failing": failing, "warnings": warnings, "checks": report}
 
 
 class _Cache:

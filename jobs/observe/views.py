@@ -2,8 +2,9 @@
 
 `/healthz` is public and says only that this process serves (no database, broker or worker
 call: it stays fast however the rest is doing, so probes never starve `/slack/events`).
-`/healthz/ready` and `/metrics` need the health token (`Authorization: Bearer …`) or a staff
-login: they name workers, queues and which sections fail.
+`/healthz/ready` and `/metrics` need the health token (`Authorization: Bearer …`) or the login
+of a user allowed to view jobs (`jobs.view_job`; superusers have it): they name workers, queues
+and which sections fail, so being staff is not enough.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from jobs.observe.metrics import exposition
 
 
 def authorized(request: HttpRequest) -> bool:
-    """A staff session, or the health token as a bearer token (compared in constant time)."""
+    """A user who may view jobs, or the health token as a bearer token (constant-time compare)."""
     user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
+    if user is not None and user.is_active and user.has_perm("jobs.view_job"):
         return True
     token = settings.HEALTH_TOKEN
     header = request.headers.get("Authorization", "")
@@ -32,7 +33,7 @@ def authorized(request: HttpRequest) -> bool:
 
 
 def _refused() -> JsonResponse:
-    response = JsonResponse({"error": "health token or staff login required"}, status=401)
+    response = JsonResponse({"error": "health token, or a login allowed to view jobs, required"}, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="health"'
     return response
 

@@ -84,6 +84,7 @@ COLUMNS = (
     "scheduled_at",
     "deferrals",
     "retry_of",
+    "display_name",
 )
 
 

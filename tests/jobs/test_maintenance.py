@@ -95,7 +95,7 @@ def test_healthz_200_when_everything_is_up(admin_client, celery_worker, settings
     response = admin_client.get("/healthz/ready")
     body = response.json()
     assert response.status_code == 200, body
-    assert body["status"] == "ok"
+    assert body["status"] in ("ok", "warning") and not body["failing"]  # warnings: not configured
     assert set(body["checks"]) >= {"database", "broker", "beat", "workers"}
     assert body["checks"]["workers"]["workers"]
 

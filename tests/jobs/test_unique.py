@@ -40,14 +40,14 @@ def test_sensitive_arguments_are_hidden_from_history_and_monitoring(transactiona
     from jobs.models import Job
     from jobs.table.payload import payload_real
 
-    @job(name="tests.secretive", queue="secretive", sensitive=("text",))
+    @job(name="tests.secretive", queue="events", sensitive=("text",))  # a declared queue
     def secretive(text: str, api_token: str, channel: str) -> None: ...
 
     enq = secretive.enqueue(text="mail me at jan@example.com", api_token="xoxb-123", channel="C1")
     row = Job.objects.get(pk=enq.job_id)
     assert row.kwargs == {"text": "[filtered]", "api_token": "[filtered]", "channel": "C1"}
     # The message Redis holds (and Flower and events show) carries no secret, in body or headers.
-    raw = redis.Redis.from_url(settings.REDIS_URL).lrange("secretive", 0, -1)
+    raw = redis.Redis.from_url(settings.REDIS_URL).lrange("events", 0, -1)
     assert len(raw) == 1
     message = json.loads(raw[0])
     shown = json.dumps(message) + base64.b64decode(message["body"]).decode()

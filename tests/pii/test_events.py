@@ -178,11 +178,15 @@ def test_unfurl_message_changed_with_same_text_is_ignored(post_event):
     assert not Job.objects.exists()
 
 
-def test_health_pii_section_ok_only_with_a_signing_secret(settings):
+def test_health_pii_section_fails_without_a_signing_secret_once_slack_is_set_up(settings):
+    """Installed but unsigned fails; nothing set up at all is only a warning (tests/pii/test_health.py)."""
     from jobs.observe.health import run_checks
+    from pii.models import SlackInstallation
 
     settings.SLACK_SIGNING_SECRET = "x"
+    settings.SLACK_BOT_TOKEN = ""
     assert run_checks(only=["pii"])[0] is True
+    SlackInstallation.objects.create(team_id="T1", team_name="Acme", active=True)
     settings.SLACK_SIGNING_SECRET = ""
     ok, body = run_checks(only=["pii"])
     assert ok is False and body["failing"] == ["pii"]

@@ -140,17 +140,34 @@ def test_health_flags_a_day_run_still_open_after_the_allowed_hours(settings, mak
         assert check_sync()["ok"]
 
 
-def test_health_names_missing_strava_credentials(settings, make_participant):
+def test_health_names_missing_strava_credentials_as_a_warning(settings, make_participant):
+    """Not configured is a warning (a fresh `make run` with its first participant), not red."""
     make_participant()
     settings.STRAVA_CLIENT_ID = ""
     report = check_sync()
-    assert not report["ok"] and not report["strava_configured"]
-    assert "STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET are not set" in " ".join(report["problems"])
+    assert report["ok"] and not report["strava_configured"]
+    assert "STRAVA_CLIENT_ID / STRAVA_CLIENT_SECRET are not set" in " ".join(report["warnings"])
+
+
+def test_health_of_a_fresh_install_with_one_participant_and_no_run_yet_is_not_a_failure(
+    settings, make_participant
+):
+    ensure_schedules()
+    make_participant()
+    settings.SYNC_HEALTH_MAX_LAG = 2 * 3600
+    with time_machine.travel(datetime(2026, 6, 10, 3, 0, tzinfo=WAW), tick=False):
+        report = check_sync()
+    assert report["ok"], report
+    assert any("no sync run for 2026-06-10" in w for w in report["warnings"])
 
 
 def test_health_reports_a_missing_day_run_after_the_allowed_lag(settings):
     ensure_schedules()
     settings.SYNC_HEALTH_MAX_LAG = 2 * 3600
+    with time_machine.travel(datetime(2026, 6, 9, 0, 5, tzinfo=WAW), tick=False):  # yesterday's ran
+        SyncRun.objects.create(
+            local_date=date(2026, 6, 9), trigger=SyncTrigger.SCHEDULED, job_id="j0", started_at=timezone.now()
+        )
     with time_machine.travel(datetime(2026, 6, 10, 1, 0, tzinfo=WAW), tick=False):
         assert check_sync()["ok"]  # an hour after midnight: not yet a worry
     with time_machine.travel(datetime(2026, 6, 10, 3, 0, tzinfo=WAW), tick=False):

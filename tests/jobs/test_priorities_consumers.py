@@ -1,0 +1,73 @@
+"""Priorities 0–9 are ten distinct levels on Redis, 0 served first (issue 19: they were four
+FIFO buckets), checked with a real one-slot worker; and `check_queue` answers which workers
+consume a queue and with how many slots (Oban's check_queue)."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from jobs.broker.queues import broker_priority
+from jobs.models import Job, JobState
+from tests.helpers import wait_for
+from tests.jobs.tasks import noop_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_ten_jobs_of_mixed_priority_run_most_urgent_first_on_a_one_slot_worker(worker_process):
+    # Enqueued least urgent first, while no worker consumes the queue (the worker is "paused":
+    # not started yet), so every message waits in the broker when the worker begins.
+    ids = {}
+    for priority in (9, 8, 7, 6, 5, 4, 3, 2, 1, 0):
+        ids[noop_job.apply_async(priority=priority).enqueued.job_id] = priority
+    worker_process("prio", queues=["default"], concurrency=1, CELERY_EXTRA_IMPORTS="tests.jobs.tasks")
+    wait_for(
+        lambda: Job.objects.filter(pk__in=ids, state=JobState.SUCCEEDED).count() == 10,
+        timeout=60,
+        message="all ten ran",
+    )
+    order = [
+        ids[str(j)]
+        for j in Job.objects.filter(pk__in=ids).order_by("started_at").values_list("id", flat=True)
+    ]
+    assert order == list(range(10))
+
+
+def test_a_priority_outside_zero_to_nine_is_refused_at_enqueue():
+    with pytest.raises(ValueError, match="priority 12 is not 0 \\(most urgent\\) to 9"):
+        noop_job.apply_async(priority=12)
+    assert not Job.objects.exists()
+
+
+def test_one_direction_on_both_brokers():
+    assert broker_priority(0, "redis") == 0 and broker_priority(9, "redis") == 9
+    assert broker_priority(0, "amqp") == 9 and broker_priority(9, "amqp") == 0  # RabbitMQ: higher first
+    assert broker_priority(None, "amqp") is None
+
+
+def test_check_queue_names_the_workers_and_their_slots(worker_process):
+    worker_process("cq", queues=["events", "default"], concurrency=3, CELERY_EXTRA_IMPORTS="tests.jobs.tasks")
+    out = StringIO()
+    call_command("check_queue", "events", "--timeout", "3", stdout=out)
+    text = out.getvalue()
+    assert "queue events: 1 worker(s), 3 slot(s) (documented default 20)" in text
+    assert "cq@" in text
+    with pytest.raises(CommandError, match="no worker consumes queue pii_detection"):
+        call_command("check_queue", "pii_detection", "--timeout", "3", stdout=StringIO())
+    with pytest.raises(CommandError, match="unknown queue 'nope'"):
+        call_command("check_queue", "nope", stdout=StringIO())
+
+    # The same answer in readiness and on the dashboard's banner: a queue nobody consumes.
+    from jobs.observe.health import readiness_reset, run_checks
+    from jobs.observe.verdict import verdict_from
+
+    readiness_reset()
+    _ok, report = run_checks(["database", "broker", "workers", "consumers"])
+    consumers = report["checks"]["consumers"]
+    assert consumers["status"] == "failing"
+    assert "pii_detection" in consumers["error"] and "events" not in consumers["unconsumed"]
+    assert verdict_from(report)["level"] == "degraded"
