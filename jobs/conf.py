@@ -31,8 +31,6 @@ class JobsSettings:
     # The background loops: the stager's fallback poll and the reconciler's period.
     mover_interval: float = 0.1
     reconcile_every: float = 5.0
-    # Unused since the breaker waits for its probe (broker_probe_every); kept so settings load.
-    broker_backoff: float = 1.0
     # The publish breaker: open from a failed publish until a probe, every this many seconds,
     # sees the broker answer; the publish path's connect timeout (a local Redis answers in ~1 ms).
     broker_probe_every: float = 0.5

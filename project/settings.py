@@ -193,7 +193,6 @@ JOBS_RELAY_AFTER = env.float("JOBS_RELAY_AFTER", default=10)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
 JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
-JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # after a failed publish
 # A delivery the database cannot decide (or a worker that does not know the task) is sent back
 # to the broker after this pause.
 JOBS_REQUEUE_DELAY = env.float("JOBS_REQUEUE_DELAY", default=1.0)
@@ -212,14 +211,13 @@ HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=120)
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5)
 HEALTH_PING_TIMEOUT = env.float("HEALTH_PING_TIMEOUT", default=1.0)
-# Operator console (jobs/retention.py, jobs/operations.py, jobs/hooks.py).
+# Operator console (jobs/plugins/pruner.py, jobs/console/, jobs/plugins/cron.py).
 JOBS_POLL_TASKS = env.list("JOBS_POLL_TASKS", default=[])  # besides tasks declared @job(poll=True)
 JOBS_NOOP_KEEP_SECONDS = env.int("JOBS_NOOP_KEEP_SECONDS", default=3600)
 JOBS_LOST_AFTER = env.int("JOBS_LOST_AFTER", default=600)
 JOBS_QUEUE_SYNC_EVERY = env.float("JOBS_QUEUE_SYNC_EVERY", default=5)
-# The publish breaker stays open until a probe (every this many seconds) sees the broker again
-# (JOBS_BROKER_BACKOFF is no longer used); the publish path's connect timeout, so an enqueue with
-# the broker down costs about that, not seconds.
+# The publish breaker stays open until a probe (every this many seconds) sees the broker again;
+# the publish path's connect timeout, so an enqueue with the broker down costs about that, not seconds.
 JOBS_BROKER_PROBE_EVERY = env.float("JOBS_BROKER_PROBE_EVERY", default=0.5)
 JOBS_PUBLISH_CONNECT_TIMEOUT = env.float("JOBS_PUBLISH_CONNECT_TIMEOUT", default=0.1)
 JOBS_RUN_AT_BEAT_START = env.list("JOBS_RUN_AT_BEAT_START", default=["sync.catch_up"])

@@ -120,7 +120,7 @@ def test_a_poison_history_write_is_dropped_and_later_writes_leases_and_jobs_go_o
 def test_publishes_failing_mid_batch_still_run_every_job_once(celery_worker, settings, monkeypatch):
     settings.JOBS_RELAY_AFTER = 0.5
     settings.JOBS_RECONCILE_EVERY = 0.5
-    settings.JOBS_BROKER_BACKOFF = 0.05
+    settings.JOBS_BROKER_PROBE_EVERY = 0.05
     calls = {"n": 0}
     real_execute = redis.client.Pipeline.execute
 
