@@ -86,7 +86,8 @@ def test_redis_restarted_empty_loses_no_queued_scheduled_or_retrying_job(worker_
     private_redis.stop()  # SIGKILL: everything Redis held is gone
     time.sleep(1)
     private_redis.start()  # back, empty (no persistence)
-    assert redis.Redis(port=private_redis.port).dbsize() == 0
+    # Empty: at most a reconciler has stamped its new epoch already (it runs every 0.5 s here).
+    assert set(redis.Redis(port=private_redis.port).keys()) <= {b"jobs:epoch"}
 
     wait_for(
         lambda: Job.objects.filter(state=JobState.SUCCEEDED).count() == 190,
