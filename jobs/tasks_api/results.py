@@ -35,6 +35,11 @@ STATUS = {
 ERROR_OUTCOMES = ("failed", "retrying", "lost")
 
 
+class WorkerLost(Exception):
+    """An attempt's error when the process running it died (its lease lapsed): no exception
+    was raised, the attempt ended all the same."""
+
+
 def job_name(module_path: str) -> str:
     """The Celery task name (and the job table's `task`) of a Django task."""
     return PREFIX + module_path
@@ -88,7 +93,7 @@ def result_from_row(*, job: Any, task: Task, backend: str) -> TaskResult:
     # Attempt rows are written behind (a fraction of a second): the row's own count is the truth.
     worker_ids = [by_attempt.get(n) or (job.worker or "") for n in range(1, job.attempt + 1)]
     errors = [
-        error_build(error, task)
+        error_build(error, task, lost=outcome == "lost")
         for _n, _w, outcome, error in attempts
         if outcome in ERROR_OUTCOMES and error
     ]
@@ -110,9 +115,11 @@ def result_from_row(*, job: Any, task: Task, backend: str) -> TaskResult:
     )
 
 
-def error_build(text: str, task: Task) -> TaskError:
+def error_build(text: str, task: Task, lost: bool = False) -> TaskError:
     """The layer keeps "ExcType: message" (no traceback: it may carry arguments); the class
     path is found among the builtins or in the task's module, else the bare name is given."""
+    if lost:
+        return TaskError(exception_class_path=f"{__name__}.WorkerLost", traceback=text)
     name = text.partition(":")[0].strip()
     return TaskError(exception_class_path=_class_path(name, task), traceback=text)
 

@@ -40,10 +40,23 @@ def registry_learn(sender: Any = None, **_kw: Any) -> None:
 
             if isinstance(key, str) and key.startswith(PREFIX) and declared_task(key[len(PREFIX) :]):
                 if dict.__contains__(self, key):
-                    return dict.__getitem__(self, key)
+                    return _traced(dict.__getitem__(self, key))
             return super().__missing__(key)
 
     registry.__class__ = LearningRegistry
+
+
+def _traced(celery_task: Any) -> Any:
+    """A pool process traces a task with a tracer built at its start: build this one's now."""
+    from socket import gethostname
+
+    from celery.app.trace import _localized, build_tracer
+
+    if getattr(celery_task, "__trace__", None) is None:
+        hostname = _localized[2] if len(_localized) > 2 else gethostname()
+        app = celery_task._get_app()
+        celery_task.__trace__ = build_tracer(celery_task.name, celery_task, app.loader, hostname, app=app)
+    return celery_task
 
 
 def task_learn(sender: Any = None, name: str = "", id: str = "", **_kw: Any) -> None:

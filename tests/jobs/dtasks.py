@@ -53,7 +53,7 @@ def dt_context(context: TaskContext, fail_until: int) -> int:
 
 
 @task(queue_name="emails")
-@job_options(unique_for=60, sensitive=["token"])
+@job_options(unique_for=60, unique_on=["user_id"], sensitive=["token"])
 def dt_unique(user_id: int, token: str) -> int:
     return user_id
 
