@@ -61,3 +61,12 @@ def dt_unique(user_id: int, token: str) -> int:
 def not_declared(x: int) -> int:
     """Declared by the tests themselves, to see what the backend refuses."""
     return x
+
+
+def with_queue_options(x: int) -> int:
+    """Declared by a test under a backend whose OPTIONS set its queue's job options."""
+    return x
+
+
+def with_bad_option(x: int) -> int:
+    return x

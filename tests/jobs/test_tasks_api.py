@@ -199,3 +199,28 @@ def test_a_worker_not_told_about_a_task_learns_it_on_first_delivery(worker_proce
     result = dt_add.enqueue(20, 22, key="learnt")
     _until(result, TaskResultStatus.SUCCESSFUL)
     assert result.return_value == 42 and _count("learnt") == 1
+
+
+def test_per_queue_options_reach_the_job_and_a_bad_one_is_refused_at_declaration(settings):
+    from jobs.core.options import RateLimit
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "jobs.tasks_api.DjangoTasksBackend",
+            "QUEUES": ["default", "emails"],
+            "OPTIONS": {"defaults": {"max_attempts": 2}, "queues": {"emails": {"rate_limit": "5/1s"}}},
+        }
+    }
+    declared = task(queue_name="emails")(dtasks.with_queue_options)
+    generated = task_backends["default"].job_task(declared)
+    assert generated.job_options.max_attempts == 2
+    assert generated.job_options.rate_limit == RateLimit(5, 1.0)
+    assert generated.name == "django_tasks:tests.jobs.dtasks.with_queue_options"
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "jobs.tasks_api.DjangoTasksBackend",
+            "OPTIONS": {"queues": {"default": {"rate_limit": "fast"}}},
+        }
+    }
+    with pytest.raises(InvalidTask, match="rate limit"):
+        task()(dtasks.with_bad_option)
