@@ -3,10 +3,11 @@
 On this project's app, in one worker (shape BENCH_WORKER_SHAPE, default `solo:1x2` = two solo nodes,
 the shape recommended on the jobs_settings evidence; `prefork:2` = one prefork -c 2 node):
 (a) bare Celery task, (b) django-celery-results, (c) durable `jobs` (`task.enqueue()`), (d)
-`enqueue_many` (enqueue only), (d') a Django `@task` through Django's Tasks API (`dtasks`). Peers: (e) a plain Celery app with no Django and default settings,
-drained by prefork -c 2 and by two solo workers; (f) oban-py and (g) Procrastinate, each on the same
-PostgreSQL in a database of its own, drained by one and by two processes. Medians of BENCH_RUNS
-rounds (default 3); each round runs every kind once, so all kinds see the same machine noise.
+`enqueue_many` (enqueue only), (d') a Django `@task` through Django's Tasks API (`dtasks`).
+Peers: (e) a plain Celery app with no Django and default settings, drained by prefork -c 2 and
+by two solo workers; (f) oban-py and (g) Procrastinate, each on the same PostgreSQL in a database
+of its own, drained by one and by two processes. Medians of BENCH_RUNS rounds (default 3); each
+round runs every kind once, so all kinds see the same machine noise.
 
 Every drain is timed until each job reached its final record (counter or row), so a run that loses
 jobs fails with a timeout rather than printing a figure. Env knobs for quick iteration: BENCH_JOBS_N,

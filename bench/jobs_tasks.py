@@ -43,9 +43,7 @@ def jobs_noop() -> None:
 # (e) Django's Tasks API on the layer: a backend alias of the bench's own whose one queue is the
 # bench's, added to settings.TASKS (the same dict object the handler reads) before first use, in
 # the bench process and in its workers alike (both import this module).
-settings.TASKS.setdefault(
-    "bench", {"BACKEND": "jobs.tasks_api.DjangoTasksBackend", "QUEUES": ["bench"]}
-)
+settings.TASKS.setdefault("bench", {"BACKEND": "jobs.tasks_api.DjangoTasksBackend", "QUEUES": ["bench"]})
 
 try:
     from django.tasks import task

@@ -65,9 +65,9 @@ _lock = threading.Lock()
 def job_options(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Oban's extras for one Django task; put it under `@task` (it marks the function):
 
-        @task(queue_name="emails")
-        @job_options(max_attempts=5, unique_for=60, sensitive=["token"])
-        def send_welcome(user_id: int, token: str) -> None: ...
+    @task(queue_name="emails")
+    @job_options(max_attempts=5, unique_for=60, sensitive=["token"])
+    def send_welcome(user_id: int, token: str) -> None: ...
     """
     unknown = set(options) - JOB_OPTIONS
     if unknown:

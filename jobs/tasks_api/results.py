@@ -60,7 +60,7 @@ def result_build(
     worker_ids: list[str] | None = None,
     return_value: Any = None,
 ) -> TaskResult:
-    result = TaskResult(
+    result: TaskResult = TaskResult(
         task=task,
         id=job_id,
         status=status,

@@ -50,12 +50,15 @@ def _traced(celery_task: Any) -> Any:
     """A pool process traces a task with a tracer built at its start: build this one's now."""
     from socket import gethostname
 
-    from celery.app.trace import _localized, build_tracer
+    from celery.app import trace
 
     if getattr(celery_task, "__trace__", None) is None:
-        hostname = _localized[2] if len(_localized) > 2 else gethostname()
+        localized = getattr(trace, "_localized", [])  # (tasks, accept, hostname) of this pool process
+        hostname = localized[2] if len(localized) > 2 else gethostname()
         app = celery_task._get_app()
-        celery_task.__trace__ = build_tracer(celery_task.name, celery_task, app.loader, hostname, app=app)
+        celery_task.__trace__ = trace.build_tracer(
+            celery_task.name, celery_task, app.loader, hostname, app=app
+        )
     return celery_task
 
 
@@ -73,7 +76,9 @@ def task_learn(sender: Any = None, name: str = "", id: str = "", **_kw: Any) -> 
         logger.warning("django task %s: cannot import it in this worker (job %s left queued)", name, id)
         return
     sender.strategies[name] = celery_task.start_strategy(sender.app, sender)
-    celery_task.__trace__ = build_tracer(name, celery_task, sender.app.loader, sender.hostname, app=sender.app)
+    celery_task.__trace__ = build_tracer(
+        name, celery_task, sender.app.loader, sender.hostname, app=sender.app
+    )
     _publish_again(id)
 
 

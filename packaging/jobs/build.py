@@ -25,7 +25,9 @@ def build(out: Path) -> Path:
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(stage)],
             check=True,
         )
-    made = sorted(set(out.glob("django_celery_jobs-*.whl")) - before) or sorted(out.glob("django_celery_jobs-*.whl"))
+    made = sorted(set(out.glob("django_celery_jobs-*.whl")) - before) or sorted(
+        out.glob("django_celery_jobs-*.whl")
+    )
     return made[-1]
 
 

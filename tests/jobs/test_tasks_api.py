@@ -107,7 +107,13 @@ def test_higher_priority_runs_first(worker_process):
     for n in range(3):
         dt_order.using(priority=-100).enqueue(f"low{n}")
     dt_order.using(priority=100).enqueue("high")
-    assert Job.objects.filter(task__startswith="django_tasks:").values_list("priority", flat=True).distinct().count() == 2
+    assert (
+        Job.objects.filter(task__startswith="django_tasks:")
+        .values_list("priority", flat=True)
+        .distinct()
+        .count()
+        == 2
+    )
     worker_process("prio", queues=["default"], concurrency=1, **IMPORTS)
     wait_for(lambda: _redis().llen("test:dt:order") == 4, timeout=30, message="all four ran")
     assert _redis().lindex("test:dt:order", 0) == b"high"
@@ -136,7 +142,10 @@ def test_signals_fire_for_enqueue_start_and_finish(celery_worker):
 
         return receiver
 
-    receivers = [(sig, on(name)) for sig, name in ((task_enqueued, "enqueued"), (task_started, "started"), (task_finished, "finished"))]
+    receivers = [
+        (sig, on(name))
+        for sig, name in ((task_enqueued, "enqueued"), (task_started, "started"), (task_finished, "finished"))
+    ]
     for sig, fn in receivers:
         sig.connect(fn)
     try:

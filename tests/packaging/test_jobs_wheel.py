@@ -120,7 +120,9 @@ def test_the_jobs_wheel_installs_into_a_fresh_project_migrates_and_runs_a_task(t
     assert "jobs/migrations/0001_initial.py" in names
     assert any(n.startswith("jobs/templates/admin/jobs/") for n in names)
     assert "jobs/static/jobs/console.css" in names
-    assert not [n for n in names if n.split("/")[0] not in ("jobs", wheel.name.split("-")[0] + "-0.1.0.dist-info")]
+    assert not [
+        n for n in names if n.split("/")[0] not in ("jobs", wheel.name.split("-")[0] + "-0.1.0.dist-info")
+    ]
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -133,9 +135,7 @@ def test_the_jobs_wheel_installs_into_a_fresh_project_migrates_and_runs_a_task(t
     env["DJANGO_SETTINGS_MODULE"] = "proj.settings"
 
     def run(*args: str, timeout: float = 120) -> str:
-        done = subprocess.run(
-            [py, *args], cwd=app, env=env, capture_output=True, text=True, timeout=timeout
-        )
+        done = subprocess.run([py, *args], cwd=app, env=env, capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
@@ -144,9 +144,29 @@ def test_the_jobs_wheel_installs_into_a_fresh_project_migrates_and_runs_a_task(t
     run("manage.py", "migrate", "--noinput")
     log = open(tmp_path / "worker.log", "w")
     worker = subprocess.Popen(
-        [py, "-m", "celery", "-A", "proj", "worker", "-Q", "default", "-c", "1", "-P", "threads",
-         "--without-gossip", "--without-mingle", "-l", "INFO"],
-        cwd=app, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            py,
+            "-m",
+            "celery",
+            "-A",
+            "proj",
+            "worker",
+            "-Q",
+            "default",
+            "-c",
+            "1",
+            "-P",
+            "threads",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+        cwd=app,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         out = run("manage.py", "shell", "-c", RUN, timeout=120)
