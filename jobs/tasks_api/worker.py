@@ -1,31 +1,60 @@
 """A worker runs Django tasks it was never told about: a delivery named "django_tasks:<path>"
 that this worker has no task for (the module was not imported at start: not an app's
 `tasks.py`, not in CELERY_IMPORTS) imports the module path, which declares the task and
-generates its job task; the worker learns it and the job is published again at once (Celery
-has already turned that delivery away). A path that does not import stays unknown; its job
-row is untouched, so the console shows it queued and a worker that knows it can run it.
+generates its job task, and runs it — on this first delivery. A path that does not import
+stays unknown and Celery's consumer handles the message as any unknown task.
 
-Connected from jobs.apps (every process) — only worker consumers send `task_unknown`.
+Two misses are covered, both by name: the consumer's strategy lookup (a dict whose miss
+learns the task, built by Celery's `Consumer.Strategies`, which `connect` replaces) and the
+pool process's task lookup (its registry's miss learns the task: prefork children were forked
+before the parent learnt it). Connected from jobs.apps; only workers build consumers.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from celery.signals import task_unknown, worker_init
-
-logger = logging.getLogger("jobs.tasks_api")
+from celery.signals import worker_init
+from celery.worker.consumer.consumer import Consumer
 
 
 def connect() -> None:
-    task_unknown.connect(task_learn, dispatch_uid="jobs.tasks_api.learn", weak=False)
+    # Consumer.__init__ does `self.strategies = self.Strategies()`: a function here is bound,
+    # so the dict knows its consumer. Subclasses of Celery's Consumer inherit it.
+    Consumer.Strategies = _strategies  # type: ignore[assignment]
     worker_init.connect(registry_learn, dispatch_uid="jobs.tasks_api.registry", weak=False)
 
 
+def _learn(name: Any) -> bool:
+    """Import a Django task's module by its job task's name; True if it is now declared."""
+    from jobs.tasks_api.backend import declared_task
+    from jobs.tasks_api.results import PREFIX
+
+    if not isinstance(name, str) or not name.startswith(PREFIX):
+        return False
+    return declared_task(name[len(PREFIX) :]) is not None
+
+
+class LearningStrategies(dict):
+    def __init__(self, consumer: Any) -> None:
+        super().__init__()
+        self.consumer = consumer
+
+    def __missing__(self, name: Any) -> Any:
+        app = self.consumer.app
+        if not _learn(name) or not dict.__contains__(app.tasks, name):
+            raise KeyError(name)
+        celery_task = _traced(app.tasks[name])
+        self[name] = strategy = celery_task.start_strategy(app, self.consumer)
+        return strategy
+
+
+def _strategies(consumer: Any) -> LearningStrategies:
+    return LearningStrategies(consumer)
+
+
 def registry_learn(sender: Any = None, **_kw: Any) -> None:
-    """The worker's task registry imports a Django task's module on a miss by name (pool
-    processes look tasks up by name, and forked before the parent learnt it)."""
+    """The worker's task registry learns a Django task on a miss by name (before any fork)."""
     registry = sender.app._tasks
     base = type(registry)
     if getattr(base, "_jobs_learning", False):
@@ -35,57 +64,24 @@ def registry_learn(sender: Any = None, **_kw: Any) -> None:
         _jobs_learning = True
 
         def __missing__(self, key: Any) -> Any:
-            from jobs.tasks_api.backend import declared_task
-            from jobs.tasks_api.results import PREFIX
-
-            if isinstance(key, str) and key.startswith(PREFIX) and declared_task(key[len(PREFIX) :]):
-                if dict.__contains__(self, key):
-                    return _traced(dict.__getitem__(self, key))
+            if _learn(key) and dict.__contains__(self, key):
+                return _traced(dict.__getitem__(self, key))
             return super().__missing__(key)
 
     registry.__class__ = LearningRegistry
 
 
 def _traced(celery_task: Any) -> Any:
-    """A pool process traces a task with a tracer built at its start: build this one's now."""
+    """A worker traces a task with a tracer built at its start: build this one's now."""
     from socket import gethostname
 
     from celery.app import trace
 
     if getattr(celery_task, "__trace__", None) is None:
-        localized = getattr(trace, "_localized", [])  # (tasks, accept, hostname) of this pool process
+        localized = getattr(trace, "_localized", [])  # (tasks, accept, hostname) of a pool process
         hostname = localized[2] if len(localized) > 2 else gethostname()
         app = celery_task._get_app()
         celery_task.__trace__ = trace.build_tracer(
             celery_task.name, celery_task, app.loader, hostname, app=app
         )
     return celery_task
-
-
-def task_learn(sender: Any = None, name: str = "", id: str = "", **_kw: Any) -> None:
-    from celery.app.trace import build_tracer
-
-    from jobs.tasks_api.backend import declared_task
-    from jobs.tasks_api.results import PREFIX
-
-    if not name.startswith(PREFIX) or sender is None:
-        return
-    task = declared_task(name[len(PREFIX) :])
-    celery_task = sender.app.tasks.get(name) if task is not None else None
-    if celery_task is None:
-        logger.warning("django task %s: cannot import it in this worker (job %s left queued)", name, id)
-        return
-    sender.strategies[name] = celery_task.start_strategy(sender.app, sender)
-    celery_task.__trace__ = build_tracer(
-        name, celery_task, sender.app.loader, sender.hostname, app=sender.app
-    )
-    _publish_again(id)
-
-
-def _publish_again(job_id: str) -> None:
-    from jobs.broker.publish import job_publish
-    from jobs.models import Job
-
-    row = Job.objects.filter(pk=job_id, state="queued").values("task", "queue", "priority", "args", "kwargs")
-    for spec in row:
-        job_publish(spec | {"id": job_id, "attempt": 0, "deferrals": 0})
