@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -158,12 +159,12 @@ class DjangoTasksBackend(BaseTaskBackend):
 
     def get_result(self, result_id: str) -> TaskResult:
         from jobs.models import Job
-        from jobs.table.rows import db_id
 
         try:
-            job = Job.objects.filter(pk=db_id(result_id)).first()
-        except (ValueError, TypeError):
-            job = None
+            job_id = uuid.UUID(str(result_id))
+        except ValueError:
+            raise TaskResultDoesNotExist(result_id) from None
+        job = Job.objects.filter(pk=job_id).first()
         if job is None or not job.task.startswith(PREFIX):
             raise TaskResultDoesNotExist(result_id)
         task = declared_task(job.task[len(PREFIX) :])

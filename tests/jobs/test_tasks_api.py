@@ -24,7 +24,7 @@ from jobs.tasks_api.compat import (
 )
 from tests.helpers import wait_for
 from tests.jobs import dtasks
-from tests.jobs.dtasks import dt_add, dt_context, dt_fail, dt_order, dt_slow, dt_unique
+from tests.jobs.dtasks import dt_add, dt_context, dt_fail, dt_order, dt_slow, dt_unique, job_options
 
 try:
     from django.tasks import task
@@ -233,3 +233,20 @@ def test_per_queue_options_reach_the_job_and_a_bad_one_is_refused_at_declaration
     }
     with pytest.raises(InvalidTask, match="rate limit"):
         task()(dtasks.with_bad_option)
+
+
+@pytest.mark.django_db
+def test_get_result_of_an_unknown_id_or_a_plain_job_does_not_exist():
+    from tests.jobs.tasks import counted_job
+
+    plain = counted_job.enqueue(n=1, countdown=3600)
+    for unknown in ("not-a-uuid", "00000000-0000-0000-0000-000000000000", plain.job_id):
+        with pytest.raises(TaskResultDoesNotExist):
+            task_backends["default"].get_result(unknown)
+
+
+def test_job_options_above_task_is_refused():
+    with pytest.raises(TypeError, match="under @task"):
+        job_options(max_attempts=2)(dt_add)
+    with pytest.raises(TypeError, match="unknown option"):
+        job_options(retries=2)
