@@ -8,7 +8,7 @@ ONLY ?=
 ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fast bench lint typecheck venv services clean manage chromium
+.PHONY: run test test-fast bench lint typecheck venv services clean manage chromium dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	SECRET_KEY=typecheck DEBUG=1 REDIS_URL= DATABASE_URL=sqlite:///:memory: VAR_DIR=/tmp/tasksvc-typecheck \
 	  $(BIN)/mypy .
+
+# The jobs layer as its own wheel (django-celery-jobs: jobs/ with its migrations, templates and
+# static files, no app of this project) into dist/; built from packaging/jobs/pyproject.toml.
+dist: $(STAMP)
+	$(BIN)/python packaging/jobs/build.py dist
 
 clean:
 	rm -rf var .pytest_cache

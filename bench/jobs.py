@@ -3,10 +3,11 @@
 On this project's app, in one worker (shape BENCH_WORKER_SHAPE, default `solo:1x2` = two solo nodes,
 the shape recommended on the jobs_settings evidence; `prefork:2` = one prefork -c 2 node):
 (a) bare Celery task, (b) django-celery-results, (c) durable `jobs` (`task.enqueue()`), (d)
-`enqueue_many` (enqueue only). Peers: (e) a plain Celery app with no Django and default settings,
-drained by prefork -c 2 and by two solo workers; (f) oban-py and (g) Procrastinate, each on the same
-PostgreSQL in a database of its own, drained by one and by two processes. Medians of BENCH_RUNS
-rounds (default 3); each round runs every kind once, so all kinds see the same machine noise.
+`enqueue_many` (enqueue only), (d') a Django `@task` through Django's Tasks API (`dtasks`).
+Peers: (e) a plain Celery app with no Django and default settings, drained by prefork -c 2 and
+by two solo workers; (f) oban-py and (g) Procrastinate, each on the same PostgreSQL in a database
+of its own, drained by one and by two processes. Medians of BENCH_RUNS rounds (default 3); each
+round runs every kind once, so all kinds see the same machine noise.
 
 Every drain is timed until each job reached its final record (counter or row), so a run that loses
 jobs fails with a timeout rather than printing a figure. Env knobs for quick iteration: BENCH_JOBS_N,
@@ -130,6 +131,9 @@ def _ratios(med: dict[str, float]) -> dict[str, float]:
     """Ratios of medians measured in this run; a peer not run leaves its ratios out."""
     pairs = {
         "drain_ratio_vs_bare": ("drain_per_s.jobs", "drain_per_s.bare"),
+        # Django's Tasks API on the layer beside the layer's own enqueue (1.0: costs nothing more).
+        "dtasks_enqueue_ratio_vs_jobs": ("enqueue_per_s.dtasks", "enqueue_per_s.jobs"),
+        "dtasks_drain_ratio_vs_jobs": ("drain_per_s.dtasks", "drain_per_s.jobs"),
         "drain_ratio_vs_results": ("drain_per_s.jobs", "drain_per_s.results"),
         "enqueue_ratio_vs_bare": ("enqueue_per_s.jobs", "enqueue_per_s.bare"),
         # Against the peer's better of one and two processes (two, as the recommended worker, on 2 cores).

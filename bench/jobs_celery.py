@@ -1,4 +1,5 @@
-"""(a)-(d) on this project's app: bare task, django-celery-results, durable jobs, enqueue_many.
+"""(a)-(e) on this project's app: bare task, django-celery-results, durable jobs, enqueue_many, and
+a Django `@task` through Django's Tasks API (jobs.tasks_api).
 
 All four share one set of worker nodes (the same worker, same settings). Completion is counted where
 each kind leaves it: a Redis INCR for the bare task, SUCCESS rows for django-celery-results, rows in
@@ -16,7 +17,7 @@ from bench.celery_workers import Nodes, Shape, start_nodes, wait_for
 
 QUEUE = "bench"
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
-KINDS = ("bare", "results", "jobs")
+KINDS = ("bare", "results", "jobs", "dtasks")
 
 
 class ProjectBench:
@@ -66,6 +67,7 @@ class ProjectBench:
             "bare": lambda: jobs_tasks.bare_noop.apply_async(queue=QUEUE),
             "results": lambda: jobs_tasks.results_noop.apply_async(queue=QUEUE),
             "jobs": lambda: jobs_tasks.jobs_noop.enqueue(),
+            "dtasks": lambda: jobs_tasks.dtasks_noop.enqueue(),
         }.get(kind)
         started = time.perf_counter()
         if kind == "enqueue_many":
@@ -76,9 +78,9 @@ class ProjectBench:
         else:
             for _ in range(self.n):
                 send()
-        if kind in ("jobs", "enqueue_many"):
+        if kind in ("jobs", "enqueue_many", "dtasks"):
             wait_for(lambda: self._rows() >= self.n, 120, f"{kind}: job rows after enqueue")
-        wait_for(lambda: self.redis.llen(QUEUE) >= self.n, 120, f"{kind}: messages after enqueue")
+        wait_for(lambda: self._depth() >= self.n, 120, f"{kind}: messages after enqueue")
         return self.n / (time.perf_counter() - started)
 
     def drain(self, kind: str, nodes: Nodes, timeout: float = 900) -> float:
@@ -87,6 +89,7 @@ class ProjectBench:
             "bare": lambda: int(self.redis.get(jobs_tasks.DONE_KEY) or 0) >= self.n,
             "results": lambda: self._count("django_celery_results_taskresult", "status='SUCCESS'") >= self.n,
             "jobs": lambda: self._count("jobs_job", "state='succeeded'") >= self.n,
+            "dtasks": lambda: self._count("jobs_job", "state='succeeded'") >= self.n,
         }[kind]
         with self.connection.cursor() as cur:  # as autovacuum would after a burst; same for every peer
             cur.execute("ANALYZE jobs_job")
@@ -98,6 +101,13 @@ class ProjectBench:
             return self.n / (time.perf_counter() - started)
         finally:
             nodes.stop_consuming(QUEUE)
+
+    def _depth(self) -> int:
+        """Messages in the bench queue, over its priority lists (a Django task of default
+        priority 0 is published at the layer's 5: Redis's second step)."""
+        from jobs import queue_depth
+
+        return queue_depth(QUEUE)
 
     def _rows(self) -> int:
         return self._count("jobs_job", "TRUE")

@@ -38,3 +38,19 @@ def results_noop() -> None:
 @job(name="bench.jobs_noop", queue="bench")
 def jobs_noop() -> None:
     """(c)/(d) a durable job: completion is its row in state succeeded."""
+
+
+# (e) Django's Tasks API on the layer: a backend alias of the bench's own whose one queue is the
+# bench's, added to settings.TASKS (the same dict object the handler reads) before first use, in
+# the bench process and in its workers alike (both import this module).
+settings.TASKS.setdefault("bench", {"BACKEND": "jobs.tasks_api.DjangoTasksBackend", "QUEUES": ["bench"]})
+
+try:
+    from django.tasks import task
+except ImportError:
+    from django_tasks import task
+
+
+@task(backend="bench", queue_name="bench")
+def dtasks_noop() -> None:
+    """(e) a Django @task enqueued with .enqueue(): a durable job under "django_tasks:…"."""

@@ -15,6 +15,9 @@
 - `queue_depth(name)`  messages waiting in a broker queue, for any broker (0 when it has none)
 - `TRANSIENT_ERRORS`   the database, broker or coordinator away for a moment: retry these
 - `LeaseLost`          raised by `current_job().checkpoint()` when this run lost its job
+
+Django's Tasks API on this layer: `TASKS = {"default": {"BACKEND": "jobs.tasks_api.DjangoTasksBackend"}}`,
+Oban's extras for a `@task` with `jobs.tasks_api.job_options` (docs/use-it-in-your-project.md).
 """
 
 from __future__ import annotations

@@ -246,3 +246,12 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# Django's Tasks API (django-tasks backport on 5.2, django.tasks on 6): `@task` functions run as
+# durable jobs on the Celery queues below (docs/use-it-in-your-project.md).
+TASKS = {
+    "default": {
+        "BACKEND": "jobs.tasks_api.DjangoTasksBackend",
+        "QUEUES": ["default", "emails", "events", "sync", "handlers"],
+    }
+}

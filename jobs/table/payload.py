@@ -18,7 +18,7 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from kombu.utils.json import dumps as kombu_dumps
 from kombu.utils.json import loads as kombu_loads
 
-from project.crypto import fernet
+from jobs.crypto import fernet
 
 FILTERED = "[filtered]"
 SENSITIVE_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey", "authorization")
