@@ -28,8 +28,10 @@ class JobsSettings:
     # published longer than `republish_after` ago and never claimed is published again.
     relay_after: float = 10.0
     republish_after: float = 300.0
-    # The background loops: the stager's fallback poll and the reconciler's period.
-    mover_interval: float = 0.1
+    # The background loops: the stager's fallback poll and the reconciler's period. The stager of
+    # a worker node is also woken when that node snoozes, retries or frees a gate for a job due
+    # sooner (table.transitions.stager_wake), so the poll only catches the rest (another process's).
+    mover_interval: float = 1.0
     reconcile_every: float = 5.0
     # After a failed publish, enqueues skip the broker for this long (the relay catches up).
     broker_backoff: float = 1.0

@@ -184,7 +184,8 @@ JOBS_LEASE_TTL = env.int("JOBS_LEASE_TTL", default=30)
 JOBS_RELAY_AFTER = env.float("JOBS_RELAY_AFTER", default=10)
 # Queued jobs handed over this long ago while their broker queue is empty are published again.
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
-JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
+# The stager's fallback poll: a worker node wakes its own stager for what it makes due sooner.
+JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 1.0)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
 JOBS_BROKER_BACKOFF = env.float("JOBS_BROKER_BACKOFF", default=1.0)  # after a failed publish
 # A provider's retry-after (Strava's daily window: up to 24 h) and a Snooze are capped here.
