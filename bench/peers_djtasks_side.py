@@ -1,4 +1,4 @@
-"""(h) django-ox and (i) django-tasks-db: the side that imports them (Python 3.12+, see bench/peers_djtasks.py).
+"""(h) django-ox and (i) django-tasks-db: the side that imports them (Python 3.12+; bench/peers_djtasks.py).
 
 `python -m bench.peers_djtasks_side round PEER DSN N` prints one JSON object: enqueue (one
 `noop.enqueue()` each, jobs/s) and drain with one and with two worker processes, each drained by the
@@ -61,10 +61,15 @@ def _worker_cmds(procs: int) -> list[list[str]]:
 
 
 def _drain(table: str, n: int, procs: int) -> float:
-    workers = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in _worker_cmds(procs)]
+    workers = [
+        subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in _worker_cmds(procs)
+    ]
     try:
         deadline = time.monotonic() + 120
-        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        others = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
         while _sql(others)[0][0] < procs:
             if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
                 raise RuntimeError("django-tasks peer workers did not start")
