@@ -4,15 +4,19 @@ On this project's app, in one worker (shape BENCH_WORKER_SHAPE, default `solo:1x
 the shape recommended on the jobs_settings evidence; `prefork:2` = one prefork -c 2 node):
 (a) bare Celery task, (b) django-celery-results, (c) durable `jobs` (`task.enqueue()`), (d)
 `enqueue_many` (enqueue only), (d') a Django `@task` through Django's Tasks API (`dtasks`).
-Peers: (e) a plain Celery app with no Django and default settings, drained by prefork -c 2 and
-by two solo workers; (f) oban-py and (g) Procrastinate, each on the same PostgreSQL in a database
-of its own, drained by one and by two processes. Medians of BENCH_RUNS rounds (default 3); each
-round runs every kind once, so all kinds see the same machine noise.
+Peers: (e) a plain Celery app with no Django and default settings,
+drained by prefork -c 2 and by two solo workers; (f) oban-py, (g) Procrastinate, (h) django-ox and
+(i) django-tasks-db, each on the same PostgreSQL in a database of its own, drained by one and by two
+processes of its own worker ((h)/(i): BENCH_DJTASKS_N jobs a round, default min(N, 1,000): they drain
+an order of magnitude slower). Then the latency, enqueue → body start, of single jobs on idle workers
+(bench/jobs_latency.py: bare, durable, oban-py; BENCH_LATENCY=0 skips it). The per-job overhead is
+`(1/drain_jobs - 1/drain_bare) x worker slots`, in µs. Medians of BENCH_RUNS
+rounds (default 3); each round runs every kind once, so all kinds see the same machine noise.
 
 Every drain is timed until each job reached its final record (counter or row), so a run that loses
 jobs fails with a timeout rather than printing a figure. Env knobs for quick iteration: BENCH_JOBS_N,
 BENCH_RUNS, BENCH_BATCH (bulk batch size, default 1,000), BENCH_JOBS_PEERS (comma list, default all:
-project,plain,oban,procrastinate).
+project,plain,oban,procrastinate,ox,tasksdb).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 import time
 from collections import defaultdict
 
-from bench import peer_db
+from bench import jobs_latency, peer_db
 from bench.celery_workers import Shape
 from bench.common import figure, setup_django
 
@@ -32,7 +36,10 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
 # The recommended shape, one solo node per core (see jobs_settings); BENCH_WORKER_SHAPE=prefork:2: the old.
 SHAPE = Shape.parse(os.environ.get("BENCH_WORKER_SHAPE", "solo:1x2"))
-PEERS = os.environ.get("BENCH_JOBS_PEERS", "project,plain,oban,procrastinate").split(",")
+PEERS = os.environ.get("BENCH_JOBS_PEERS", "project,plain,oban,procrastinate,ox,tasksdb").split(",")
+# django-ox and django-tasks-db drain far slower: their rounds use fewer jobs (rates are per second).
+DJTASKS_N = int(os.environ.get("BENCH_DJTASKS_N", str(min(N, 1000))))
+LATENCY = os.environ.get("BENCH_LATENCY", "1") == "1"
 PLAIN_SHAPES = (Shape("prefork", 2), Shape("solo", 1, 2))
 
 
@@ -65,21 +72,50 @@ def run() -> list[dict]:
                 for label, pn in plain_nodes.items():
                     samples["enqueue_per_s.plain"].append(plain.enqueue())
                     samples[f"drain_per_s.plain_{label}"].append(plain.drain(pn))
-            for peer in ("oban", "procrastinate"):
+            for peer in ("oban", "procrastinate", "ox", "tasksdb"):
                 if peer in PEERS:
                     for k, v in _peer_round(peer).items():
                         samples[_peer_key(peer, k)].append(v)
+        latencies = _latencies(project, nodes) if LATENCY and project else {}
     finally:
         for nodes_ in started:
             nodes_.stop()
     med = {k: statistics.median(v) for k, v in samples.items()}
-    for peer in ("oban", "procrastinate"):  # a peer's better shape, for ratios
+    for peer in ("oban", "procrastinate", "ox", "tasksdb"):  # a peer's better shape, for ratios
         shapes = [med[k] for k in (f"drain_per_s.{peer}_1proc", f"drain_per_s.{peer}_2proc") if k in med]
         if shapes:
             med[f"drain_per_s.{peer}_best"] = max(shapes)
     figs = [figure(f"jobs.{k}", v, "jobs/s") for k, v in sorted(med.items())]
     figs += [figure(f"jobs.{name}", value, "ratio") for name, value in _ratios(med).items()]
+    if "drain_per_s.jobs" in med and "drain_per_s.bare" in med:  # per job, per worker slot
+        slots = SHAPE.nodes * SHAPE.concurrency
+        per_job = (1 / med["drain_per_s.jobs"] - 1 / med["drain_per_s.bare"]) * slots * 1e6
+        figs.append(figure("jobs.drain_overhead_us_per_job_per_slot", per_job, "us"))
+    for kind, samples_ in latencies.items():
+        for p, v in jobs_latency.percentiles(samples_).items():
+            figs.append(figure(f"jobs.latency_ms.{kind}.{p}", v, "ms"))
     return figs
+
+
+def _latencies(project, nodes) -> dict[str, list[float]]:
+    """Enqueue → body start of single jobs on idle workers (bench/jobs_latency.py)."""
+    from bench.jobs_celery import QUEUE
+
+    project.reset()
+    out = jobs_latency.measure_project(
+        project.redis, lambda: nodes.consume(QUEUE), lambda: nodes.stop_consuming(QUEUE)
+    )
+    project.reset()
+    if "oban" in PEERS:
+        from bench import peers_oban
+
+        db = f"tasksvc_bench_oban{os.environ.get('BENCH_DB_SUFFIX', '')}"
+        dsn = peer_db.fresh(db)
+        try:
+            out["oban"] = peers_oban.latency(dsn, jobs_latency.N, jobs_latency.GAP)
+        finally:
+            peer_db.drop(db)
+    return out
 
 
 class _Samples(defaultdict):
@@ -107,13 +143,17 @@ class _Logged(list):
 
 
 def _peer_round(peer: str) -> dict[str, float]:
-    db = f"tasksvc_bench_{peer}"
+    db = f"tasksvc_bench_{peer}{os.environ.get('BENCH_DB_SUFFIX', '')}"  # concurrent runs apart
     dsn = peer_db.fresh(db)
     try:
         if peer == "oban":
             from bench import peers_oban
 
             return peers_oban.round_(dsn, N, BATCH)
+        if peer in ("ox", "tasksdb"):
+            from bench import peers_djtasks
+
+            return peers_djtasks.round_(peer, dsn, DJTASKS_N)
         from bench import peers_procrastinate
 
         return peers_procrastinate.round_(dsn, N, BATCH)
@@ -146,5 +186,14 @@ def _ratios(med: dict[str, float]) -> dict[str, float]:
         "drain_ratio_vs_plain_prefork2": ("drain_per_s.jobs", "drain_per_s.plain_prefork2"),
         "drain_ratio_vs_plain_solo1x2": ("drain_per_s.jobs", "drain_per_s.plain_solo1x2"),
         "enqueue_ratio_vs_plain": ("enqueue_per_s.jobs", "enqueue_per_s.plain"),
+        # The database task backends Django users pick today (django.tasks), each drained by its own worker.
+        "drain_ratio_vs_ox": ("drain_per_s.jobs", "drain_per_s.ox_best"),
+        "drain_ratio_vs_ox_1proc": ("drain_per_s.jobs", "drain_per_s.ox_1proc"),
+        "drain_ratio_vs_ox_2proc": ("drain_per_s.jobs", "drain_per_s.ox_2proc"),
+        "drain_ratio_vs_tasksdb": ("drain_per_s.jobs", "drain_per_s.tasksdb_best"),
+        "drain_ratio_vs_tasksdb_1proc": ("drain_per_s.jobs", "drain_per_s.tasksdb_1proc"),
+        "drain_ratio_vs_tasksdb_2proc": ("drain_per_s.jobs", "drain_per_s.tasksdb_2proc"),
+        "enqueue_ratio_vs_ox": ("enqueue_per_s.jobs", "enqueue_per_s.ox"),
+        "enqueue_ratio_vs_tasksdb": ("enqueue_per_s.jobs", "enqueue_per_s.tasksdb"),
     }
     return {name: med[a] / med[b] for name, (a, b) in pairs.items() if a in med and b in med}

@@ -5,7 +5,9 @@ no-op jobs (default 5,000) enqueued, then drained under `py-spy record` (raw col
 $VAR_DIR/bench-logs/jobs_profile.txt for a flame graph). Prints, as figures, the share of non-idle
 samples spent inside each of the top working functions (inclusive: jobs/, Celery's tracer, events and
 request, kombu's transport, Django's DB layer) and the top leaf functions (own time),
-plus the drain rate under the profiler. BENCH_PROFILE_KIND=bare profiles the bare task instead.
+plus the drain rate under the profiler. The single enqueue is profiled the same way first (py-spy on
+the bench's own process while it enqueues the N jobs one by one: `jobs_profile.jobs.enqueue.*`).
+BENCH_PROFILE_KIND=bare profiles the bare task instead.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ WORK = (
     "kombu/transport",
     "django/db",
     "django_celery_results",
+    "celery/app/task",
+    "celery/app/amqp",
+    "celery/app/base",
+    "kombu/messaging",
 )
 
 
@@ -46,30 +52,46 @@ def run() -> list[dict]:
     bench = ProjectBench(N)
     nodes = bench.start(Shape("solo", 1), tag="profile")
     out = LOG_DIR / f"{KIND}_profile.txt"
+    enqueue_out = LOG_DIR / f"{KIND}_enqueue_profile.txt"
     try:
-        bench.enqueue(KIND)
-        spy = subprocess.Popen(
-            [pyspy, "record", "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)]
-            + ["--pid", str(nodes.procs[0].pid)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # The single enqueue, in this process (as a web request would): py-spy on ourselves.
+        espy = _spy(pyspy, os.getpid(), enqueue_out)
+        time.sleep(1.0)
+        enqueue_rate = bench.enqueue(KIND)
+        _stop(espy, enqueue_out)
+        spy = _spy(pyspy, nodes.procs[0].pid, out)
         time.sleep(1.0)  # py-spy attached before the drain starts
         rate = bench.drain(KIND, nodes)
-        spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
-        spy.wait(60)
-        wait_for(lambda: out.exists() and out.stat().st_size > 0, 30, "py-spy output")
+        _stop(spy, out)
     finally:
         nodes.stop()
         bench.reset()
-    inclusive, own, total = _tally(out.read_text())
-    figs = [figure(f"jobs_profile.{KIND}.drain_per_s_under_pyspy", rate, "jobs/s")]
-    figs.append(figure(f"jobs_profile.{KIND}.samples", total, "samples"))
-    figs += [
-        figure(f"jobs_profile.{KIND}.inclusive.{f}", 100 * c / total, "%")
-        for f, c in inclusive.most_common(TOP)
-    ]
-    figs += [figure(f"jobs_profile.{KIND}.own.{f}", 100 * c / total, "%") for f, c in own.most_common(TOP)]
+    figs = [figure(f"jobs_profile.{KIND}.enqueue_per_s_under_pyspy", enqueue_rate, "jobs/s")]
+    figs += _figs(f"jobs_profile.{KIND}.enqueue", *_tally(enqueue_out.read_text()))
+    figs.append(figure(f"jobs_profile.{KIND}.drain_per_s_under_pyspy", rate, "jobs/s"))
+    figs += _figs(f"jobs_profile.{KIND}", *_tally(out.read_text()))
+    return figs
+
+
+def _spy(pyspy: str, pid: int, out) -> subprocess.Popen:
+    return subprocess.Popen(
+        [pyspy, "record", "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)]
+        + ["--pid", str(pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(spy: subprocess.Popen, out) -> None:
+    spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
+    spy.wait(60)
+    wait_for(lambda: out.exists() and out.stat().st_size > 0, 30, "py-spy output")
+
+
+def _figs(prefix: str, inclusive: Counter, own: Counter, total: int) -> list[dict]:
+    figs = [figure(f"{prefix}.samples", total, "samples")]
+    figs += [figure(f"{prefix}.inclusive.{f}", 100 * c / total, "%") for f, c in inclusive.most_common(TOP)]
+    figs += [figure(f"{prefix}.own.{f}", 100 * c / total, "%") for f, c in own.most_common(TOP)]
     return figs
 
 

@@ -6,6 +6,8 @@ the broker's queue being empty does not mean the last prefetched message has run
 
 from __future__ import annotations
 
+import time
+
 import redis
 from celery import shared_task
 from django.conf import settings
@@ -38,6 +40,27 @@ def results_noop() -> None:
 @job(name="bench.jobs_noop", queue="bench")
 def jobs_noop() -> None:
     """(c)/(d) a durable job: completion is its row in state succeeded."""
+
+
+LATENCY_KEY = "bench:latency"
+
+
+def note_latency(sent_at: float) -> None:
+    """Push enqueue → body start (s, wall clock: one machine) for the latency figure."""
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+    _client.rpush(LATENCY_KEY, time.time() - sent_at)
+
+
+@shared_task(name="bench.bare_latency", ignore_result=True)
+def bare_latency(sent_at: float) -> None:
+    note_latency(sent_at)
+
+
+@job(name="bench.jobs_latency", queue="bench")
+def jobs_latency(sent_at: float) -> None:
+    note_latency(sent_at)
 
 
 # (e) Django's Tasks API on the layer: a backend alias of the bench's own whose one queue is the

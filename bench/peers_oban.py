@@ -55,3 +55,12 @@ def round_(dsn: str, n: int, batch: int) -> dict[str, float]:
     cmd = [oban_python(), "-m", "bench.peers_oban_side", "round", dsn, str(n), str(batch), str(LIMIT)]
     out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True, timeout=1800)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def latency(dsn: str, n: int, gap: float) -> list[float]:
+    """Enqueue → body start (ms) of n single jobs on one idle oban-py worker process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    cmd = [oban_python(), "-m", "bench.peers_oban_side", "latency", dsn, str(n), str(LIMIT), str(gap)]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True, timeout=1800)
+    return json.loads(out.stdout.strip().splitlines()[-1])

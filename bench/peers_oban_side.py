@@ -118,6 +118,39 @@ async def _round(dsn: str, n: int, batch: int, limit: int) -> dict[str, float]:
     return out
 
 
+async def _latency(dsn: str, n: int, limit: int, gap: float) -> list[float]:
+    """Enqueue → body start (ms) of n single jobs, one at a time, on one idle worker process."""
+    from bench.peers_oban_tasks import Latency
+
+    pool = await _pool(dsn)
+    Oban(pool=pool)  # client mode: enqueues only
+    cmd = [sys.executable, "-m", "bench.peers_oban_side", "worker", dsn, str(limit)]
+    w = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out: list[float] = []
+    loop = asyncio.get_running_loop()
+    try:
+        async with pool.connection() as conn:
+            if not (await (await conn.execute("SELECT to_regclass('oban_jobs')")).fetchone())[0]:
+                await schema.install(pool)
+        await _truncate(pool)
+        if w.stdout.readline().strip() != "ready":
+            raise RuntimeError("oban worker did not start")
+        w.stdin.write("go\n")
+        w.stdin.flush()
+        await asyncio.sleep(1.0)  # started and idle
+        for _ in range(n):
+            await Latency.enqueue({"sent_at": time.time()})
+            line = await asyncio.wait_for(loop.run_in_executor(None, w.stdout.readline), 60)
+            out.append(1000 * float(line.split()[1]))
+            await asyncio.sleep(gap)
+        await _truncate(pool)
+    finally:
+        w.terminate()
+        w.wait(30)
+        await pool.close()
+    return out
+
+
 async def _truncate(pool) -> None:
     async with pool.connection() as conn:
         await conn.execute("TRUNCATE oban_jobs")
@@ -131,6 +164,9 @@ def main(argv: list[str]) -> None:
     elif argv[0] == "round":
         dsn, n, batch, limit = argv[1], int(argv[2]), int(argv[3]), int(argv[4])
         print(json.dumps(_run(_round(dsn, n, batch, limit))), flush=True)
+    elif argv[0] == "latency":
+        dsn, n, limit, gap = argv[1], int(argv[2]), int(argv[3]), float(argv[4])
+        print(json.dumps(_run(_latency(dsn, n, limit, gap))), flush=True)
     else:
         raise SystemExit(f"usage: {__doc__}")
 

@@ -11,3 +11,12 @@ from oban import worker
 class Noop:
     async def process(self, job) -> None:
         """A no-op: completion is the row in state completed."""
+
+
+@worker(queue="bench")
+class Latency:
+    async def process(self, job) -> None:
+        """Prints enqueue → body start (s) for its driver (bench/peers_oban_side.py `latency`)."""
+        import time
+
+        print(f"lat {time.time() - job.args['sent_at']}", flush=True)

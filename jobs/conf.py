@@ -28,7 +28,9 @@ class JobsSettings:
     # published longer than `republish_after` ago and never claimed is published again.
     relay_after: float = 10.0
     republish_after: float = 300.0
-    # The background loops: the stager's fallback poll and the reconciler's period.
+    # The background loops: the stager's fallback poll and the reconciler's period. The stager of
+    # a worker node is also woken when that node snoozes, retries or frees a gate for a job due
+    # sooner (table.transitions.stager_wake), so the poll only catches the rest (another process's).
     mover_interval: float = 0.1
     reconcile_every: float = 5.0
     # The publish breaker: open from a failed publish until a probe, every this many seconds,

@@ -3,8 +3,9 @@ register theirs (`runtime().every(name, seconds, fn)`): the write-behind flush, 
 and in worker nodes the plugins (stager, reconciler, lifeline). Each step runs on its own clock
 and fails on its own: a rejected history row never stops lease renewal or the stager.
 
-A step may be woken before its time (`wake(name)`), so a loop that usually has nothing to do
-can sleep long and still answer at once when there is something (the stager after a snooze).
+A step may be woken before its time (`wake(name)`, or `wake(name, in_seconds)` for a time
+known to be due), so a loop that usually has nothing to do can sleep long and still answer when
+there is something (the stager after a snooze, a retry or a freed gate).
 """
 
 from __future__ import annotations
@@ -65,10 +66,17 @@ class Runtime:
     def has(self, name: str) -> bool:
         return name in self._steps
 
-    def wake(self, name: str) -> None:
+    def wake(self, name: str, in_seconds: float = 0.0) -> None:
+        """Run step `name` at the next tick, or `in_seconds` from now when that comes before its
+        own time (a job snoozed for 0.3 s is moved then, not at the stager's next poll)."""
         step = self._steps.get(name)
         if step is not None:
-            step.due = 0.0
+            step.due = min(step.due, time.monotonic() + max(in_seconds, 0.0))
+
+    def next_due(self, name: str) -> float | None:
+        """Seconds until step `name` runs next (None: no such step); health pages and tests."""
+        step = self._steps.get(name)
+        return None if step is None else step.due - time.monotonic()
 
     def on_stop(self, fn: Callable[[], object]) -> None:
         """Run `fn` once when the process stops (after the thread ended): the last flush."""

@@ -1,9 +1,16 @@
-"""Structured logs: one line per job event with ids and timings, never arguments."""
+"""Structured logs: one line per job event with ids and timings, never arguments.
+
+A job's start and its success are the hot path (every delivery): their lines are DEBUG, so an
+INFO log says what needs a look (failures, retries, deferrals, drops, publish failures) and a busy
+worker does not format and write two lines per job. Every event is still counted in this process
+(`counts`) and sent on its signal, the outcome with it, so metrics see every one.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from typing import Any
 
 from django.dispatch import Signal
@@ -27,10 +34,19 @@ _SIGNALS = {
 }
 
 
+# The per-delivery events of a run that went well: logged at DEBUG (see the module's docstring).
+QUIET = frozenset({"start", "finish"})
+# Events of this process by name (start, finish, failure, retry, ...): cheap, never reset.
+counts: Counter[str] = Counter()
+
+
 def log_event(event: str, task: str, job_id: str, **fields: Any) -> None:
-    """One structured line per job event, and the matching telemetry signal."""
-    if logger.isEnabledFor(logging.INFO):
-        logger.info(event, extra={"fields": {"event": event, "task": task, "job_id": job_id, **fields}})
+    """One structured line per job event (DEBUG for a start or a success), its count, and the
+    matching telemetry signal."""
+    counts[event] += 1
+    level = logging.DEBUG if event in QUIET else logging.INFO
+    if logger.isEnabledFor(level):
+        logger.log(level, event, extra={"fields": {"event": event, "task": task, "job_id": job_id, **fields}})
     signal = _SIGNALS.get(event)
     if signal is not None and signal.has_listeners():
         for _receiver, response in signal.send_robust(sender=task, task=task, job_id=job_id, **fields):

@@ -191,6 +191,7 @@ JOBS_LEASE_TTL = env.int("JOBS_LEASE_TTL", default=30)
 JOBS_RELAY_AFTER = env.float("JOBS_RELAY_AFTER", default=10)
 # Queued jobs handed over this long ago while their broker queue is empty are published again.
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
+# The stager's fallback poll: a worker node wakes its own stager for what it makes due sooner.
 JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
 # A delivery the database cannot decide (or a worker that does not know the task) is sent back

@@ -171,7 +171,10 @@ class Execution:
 
     def _release(self) -> None:
         leases.holdings().unhold_job(self)
-        failed = gates.gates_release(self.token, gates.held_keys(self.token))
+        held = gates.held_keys(self.token)
+        failed = gates.gates_release(self.token, held)
+        if held:  # a waiter woken by the release is due now: this node's stager moves it at once
+            transitions.stager_wake(0.0)
         if failed:
             telemetry.log_event("release_failed", self.task.name, self.job_id, queue=self.queue)
 

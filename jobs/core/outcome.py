@@ -89,7 +89,10 @@ def outcome_write(ex: Execution, outcome: Outcome, duration: float) -> bool:
         values["finished_at"] = now
     values["waiting_for"] = outcome.waiting_for  # parked behind a gate, or (any other way out) not
     history.flush()  # the attempt rows before this one's state, in order
-    return transitions.job_end(ex.job_id, ex.token, state, attempt, **values)
+    moved = transitions.job_end(ex.job_id, ex.token, state, attempt, **values)
+    if moved and "scheduled_at" in values and not outcome.waiting_for:
+        transitions.stager_wake(outcome.delay)  # due soon: moved then, not at the next poll
+    return moved
 
 
 def celery_answer(outcome: Outcome, task: Any) -> Any:

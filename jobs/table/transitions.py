@@ -13,7 +13,9 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from jobs.conf import conf
 from jobs.models import JobState, QueueControl
+from jobs.runtime import runtime
 from jobs.table.rows import ATTEMPT_TABLE, TABLE, db_id, db_time, db_value, executemany, run_sql
 
 QUEUE_TABLE = QueueControl._meta.db_table
@@ -67,6 +69,18 @@ CLAIM_SQL = (
     # prefork child's cached controls could be seconds old) at the price of no extra round trip.
     f"COALESCE((SELECT paused FROM {QUEUE_TABLE} q WHERE q.queue = {TABLE}.queue), FALSE)"
 )
+
+
+# A wake-up comes this much after the due time: a stager a hair early would find nothing, then poll.
+DUE_SLACK = 0.01
+
+
+def stager_wake(in_seconds: float = 0.0) -> None:
+    """A job of this process falls due in `in_seconds` (a snooze, a retry, a freed gate): when this
+    process runs the stager (a worker node) it looks then, not at its next poll; other processes'
+    stagers find it at their poll (JOBS_MOVER_INTERVAL), the fallback for all."""
+    if in_seconds < conf().mover_interval:
+        runtime().wake("stager", in_seconds + DUE_SLACK)
 
 
 def job_state(job_id: str) -> str | None:

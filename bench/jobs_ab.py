@@ -1,0 +1,81 @@
+"""jobs_ab: the same worker shape running two code trees, alternated in one run (a study).
+
+`BENCH_AB_BEFORE=/path/to/an/older/checkout make bench ONLY=jobs_ab`: worker nodes (solo:1x2, the
+bench's shape) are started from that tree and from this one, on the same database and Redis; each
+round drains BENCH_AB_N no-op jobs (default 5,000) with each tree, bare task and durable job, in
+turn, so a busy machine's noise falls on both trees alike. LOG_LEVEL (default INFO, the project's
+own) is the workers'. Prints drain rates, durable/bare per tree and the per-job overhead in µs.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench import celery_workers
+from bench.celery_workers import Shape, start_nodes
+from bench.common import figure, setup_django
+
+N = int(os.environ.get("BENCH_AB_N", "5000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SHAPE = Shape.parse(os.environ.get("BENCH_WORKER_SHAPE", "solo:1x2"))
+
+
+def run() -> list[dict]:
+    setup_django()
+    from bench.jobs_celery import ProjectBench
+
+    before = Path(os.environ["BENCH_AB_BEFORE"]).resolve()
+    bench = ProjectBench(N)
+    level = os.environ.get("BENCH_AB_LOG_LEVEL", "INFO")
+    trees = {"before": before, "after": celery_workers.ROOT}
+    nodes = {}
+    samples: dict[str, list[float]] = {}
+    try:
+        for name, root in trees.items():
+            celery_workers.ROOT = root  # start_nodes runs `celery` from this tree
+            nodes[name] = _start(bench, name, level)
+        for _ in range(RUNS):
+            for name in trees:
+                for kind in ("bare", "jobs"):
+                    bench.enqueue(kind)
+                    rate = bench.drain(kind, nodes[name])
+                    samples.setdefault(f"{name}.{kind}", []).append(rate)
+                    print(f"# {time.strftime('%H:%M:%S')} jobs_ab.{name}.{kind} {rate:.0f}", file=sys.stderr)
+    finally:
+        celery_workers.ROOT = trees["after"]
+        for n in nodes.values():
+            n.stop()
+        bench.reset()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    figs = [figure(f"jobs_ab.drain_per_s.{k}", v, "jobs/s") for k, v in sorted(med.items())]
+    slots = SHAPE.nodes * SHAPE.concurrency
+    for name in trees:
+        jobs, bare = med[f"{name}.jobs"], med[f"{name}.bare"]
+        figs.append(figure(f"jobs_ab.{name}.drain_ratio_vs_bare", jobs / bare, "ratio"))
+        figs.append(
+            figure(f"jobs_ab.{name}.overhead_us_per_job_per_slot", (1 / jobs - 1 / bare) * slots * 1e6, "us")
+        )
+    figs.append(figure("jobs_ab.after_vs_before.jobs", med["after.jobs"] / med["before.jobs"], "ratio"))
+    return figs
+
+
+def _start(bench, tag: str, level: str):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_EXTRA_IMPORTS="bench.jobs_tasks",
+        CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "4"),
+        LOG_LEVEL=level,
+        PYTHONPATH=str(celery_workers.ROOT),
+    )
+    nodes = start_nodes(bench.app, "bench.project_app", SHAPE, env, f"ab-{tag}")
+    nodes.wait_ready()
+    return nodes
