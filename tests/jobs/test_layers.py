@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = ["foundation", "table", "coordination", "broker", "core", "plugins", "observe", "console", "front"]
-FOUNDATION = {"jobs.conf", "jobs.models", "jobs.telemetry", "jobs.runtime"}
+FOUNDATION = {"jobs.conf", "jobs.crypto", "jobs.models", "jobs.telemetry", "jobs.runtime"}
 
 
 def _wing(module: str) -> str:
