@@ -11,6 +11,3 @@ class JobsConfig(AppConfig):
         from jobs import lifecycle
 
         lifecycle.connect()
-        from jobs.tasks_api import worker  # workers learn Django tasks they were not told about
-
-        worker.connect()

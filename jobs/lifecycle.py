@@ -24,6 +24,7 @@ from jobs.observe import metrics
 from jobs.plugins import cron, lifeline, reconciler, stager
 from jobs.runtime import reset_after_fork, runtime
 from jobs.table import history
+from jobs.tasks_api import worker as django_tasks_worker
 
 logger = logging.getLogger("jobs")
 RECEIVERS = (checks, queues, metrics)  # connected by importing them
@@ -31,6 +32,7 @@ PLUGIN_STEPS = ("stager", "reconciler", "clock", "lifeline")
 
 
 def connect() -> None:
+    django_tasks_worker.connect()  # workers learn Django @task functions they were not told about
     history.set_waker(_flusher)
     reset_after_fork(history.forget)
     worker_ready.connect(start_plugins, dispatch_uid="jobs.plugins", weak=False)

@@ -17,6 +17,7 @@ from typing import Any
 from celery import current_app
 
 from jobs.broker.queues import declared_queues
+from jobs.models import QueueControl
 
 # The seeds' concurrency per queue (Oban's `queues: [default: 10, events: 20, pii_detection: 5]`).
 # Documented defaults, shown beside what the workers really run; other queues have none.
@@ -24,8 +25,6 @@ DOCUMENTED_CONCURRENCY: dict[str, int] = {"default": 10, "events": 20, "pii_dete
 
 
 def _paused() -> set[str]:
-    from jobs.models import QueueControl
-
     try:
         return set(QueueControl.objects.filter(paused=True).values_list("queue", flat=True))
     except Exception:  # the database is another check's business

@@ -35,6 +35,7 @@ from kombu import Connection
 
 from jobs.broker.queues import worker_command
 from jobs.models import Heartbeat, QueueControl
+from jobs.observe.consumers import queue_consumers
 
 Check = Callable[[], dict[str, Any]]
 _extra: dict[str, Check] = {}
@@ -150,8 +151,6 @@ def check_workers() -> dict[str, Any]:
 def check_consumers(workers: list[str]) -> dict[str, Any]:
     """Which workers consume each declared queue (Oban's check_queue): a queue nobody consumes
     (and nobody paused) waits forever, so it fails."""
-    from jobs.observe.consumers import queue_consumers
-
     answer = queue_consumers(timeout=settings.HEALTH_PING_TIMEOUT, workers=workers)
     report: dict[str, Any] = {"ok": not answer["unconsumed"], **answer}
     if answer["unconsumed"]:
