@@ -46,17 +46,6 @@ def queue_limit(queue: str) -> int | None:
     return control.global_limit if control and control.global_limit else None
 
 
-def queue_paused(queue: str) -> bool:
-    control = _controls().get(queue)
-    return bool(control and control.paused)
-
-
-def forget() -> None:
-    """Read the controls again on next use (after an operator changed one)."""
-    global _cache
-    _cache = (0.0, {})
-
-
 @dataclass(frozen=True)
 class Wait:
     """A gate's answer: not yet, for `delay` seconds (or until woken, when `waiting_for` is set)."""

@@ -42,8 +42,3 @@ def db_now() -> datetime:
         except Exception:  # the database is away: our own clock until it answers
             pass
     return timezone.now() + timedelta(seconds=_offset)
-
-
-def forget() -> None:
-    global _learned_at
-    _learned_at = -1e9
