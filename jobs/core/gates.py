@@ -8,7 +8,7 @@ the message is acked, so it waits in the database, not in a worker's memory. It 
   releases (`gate_wake`), and a fallback due time covers a holder that died — about one deferral
   per job, where a busy wait cost dozens a second;
 - rate limit: a reserved start per job (one deferral per job however long the backlog).
-The queue controls (pause, limit) are read from `QueueControl` and cached a few seconds.
+The queue limit is read from `QueueControl` and cached a few seconds; the pause is read in the claim.
 """
 
 from __future__ import annotations
