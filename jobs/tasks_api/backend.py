@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from jobs.core.context import LeaseLost, Snooze, current_job
+from jobs.core.decorators import job
 from jobs.tasks_api.compat import (
     BaseTaskBackend,
     InvalidTask,
@@ -124,8 +125,6 @@ class DjangoTasksBackend(BaseTaskBackend):
             return _generated[path]
 
     def _generate(self, task: Task) -> Any:
-        from jobs.core.decorators import job
-
         options = self.default_options | self.queue_options.get(task.queue_name, {})
         options |= getattr(task.func, "_jobs_options", {})
         try:

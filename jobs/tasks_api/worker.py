@@ -17,6 +17,9 @@ from typing import Any
 from celery.signals import worker_init
 from celery.worker.consumer.consumer import Consumer
 
+from jobs.tasks_api.backend import declared_task
+from jobs.tasks_api.results import PREFIX
+
 
 def connect() -> None:
     # Consumer.__init__ does `self.strategies = self.Strategies()`: a function here is bound,
@@ -27,9 +30,6 @@ def connect() -> None:
 
 def _learn(name: Any) -> bool:
     """Import a Django task's module by its job task's name; True if it is now declared."""
-    from jobs.tasks_api.backend import declared_task
-    from jobs.tasks_api.results import PREFIX
-
     if not isinstance(name, str) or not name.startswith(PREFIX):
         return False
     return declared_task(name[len(PREFIX) :]) is not None
