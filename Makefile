@@ -8,7 +8,7 @@ ONLY ?=
 ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fast bench lint typecheck venv services clean manage chromium dist
+.PHONY: run test test-slow test-fast bench lint typecheck venv services clean manage chromium dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,7 +43,13 @@ test-fast: $(STAMP)
 
 test: $(STAMP) chromium
 	@bash scripts/services.sh
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+# The slow tier (chaos scenarios, the wheel in a scratch venv, the SQS backlog): CI runs it too.
+test-slow: $(STAMP) chromium
+	@bash scripts/services.sh
+	@$(BIN)/python -m pytest -m slow $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 bench: $(STAMP)

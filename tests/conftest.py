@@ -37,8 +37,29 @@ SERVICE_FIXTURES = {
 }
 
 
+# The slow tier: scenarios that break whole processes and wait out leases, the wheel built into a
+# scratch virtualenv, a 1,000-message SQS backlog. `make test` leaves them out (it stays near a
+# quarter of an hour); `make test-slow` runs them, and CI runs both (.ci/run).
+SLOW_FILES = {
+    "tests/jobs/test_chaos_broker.py",
+    "tests/jobs/test_chaos_controls.py",
+    "tests/jobs/test_chaos_database.py",
+    "tests/jobs/test_chaos_process.py",
+    "tests/jobs/test_broker_loss.py",
+    "tests/jobs/test_rolling_deploy.py",
+    "tests/packaging/test_jobs_wheel.py",
+    "tests/jobs/test_tasks_api.py",
+    "tests/invoices/test_priority.py",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test-fast`: keep only the tests that need no service."""
+    """Mark the slow tier (before `-m` selects); `make test-fast`: keep only the tests that need
+    no service."""
+    for item in items:
+        if Path(str(item.fspath)).relative_to(ROOT).as_posix() in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
     if not FAST:
         return
     keep, drop = [], []
