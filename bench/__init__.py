@@ -5,6 +5,6 @@ one JSON line `{"name", "value", "unit"}`. Figures are medians of several runs, 
 given as ratios against a peer measured in the same run.
 """
 
-PARTS = ("jobs", "emails", "invoices", "pii", "queue_handlers", "sync", "ops")
+PARTS = ("jobs", "jobs_outage", "emails", "invoices", "pii", "queue_handlers", "sync", "ops")
 # Studies run only when named (`make bench ONLY=jobs_settings`): long, and not figures to track.
 STUDIES = ("jobs_settings", "jobs_profile", "jobs_ab")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import processes_stop
+
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = Path(os.environ.get("VAR_DIR", "/tmp/var-bench")) / "bench-logs"
 
@@ -60,14 +62,7 @@ class Nodes:
         self.app.control.cancel_consumer(queue, destination=self.names, reply=True, timeout=5)
 
     def stop(self) -> None:
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
+        processes_stop(self.procs)
 
 
 def start_nodes(app, app_module: str, shape: Shape, env: dict[str, str], tag: str) -> Nodes:

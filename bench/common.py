@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 from collections.abc import Callable
 
 
@@ -38,3 +39,15 @@ def median_of(n: int, fn: Callable[[], float]) -> float:
 
 def figure(name: str, value: float, unit: str) -> dict:
     return {"name": name, "value": round(value, 4), "unit": unit}
+
+
+def processes_stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM all first (they stop in parallel), then wait; kill what is still up after 30 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from bench.common import processes_stop
+
 INTERVAL = "0.1"
 
 
@@ -85,13 +87,7 @@ def _drain(table: str, n: int, procs: int) -> float:
             time.sleep(0.05)
         return n / (time.perf_counter() - started)
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        processes_stop(workers)
 
 
 def round_(n: int) -> dict[str, float]:

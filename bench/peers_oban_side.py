@@ -19,6 +19,8 @@ import orjson
 from oban import Oban, schema
 from psycopg.types.json import set_json_dumps, set_json_loads
 
+from bench.common import processes_stop
+
 try:  # what `oban start` runs on (bench figures should match the CLI's)
     from uvloop import run as _run
 except ImportError:
@@ -80,13 +82,7 @@ async def _drain(pool, dsn: str, n: int, procs: int, limit: int) -> float:
         await _wait(pool, "state = 'completed'", n, 900)
         return n / (time.perf_counter() - started)
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        processes_stop(workers)
 
 
 async def _round(dsn: str, n: int, batch: int, limit: int) -> dict[str, float]:

@@ -12,7 +12,6 @@ Completion is rows in status succeeded (kept: the default delete_jobs is
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import procrastinate
 import psycopg
 
 from bench.celery_workers import ROOT
+from bench.common import processes_stop
 
 CONCURRENCY = int(os.environ.get("BENCH_PROCRASTINATE_CONCURRENCY", "10"))
 
@@ -96,13 +96,7 @@ def _drain(dsn: str, n: int, procs: int) -> float:
                 time.sleep(0.05)
             return n / (time.perf_counter() - started)
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        processes_stop(workers)
 
 
 def worker(dsn: str, concurrency: int) -> None:

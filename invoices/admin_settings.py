@@ -21,15 +21,8 @@ class InvoiceSettingsForm(SettingsForm):
 @admin.register(InvoiceSettings)
 class InvoiceSettingsAdmin(RunTimeSettingsAdmin):
     form = InvoiceSettingsForm
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": ["queue_provider", "celery_backlog", "retry_base_delay"],
-                "description": "Read at every poll and send: a change counts within seconds, no "
-                "restart. Until saved here, the environment's values apply (QUEUE_PROVIDER, "
-                "INVOICES_CELERY_BACKLOG, INVOICES_RETRY_BASE_DELAY).",
-            },
-        ),
-        ("Audit", {"fields": ["recent_changes"]}),
-    ]
+    description = (
+        "Read at every poll and send: a change counts within seconds, no "
+        "restart. Until saved here, the environment's values apply (QUEUE_PROVIDER, "
+        "INVOICES_CELERY_BACKLOG, INVOICES_RETRY_BASE_DELAY)."
+    )

@@ -37,6 +37,10 @@ class JobsSettings:
     # sees the broker answer; the publish path's connect timeout (a local Redis answers in ~1 ms).
     broker_probe_every: float = 0.5
     publish_connect_timeout: float = 0.1
+    # The publish path's read/write timeout: a broker that accepts connections and never answers
+    # (hung, half-open path) costs one request this long before the breaker opens (Redis's own
+    # 5 s otherwise). Per socket call, not per pipeline: a healthy Redis answers in ~1 ms.
+    publish_socket_timeout: float = 0.25
     max_retry_after: float = 6 * 3600.0
     max_snooze: float = 24 * 3600.0
     # A delivery whose fate the database cannot decide goes back to the broker after this delay.
@@ -54,21 +58,48 @@ class JobsSettings:
     queue_sync_every: float = 5.0
     run_at_beat_start: tuple[str, ...] = ()
     poll_tasks: tuple[str, ...] = ()  # besides the tasks declared @job(poll=True)
+    # Deployment-wide names the layer shares with the project (read without the JOBS_ prefix, see
+    # SHARED), each with a default so a project that installs the `jobs` wheel needs none of them.
+    embedded_mode: bool = False  # EMBEDDED_MODE: filesystem broker, locks in the database
+    redis_url: str = ""  # REDIS_URL: the coordination store; "" = the broker's URL when it is Redis
+    health_token: str = ""  # HEALTH_TOKEN: bearer token for /healthz/ready and /metrics
+    health_ping_timeout: float = 1.0  # HEALTH_PING_TIMEOUT
+    health_beat_max_age: float = 120.0  # HEALTH_BEAT_MAX_AGE
+    health_cache_seconds: float = 5.0  # HEALTH_CACHE_SECONDS
+
+
+SHARED = frozenset(
+    {
+        "embedded_mode",
+        "redis_url",
+        "health_token",
+        "health_ping_timeout",
+        "health_beat_max_age",
+        "health_cache_seconds",
+    }
+)
+
+
+def setting_name(field_name: str) -> str:
+    return field_name.upper() if field_name in SHARED else f"JOBS_{field_name.upper()}"
 
 
 @functools.cache
 def conf() -> JobsSettings:
     values: dict[str, Any] = {}
     for f in fields(JobsSettings):
-        name = f"JOBS_{f.name.upper()}"
+        name = setting_name(f.name)
         if hasattr(settings, name):
             value = getattr(settings, name)
             values[f.name] = tuple(value) if f.name in ("run_at_beat_start", "poll_tasks") else value
+    if not values.get("redis_url"):
+        broker = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+        values["redis_url"] = broker if broker.startswith(("redis://", "rediss://", "unix://")) else ""
     return JobsSettings(**values)
 
 
 def _changed(setting: str = "", **_kw: Any) -> None:
-    if setting.startswith("JOBS_") or setting in ("CELERY_BROKER_URL", "EMBEDDED_MODE"):
+    if setting.startswith("JOBS_") or setting == "CELERY_BROKER_URL" or setting.lower() in SHARED:
         conf.cache_clear()
 
 

@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from celery.signals import beat_init, task_revoked, worker_process_shutdown, worker_ready, worker_shutdown
-from django.conf import settings
 from django.db.models.signals import post_migrate
 
 from jobs.conf import conf
@@ -60,7 +59,7 @@ def start_plugins(sender: Any = None, **_kw: Any) -> None:
     rt = runtime()
     for plugin in (stager, reconciler, lifeline):
         plugin.register(rt)
-    if settings.EMBEDDED_MODE:
+    if conf().embedded_mode:
         logger.warning("single-machine mode: filesystem broker under var/, locks in the database")
 
 

@@ -29,15 +29,8 @@ class PiiSettingsForm(SettingsForm):
 @admin.register(PiiSettings)
 class PiiSettingsAdmin(RunTimeSettingsAdmin):
     form = PiiSettingsForm
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": ["detection_enabled", "types", "finding_action"],
-                "description": "Read by every scan: a change counts from the next message, no "
-                "restart. Until saved here, the environment's values apply (PII_DETECTION_ENABLED, "
-                "PII_TYPES, PII_FINDING_ACTION).",
-            },
-        ),
-        ("Audit", {"fields": ["recent_changes"]}),
-    ]
+    description = (
+        "Read by every scan: a change counts from the next message, no "
+        "restart. Until saved here, the environment's values apply (PII_DETECTION_ENABLED, "
+        "PII_TYPES, PII_FINDING_ACTION)."
+    )

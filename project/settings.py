@@ -221,6 +221,7 @@ JOBS_QUEUE_SYNC_EVERY = env.float("JOBS_QUEUE_SYNC_EVERY", default=5)
 # the publish path's connect timeout, so an enqueue with the broker down costs about that, not seconds.
 JOBS_BROKER_PROBE_EVERY = env.float("JOBS_BROKER_PROBE_EVERY", default=0.5)
 JOBS_PUBLISH_CONNECT_TIMEOUT = env.float("JOBS_PUBLISH_CONNECT_TIMEOUT", default=0.1)
+JOBS_PUBLISH_SOCKET_TIMEOUT = env.float("JOBS_PUBLISH_SOCKET_TIMEOUT", default=0.25)
 JOBS_RUN_AT_BEAT_START = env.list("JOBS_RUN_AT_BEAT_START", default=["sync.catch_up"])
 
 from project.settings_apps import *  # noqa: E402, F403  (AWS, e-mail and each app's settings)

@@ -67,7 +67,18 @@ def change_message(form: forms.ModelForm, *, add: bool) -> str:
 
 
 class RunTimeSettingsAdmin(admin.ModelAdmin):
-    """For a one-record settings model whose save() keeps pk 1."""
+    """For a one-record settings model whose save() keeps pk 1. The page shows the form's fields
+    under `description` (say when a change counts and which environment values apply until the
+    first save), then the audit."""
+
+    description = ""
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(self.form._meta.fields or ())
+        return [
+            (None, {"fields": fields, "description": self.description}),
+            ("Audit", {"fields": ["recent_changes"]}),
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not self.model._default_manager.exists() and super().has_add_permission(request)

@@ -6,9 +6,11 @@ circuit breaker: one failed publish opens it, and it stays open until a backgrou
 thread per process, every JOBS_BROKER_PROBE_EVERY seconds, its own short connect timeout) sees
 the broker answer again. While it is open no enqueue touches the broker: each returns in the
 time of its INSERT, and the relay publishes the stored rows once the broker is back. The
-publishes themselves connect with JOBS_PUBLISH_CONNECT_TIMEOUT and without kombu's connection
-retry loop (Celery's broker_connection_timeout of 4 s plus a 2 s interval: the ~6 s a request
-used to wait), so the one publish that finds the broker down costs about that timeout.
+publishes themselves connect with JOBS_PUBLISH_CONNECT_TIMEOUT, read and write with
+JOBS_PUBLISH_SOCKET_TIMEOUT, and skip kombu's connection retry loop (Celery's
+broker_connection_timeout of 4 s plus a 2 s interval: the ~6 s a request used to wait), so the
+one publish that finds the broker down costs about one of those timeouts
+(`make bench ONLY=jobs_outage`).
 """
 
 from __future__ import annotations
@@ -102,19 +104,18 @@ def broker_answers(timeout: float) -> bool:
 
 class _Pool:
     value: Any = None
-    key: tuple[str, float] | None = None
+    key: tuple[str, float, float] | None = None
 
 
 def publish_pool() -> Any:
-    """The publish path's connections: Celery's own (`connection_for_write`), but with a short
-    connect timeout and one connection attempt (max_retries 0) instead of kombu's retry loop."""
-    timeout = conf().publish_connect_timeout
-    key = (str(current_app.conf.broker_write_url or current_app.conf.broker_url), timeout)
+    """The publish path's connections: Celery's own (`connection_for_write`), but with short
+    connect and socket timeouts and one connection attempt (max_retries 0) instead of kombu's
+    retry loop, so a broker that refuses or never answers costs one request about that long."""
+    timeout, socket_timeout = conf().publish_connect_timeout, conf().publish_socket_timeout
+    key = (str(current_app.conf.broker_write_url or current_app.conf.broker_url), timeout, socket_timeout)
     if _Pool.value is None or _Pool.key != key:
-        conn = current_app.connection_for_write(
-            connect_timeout=timeout,
-            transport_options={"socket_connect_timeout": timeout, "max_retries": 0},
-        )
+        options = {"socket_connect_timeout": timeout, "socket_timeout": socket_timeout, "max_retries": 0}
+        conn = current_app.connection_for_write(connect_timeout=timeout, transport_options=options)
         _Pool.value, _Pool.key = conn.Pool(limit=current_app.conf.broker_pool_limit), key
     return _Pool.value
 

@@ -37,7 +37,7 @@ def job_queues() -> dict[str, str]:
 def check_job_queues(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     QUEUES = celery_queues.declared_queues()
 
-    base = Path(settings.BASE_DIR)
+    base = Path(getattr(settings, "BASE_DIR", "") or ".")  # a project without BASE_DIR: its cwd
     sources = {
         "Celery's task_queues": set(QUEUES),
         "Procfile": declared_queues(base / "Procfile"),

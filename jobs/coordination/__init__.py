@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -57,6 +56,6 @@ def use_coordinator(coord: Coordinator) -> Iterator[None]:
 
 @functools.cache
 def _configured(path: str) -> Coordinator:
-    path = SHORT.get(path, path) or SHORT["database" if settings.EMBEDDED_MODE else "redis"]
+    path = SHORT.get(path, path) or SHORT["database" if conf().embedded_mode else "redis"]
     cls = import_string(path)
-    return cls(settings.REDIS_URL) if path == SHORT["redis"] else cls()
+    return cls(conf().redis_url) if path == SHORT["redis"] else cls()

@@ -27,13 +27,13 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
 from jobs.broker.queues import worker_command
+from jobs.conf import conf
 from jobs.models import Heartbeat, QueueControl
 from jobs.observe.consumers import queue_consumers
 
@@ -83,17 +83,17 @@ def check_database() -> dict[str, Any]:
 
 def check_broker() -> dict[str, Any]:
     started = time.perf_counter()
-    with Connection(
-        settings.CELERY_BROKER_URL,
-        connect_timeout=1,
-        transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "socket_connect_timeout": 1},
-    ) as conn:
+    options = {**(current_app.conf.broker_transport_options or {}), "socket_connect_timeout": 1}
+    with Connection(current_app.conf.broker_url, connect_timeout=1, transport_options=options) as conn:
         conn.ensure_connection(max_retries=1, timeout=1)
-        if settings.EMBEDDED_MODE:
+        driver = conn.transport.driver_type
+        if conf().embedded_mode:
             mode = "embedded (filesystem broker, single machine)"
-        else:
+        elif driver == "redis":
             conn.default_channel.client.ping()  # type: ignore[attr-defined]
             mode = "redis"
+        else:
+            mode = driver  # the connection itself is the answer (amqp: the handshake)
     return {"ok": True, "mode": mode, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -102,10 +102,10 @@ def check_beat() -> dict[str, Any]:
     if beat is None:
         return {"ok": False, "error": "beat has never ticked"}
     age = (timezone.now() - beat.at).total_seconds()
-    ok = age <= settings.HEALTH_BEAT_MAX_AGE
+    ok = age <= conf().health_beat_max_age
     report: dict[str, Any] = {"ok": ok, "age_s": round(age, 1)}
     if not ok:
-        report["error"] = f"beat's last tick was {age:.0f} s ago (limit {settings.HEALTH_BEAT_MAX_AGE} s)"
+        report["error"] = f"beat's last tick was {age:.0f} s ago (limit {conf().health_beat_max_age} s)"
     return report
 
 
@@ -137,21 +137,21 @@ def ping_workers(timeout: float) -> list[str]:
 
 def check_workers() -> dict[str, Any]:
     started = time.perf_counter()
-    names = ping_workers(settings.HEALTH_PING_TIMEOUT)
+    names = ping_workers(conf().health_ping_timeout)
     report: dict[str, Any] = {
         "ok": bool(names),
         "workers": names,
         "ping_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     if not names:
-        report["error"] = f"no worker answered a ping within {settings.HEALTH_PING_TIMEOUT:g} s"
+        report["error"] = f"no worker answered a ping within {conf().health_ping_timeout:g} s"
     return report
 
 
 def check_consumers(workers: list[str]) -> dict[str, Any]:
     """Which workers consume each declared queue (Oban's check_queue): a queue nobody consumes
     (and nobody paused) waits forever, so it fails."""
-    answer = queue_consumers(timeout=settings.HEALTH_PING_TIMEOUT, workers=workers)
+    answer = queue_consumers(timeout=conf().health_ping_timeout, workers=workers)
     report: dict[str, Any] = {"ok": not answer["unconsumed"], **answer}
     if answer["unconsumed"]:
         report["error"] = "no worker consumes queue(s) " + ", ".join(answer["unconsumed"])
@@ -256,7 +256,7 @@ class _Cache:
 
 def readiness() -> tuple[bool, dict[str, Any]]:
     """The readiness report, at most HEALTH_CACHE_SECONDS old, computed by one caller at a time."""
-    max_age = settings.HEALTH_CACHE_SECONDS
+    max_age = conf().health_cache_seconds
     if _Cache.value is not None and time.monotonic() - _Cache.at < max_age:
         return _Cache.value
     with _Cache.lock:

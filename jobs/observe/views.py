@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hmac
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from jobs.conf import conf
 from jobs.observe.health import readiness
 from jobs.observe.metrics import exposition
 
@@ -25,7 +25,7 @@ def authorized(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_active and user.has_perm("jobs.view_job"):
         return True
-    token = settings.HEALTH_TOKEN
+    token = conf().health_token
     header = request.headers.get("Authorization", "")
     if not token or not header.startswith("Bearer "):
         return False

@@ -2,8 +2,8 @@
 3 s). One failed publish opens the breaker, which stays open until a background probe sees the
 broker answer: the publish path makes one connection attempt per outage, not one per second,
 and every job is kept for the relay. No timed assertions: connection attempts are counted by a
-TCP listener that accepts and closes (a broker that is not there), and the latency figure is
-measured by a command (see the report)."""
+TCP listener that accepts and closes (a broker that is not there) or never answers (a hung one),
+and the time each enqueue costs is a benchmark figure (`make bench ONLY=jobs_outage`)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class CountingListener:
-    """A TCP port that accepts connections, counts them and closes them at once."""
+    """A TCP port that accepts connections, counts them and closes them at once (a broker that
+    is not there) or, with `hold`, keeps them open and never answers (a hung broker)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: bool = False) -> None:
+        self.hold, self.held = hold, []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
@@ -47,11 +49,16 @@ class CountingListener:
             except OSError:
                 return
             self.accepted += 1
-            conn.close()
+            if self.hold:
+                self.held.append(conn)
+            else:
+                conn.close()
 
     def close(self) -> None:
         self._stop = True
         self.thread.join(2)
+        for conn in self.held:
+            conn.close()
         self.sock.close()
 
 
@@ -64,8 +71,9 @@ def _run_script(env: dict, code: str, timeout: float = 120) -> list[str]:
     return out.stdout.split()
 
 
-def test_twenty_enqueues_with_the_broker_down_make_one_connection_attempt_and_keep_every_job():
-    listener = CountingListener()
+@pytest.mark.parametrize("hold", [False, True], ids=["refusing", "never-answering"])
+def test_twenty_enqueues_with_the_broker_down_make_one_connection_attempt_and_keep_every_job(hold):
+    listener = CountingListener(hold=hold)
     try:
         env = worker_env(
             REDIS_URL=f"redis://127.0.0.1:{listener.port}/0",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,9 +45,7 @@ TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP
                                        "django.template.context_processors.request"]}}]
 DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "{db_name}",
     "USER": "{db_user}", "HOST": "{db_host}", "PORT": "{db_port}"}}
-REDIS_URL = "{redis_url}"
-EMBEDDED_MODE = False
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = "{redis_url}"  # nothing else: REDIS_URL, EMBEDDED_MODE, HEALTH_* have defaults
 CELERY_RESULT_BACKEND = "jobs.core.results:JobResultBackend"
 TASKS = {"default": {"BACKEND": "jobs.tasks_api.DjangoTasksBackend", "QUEUES": ["default"]}}
 """
@@ -170,8 +169,12 @@ def test_the_jobs_wheel_installs_into_a_fresh_project_migrates_and_runs_a_task(t
     )
     try:
         out = run("manage.py", "shell", "-c", RUN, timeout=120)
+        # The readiness report runs on the defaults alone (no REDIS_URL, EMBEDDED_MODE, HEALTH_*).
+        report = json.loads(run("manage.py", "health", "--only", "database", "broker", "workers"))
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(30)
         log.close()
     assert "STATUS SUCCESSFUL VALUE 42" in out, out + (tmp_path / "worker.log").read_text()[-3000:]
+    assert report["failing"] == [], report
+    assert report["checks"]["broker"]["mode"] == "redis", report
