@@ -156,3 +156,19 @@ def test_the_banner_says_down_with_the_brokers_reason_and_fix(admin_client, sett
     page = admin_client.get("/admin/jobs/job/dashboard/?refresh=0").content.decode()
     assert 'id="verdict"' in page and 'data-level="down"' in page and "Down: jobs cannot run" in page
     assert Client().get("/admin/jobs/job/health.json").status_code == 302  # login first
+
+
+def test_the_broker_check_answers_for_rabbitmq_as_well_as_redis():
+    """A deployment on RabbitMQ: its connection is the answer (there is no Redis PING to send)."""
+    from celery import current_app
+
+    from tests.jobs.chaos import RABBITMQ
+
+    before = current_app.conf.broker_url
+    current_app.conf.broker_url = RABBITMQ
+    try:
+        report = health.check_broker()
+    finally:
+        current_app.conf.broker_url = before
+    assert report["ok"] and report["mode"] == "amqp", report
+    assert health.check_broker()["mode"] == "redis"
