@@ -4,10 +4,10 @@ or the mover's batch costs one round trip per thousand jobs instead of one publi
 Only for kombu's Redis transport; every other transport goes through the normal publish.
 
 Why not kombu 5.7's own `Producer.batch()`, which pipelines the same way and writes the message
-itself: through `send_task` it costs about four times the CPU per job, and even fed Celery's
-message directly about 1.5 times (bench/jobs_batch.py, docs/PERFORMANCE.md). The price is this
-format to keep in step, which tests/jobs/test_redis_format.py pins against Celery's for every
-priority."""
+itself: through `send_task` it costs four times the CPU per job, and even fed Celery's message
+directly a quarter more, for a third fewer jobs/s (bench/jobs_batch.py, docs/PERFORMANCE.md).
+The price is this format to keep in step, which tests/jobs/test_redis_format.py pins against
+Celery's for every priority."""
 
 from __future__ import annotations
 
