@@ -1,7 +1,13 @@
 """Many jobs onto a Redis broker in one pipeline: the messages Celery would send (built by
 Celery's own `amqp.as_task_v2`), pushed as kombu's Redis transport stores them. A bulk enqueue
 or the mover's batch costs one round trip per thousand jobs instead of one publish each.
-Only for kombu's Redis transport; every other transport goes through the normal publish."""
+Only for kombu's Redis transport; every other transport goes through the normal publish.
+
+Why not kombu 5.7's own `Producer.batch()`, which pipelines the same way and writes the message
+itself: through `send_task` it costs four times the CPU per job, and even fed Celery's message
+directly a quarter more, for a third fewer jobs/s (bench/jobs_batch.py, docs/PERFORMANCE.md).
+The price is this format to keep in step, which tests/jobs/test_redis_format.py pins against
+Celery's for every priority."""
 
 from __future__ import annotations
 
@@ -43,9 +49,13 @@ def _client(channel: Any) -> Any:
 def _message(amqp: Any, channel: Any, spec: dict[str, Any]) -> tuple[str, str]:
     args, kwargs = payload_real(spec["args"], spec["kwargs"], None)
     shown = reprs(spec["args"], spec["kwargs"])
-    msg = amqp.as_task_v2(spec["id"], spec["task"], args, kwargs, ignore_result=True, **shown)
+    # reply_to and the reprs among the properties as `send_task` has them (it passes the app's
+    # thread oid, and its options go on to `publish` as properties): tests/jobs/test_redis_format.py.
+    msg = amqp.as_task_v2(
+        spec["id"], spec["task"], args, kwargs, ignore_result=True, reply_to=amqp.app.thread_oid, **shown
+    )
     priority = spec.get("priority") or 0
-    properties = dict(msg.properties)
+    properties = {**msg.properties, **shown}
     properties.update(
         delivery_mode=2,
         delivery_info={"exchange": "", "routing_key": spec["queue"]},
