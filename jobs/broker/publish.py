@@ -105,18 +105,23 @@ def broker_answers(timeout: float) -> bool:
 class _Pool:
     value: Any = None
     key: tuple[str, float, float] | None = None
+    seen: object = None  # the settings object the key was computed for (Celery's lookups cost ~0.1 ms)
 
 
 def publish_pool() -> Any:
     """The publish path's connections: Celery's own (`connection_for_write`), but with short
     connect and socket timeouts and one connection attempt (max_retries 0) instead of kombu's
     retry loop, so a broker that refuses or never answers costs one request about that long."""
-    timeout, socket_timeout = conf().publish_connect_timeout, conf().publish_socket_timeout
+    settings_now = conf()
+    if _Pool.value is not None and _Pool.seen is settings_now:
+        return _Pool.value
+    timeout, socket_timeout = settings_now.publish_connect_timeout, settings_now.publish_socket_timeout
     key = (str(current_app.conf.broker_write_url or current_app.conf.broker_url), timeout, socket_timeout)
     if _Pool.value is None or _Pool.key != key:
         options = {"socket_connect_timeout": timeout, "socket_timeout": socket_timeout, "max_retries": 0}
         conn = current_app.connection_for_write(connect_timeout=timeout, transport_options=options)
         _Pool.value, _Pool.key = conn.Pool(limit=current_app.conf.broker_pool_limit), key
+    _Pool.seen = settings_now
     return _Pool.value
 
 
@@ -125,7 +130,7 @@ def breaker_reset() -> None:
     forget the parent's connections."""
     _Breaker.open, _Breaker.probing = False, False
     _Breaker.lock = threading.Lock()
-    _Pool.value = _Pool.key = None
+    _Pool.value = _Pool.key = _Pool.seen = None
 
 
 os.register_at_fork(after_in_child=breaker_reset)
