@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from pii import prefilter
 from pii.findings import Finding
 from pii.patterns import context
 from pii.patterns.iban_lengths import IBAN_LENGTHS
@@ -67,14 +68,22 @@ def card_brand_ok(d: str) -> bool:
     return False
 
 
-def find_cards(text: str) -> list[Finding]:
+def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
+    """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans)."""
     out = []
-    for m in CARD_RUN.finditer(text):
+    runs = CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape)
+    for m in runs:
         if m.end() - m.start() < 12:
             continue
-        head = FIRST_GROUP.match(text, m.start())
-        assert head is not None  # a card run starts with a digit
-        first = head.end() - m.start()
+        if shape is None:
+            head = FIRST_GROUP.match(text, m.start())
+            assert head is not None  # a card run starts with a digit
+            first = head.end() - m.start()
+        else:
+            run = m.group(0)
+            if run.count(b"0") < 12:
+                continue  # no window of the run holds a card's twelve digits
+            first = len(run.split(b" ", 1)[0].split(b"-", 1)[0])
         if first != 4 and not 12 <= first <= 19:
             continue  # printed cards start with a group of four, or are one unbroken run
         # Only the run's first groups can start a card, and a card has at most 19 digits: the
@@ -131,9 +140,11 @@ def iban_valid(compact: str) -> bool:
 _LETTER_VALUES = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
-def find_ibans(text: str) -> list[Finding]:
-    out = []
-    for m in IBAN_RUN.finditer(text):
+def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    if shape is not None and b"aa00" not in shape:
+        return out
+    for m in IBAN_RUN.finditer(text) if shape is None else prefilter.IBAN_RUN.finditer(shape):
         start = m.start()
         if start and text[start - 1].isalnum():
             continue
@@ -168,9 +179,40 @@ def ssn_valid(area: str, group: str, serial: str) -> bool:
     return len(set(area + group + serial)) > 1
 
 
-def find_ssns(text: str) -> list[Finding]:
+def _dashed(text: str, shape: bytes | None) -> list[re.Match[str]]:
+    """SSN_DASHED's matches; with a shape, only where the shape says one can start."""
+    if shape is None:
+        return list(SSN_DASHED.finditer(text))
+    if b"00-00-0000" not in shape and b"00 00 0000" not in shape:
+        return []
     out = []
-    for m in SSN_DASHED.finditer(text):
+    for c in prefilter.SSN_DASHED.finditer(shape):
+        if c.start() and shape[c.start() - 1] == 48:
+            continue  # the lookbehind: a longer digit run
+        m = SSN_DASHED.match(text, c.start())
+        if m is not None:  # None where a no-break space separates
+            out.append(m)
+    return out
+
+
+def _plain(text: str, shape: bytes | None) -> list[tuple[int, int]]:
+    """SSN_PLAIN's spans; with a shape, the nine-digit runs found by bytes.find (a run that goes
+    on is skipped whole, as the pattern's lookarounds do)."""
+    if shape is None:
+        return [m.span() for m in SSN_PLAIN.finditer(text)]
+    out, pos = [], 0
+    while (i := shape.find(b"000000000", pos)) >= 0:
+        run = prefilter.DIGITS.match(shape, i)
+        assert run is not None  # nine digits start here
+        pos = run.end()
+        if pos - i == 9:
+            out.append((i, pos))
+    return out
+
+
+def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
+    out = []
+    for m in _dashed(text, shape):
         s, e = m.start(), m.end()
         if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
             m.group(1), m.group(3), m.group(4)
@@ -190,11 +232,10 @@ def find_ssns(text: str) -> list[Finding]:
         elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS, context.before(text, s, 16)) >= 0:
             continue
         out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
-    for m in SSN_PLAIN.finditer(text):
-        s, e = m.start(), m.end()
+    for s, e in _plain(text, shape):
         if not context.boundary_ok(text, s, e):
             continue
-        d = m.group(0)
+        d = text[s:e]
         if not ssn_valid(d[:3], d[3:5], d[5:]):
             continue
         window = context.before(text, s, 40)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from pii import prefilter
 from pii.findings import Finding
 from pii.patterns import context, phone_context
 from pii.patterns import phone_shapes as shapes
@@ -42,7 +43,11 @@ _CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
 _CURRENCY_CODES = ("usd", "eur", "gbp", "pln", "chf", "jpy", "cny", "rub", "zł")  # context.CURRENCY_BEFORE
 _NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
 _UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
-_EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
+# Gates before the EXTENSION, LABEL_AFTER and unit patterns (each ~1 µs a call, run for most
+# candidates): the characters their first letter can be, `re.I`'s case folding included ("K"
+# is the Kelvin sign, "ſ" the long s, "ᲁ" a Cyrillic de; test_detector derives them again).
+EXT_LETTERS = frozenset(";DEPWXdepwxДдᲁ")
+UNIT_FIRST = frozenset("$%CDEGJKMPRSTUYZcdegjkmprstuyz£¥ſРр‰₩€₹₺₽K元円")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 
@@ -50,25 +55,36 @@ def _digit_count(raw: str) -> int:
     return len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
 
 
-def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
+def find(text: str, budget: validation.Budget | None = None, shape: bytes | None = None) -> list[Finding]:
+    """Phone numbers in `text`; with its prefilter shape, candidates are found on the shape."""
     budget = budget or validation.Budget(len(text))
     out: list[Finding] = []
-    for m in CANDIDATE.finditer(text):
+    for m in CANDIDATE.finditer(text) if shape is None else prefilter.PHONE_CANDIDATE.finditer(shape):
         if budget.left <= 0 or budget.calls <= 0:
             break  # a table of numbers: its first ones are found, the rest would only cost
         s, e = m.span()
         if e - s < 7:
             continue
-        raw = m.group(0)
+        raw = text[s:e]
         if raw[0] == "(" and ")" not in raw:
             s += 1  # a parenthesis around the whole number is not part of it
             raw = raw[1:]
             if e - s < 7:
                 continue
         pure = shapes.pure_of(raw)
-        if pure is None and _digit_count(raw) <= 12:
-            continue  # shaped as no number (a date, an amount …): no context makes it one
-        ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
+        if pure is None:
+            if len(raw) <= 12 or _digit_count(raw) <= 12:
+                continue  # shaped as no number (a date, an amount …): no context makes it one
+            budget.calls -= 1
+            # A run that is not one number may hold one next to other digits.
+            if (
+                (" " in raw or "\u00a0" in raw)
+                and context.boundary_ok(text, s, e)
+                and not CARDLIKE.fullmatch(raw)
+            ):
+                out.extend(_split(text, s, e, budget))
+            continue
+        ext = EXTENSION.match(text, e) if text[e : e + 4].lstrip(" \u00a0,")[:1] in EXT_LETTERS else None
         if ext and not context.right_ok(text, ext.end()):
             ext = None
         # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
@@ -77,11 +93,14 @@ def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
         # "…4567x4587": the x is no word; "…5510-Office": nor is the dash. A number listed right
         # after a found one ("Tel 512 3381 or 512 3382") has that one's label.
         listed = bool(out) and JOINER.fullmatch(text, out[-1].end, s) is not None
-        hit = _judge(text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed)
+        hit = _judge(
+            text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed, pure=pure
+        )
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
-            _digit_count(raw) > 12
+            len(raw) > 12
+            and _digit_count(raw) > 12
             and (" " in raw or "\u00a0" in raw)
             and context.boundary_ok(text, s, e)
             and not CARDLIKE.fullmatch(text[s:e])
@@ -98,9 +117,12 @@ def _judge(
     strict: bool = False,
     glued_ok: bool = False,
     labelled: bool = False,
+    pure: tuple[str, bool, bool] | None = None,
 ) -> Finding | None:
+    """The candidate text[s:e] judged as a phone number, or None. `pure` is its
+    phone_shapes.pure_of when the caller has it (None: looked up here)."""
     raw = text[s:e]
-    pure = shapes.pure_of(raw)
+    pure = pure or shapes.pure_of(raw)
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
@@ -191,7 +213,9 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     j = e
     while j < len(text) and text[j] in " \u00a0\t":
         j += 1
-    return j < len(text) and text[j] not in _NO_UNIT and _UNIT_AFTER.match(text, e, e + 12) is not None
+    if j >= len(text) or text[j] in _NO_UNIT or not (text[j] in UNIT_FIRST or text[j].isspace()):
+        return False
+    return _UNIT_AFTER.match(text, e, e + 12) is not None
 
 
 def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
