@@ -106,8 +106,7 @@ class BuiltinDetector:
             part = shape if whole or shape is None else shape[lo:hi]
             hits = phones.find(window, budget, part)
             hits.extend(numbers.find_ibans(window, part))
-            if part is None or prefilter.CARD_HINT.search(part):
-                hits.extend(numbers.find_cards(window, part))
+            hits.extend(numbers.find_cards(window, part))
             hits.extend(numbers.find_ssns(window, part))
             found.extend(
                 hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
@@ -122,7 +121,12 @@ def _resolve(text: str, found: list[Finding]) -> list[Finding]:
     if urls:
         found = [f for f in found if _allowed_in_url(text, f, urls)]
     by_start = sorted(found, key=_start)
-    if all(a.end <= b.start for a, b in zip(by_start, by_start[1:], strict=False)):
+    end = 0
+    for f in by_start:
+        if f.start < end:
+            break
+        end = f.end
+    else:
         return by_start  # nothing overlaps: every finding is kept, in text order
     found.sort(key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start))
     # Kept spans never overlap, so sorted by start they are sorted by end too: one bisect finds

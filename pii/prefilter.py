@@ -22,17 +22,20 @@ _OTHER_DIGIT = re.compile(r"[^\D\x00-\x7f]")  # a digit outside ASCII
 # same spans. SSN_DASHED also matches where a no-break space separates (the text's does not):
 # it starts from a literal, and the caller checks its lookbehind and matches the text's pattern
 # there (an SSN shape cannot overlap another, so finditer loses none).
-CARD_RUN = re.compile(rb"(?=[0 -]{12})0+(?:[ -]0+)*")
+# Each starts from a literal or a branch of literals, which `re` finds at C speed; the text
+# patterns' leading lookahead (seven or twelve characters of the run) moves after that first
+# character, which is the same condition (a lookahead first is tried at every position).
+CARD_RUN = re.compile(rb"0(?=[0 -]{11})0*(?:[ -]0+)*")
 IBAN_RUN = re.compile(rb"aa00(?:[ -]?[a0]){8,40}")
 SSN_DASHED = re.compile(rb"000([- ])00\1(?=0000(?!0))")
 DIGITS = re.compile(rb"0+")
-PHONE_CANDIDATE = re.compile(rb"(?=[+(0][0 \-./()+]{6})(?:\+ ?|\(\+?)?0+(?:[ \-./()]{1,4}0+)*")
-# Gates: what a recognizer needs before its run pattern is worth a scan. A card has a group of
-# four and a second group of four or more, or 12+ unbroken digits (numbers.find_cards'
-# groupings); IPv4 ".d.d.d" (a date's ".03.2024" has two); IPv6 two colons with at most one
-# group between; the numeric types seven digits with at most four other characters between
-# two (on one line).
-CARD_HINT = re.compile(rb"0000[ -]0000|0{12}")
+_SIX = rb"(?=[0 \-./()+]{6})"
+PHONE_CANDIDATE = re.compile(
+    rb"(?:\+" + _SIX + rb" ?0|\(" + _SIX + rb"\+?0|0" + _SIX + rb")0*(?:[ \-./()]{1,4}0+)*"
+)
+# Gates: what a recognizer needs before its scan is worth running. IPv4 ".d.d.d" (a date's
+# ".03.2024" has two); IPv6 two colons with at most one group between; the numeric types seven
+# digits with at most four other characters between two (on one line).
 V4_HINT = re.compile(rb"\.0{1,3}\.0{1,3}\.0")
 V6_HINT = re.compile(rb":[0a]{0,4}:")
 CLUSTER = re.compile(rb"0(?:[^0\n]{0,4}0){6,}")

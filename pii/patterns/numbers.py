@@ -121,9 +121,26 @@ def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> li
         start, end = window[0][0], window[-1][1]
         if end == run_end and not context.right_ok(text, end, loose=True):
             continue
-        if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
+        if card_valid(digits):
             return [Finding("CREDIT_CARD", start, end, 0.95)]
     return []
+
+
+# Verdicts per digit string (card numbers) and per compact IBAN: number-dense text repeats its
+# numbers, and a verdict is a function of the value alone. Bounded: emptied past MEMO_SIZE.
+MEMO_SIZE = 4096
+CARD_MEMO: dict[str, bool] = {}
+IBAN_MEMO: dict[str, bool] = {}
+
+
+def card_valid(digits: str) -> bool:
+    """Luhn, an issuer's prefix and length, and not one digit repeated; memoised."""
+    known = CARD_MEMO.get(digits)
+    if known is None:
+        if len(CARD_MEMO) >= MEMO_SIZE:
+            CARD_MEMO.clear()
+        known = CARD_MEMO[digits] = luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1
+    return known
 
 
 def iban_valid(compact: str) -> bool:
@@ -167,7 +184,12 @@ def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
         value = "".join(compact)
         if not (value[:2].isupper() or value[:2].islower()):
             continue
-        if iban_valid(value):
+        known = IBAN_MEMO.get(value)
+        if known is None:
+            if len(IBAN_MEMO) >= MEMO_SIZE:
+                IBAN_MEMO.clear()
+            known = IBAN_MEMO[value] = iban_valid(value)
+        if known:
             out.append(Finding("IBAN", start, end, 1.0))
     return out
 
