@@ -97,7 +97,7 @@ LABEL_AFTER = re.compile(
 )
 _NEXT_WORD = re.compile(r"[ \u00a0]+([a-zß-ÿąćęłńóśźż]+)")
 _JOINERS = frozenset("or and oder und lub i et y o".split())
-_LABEL_LEAD = " \u00a0-–/("
+LABEL_LEAD = " \u00a0-–/("
 # The first letters of LABELS under re.I's case folding ("K" the Kelvin sign, "ſ" the long s).
 LABEL_LETTERS = frozenset("BCDFGHKLMOPSTVWZbcdfghklmopstvwzſK")
 # A street after the number: it is a house number ("12045 3310 Oak St", "at 1200 5th Avenue"):
@@ -171,7 +171,7 @@ def label_glued_before(text: str, s: int) -> bool:
 
 def label_after(text: str, e: int) -> int:
     """End of a phone label right after the number ("-Office", " mobile", " (Fax)"), or -1."""
-    if text[e : e + 1] not in _LABEL_LEAD or text[e : e + 4].lstrip(_LABEL_LEAD)[:1] not in LABEL_LETTERS:
+    if text[e : e + 1] not in LABEL_LEAD or text[e : e + 4].lstrip(LABEL_LEAD)[:1] not in LABEL_LETTERS:
         return -1  # no label can start here: the pattern's lead is one to three of these
     m = LABEL_AFTER.match(text, e)
     if not m or not context.right_ok(text, m.end()):

@@ -41,6 +41,10 @@ GROUPS = shapes.GROUPS
 
 _CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
 _CURRENCY_CODES = ("usd", "eur", "gbp", "pln", "chf", "jpy", "cny", "rub", "zł")  # context.CURRENCY_BEFORE
+# Neighbours that context.left_ok / right_ok accept whatever stands beyond them ("" is the
+# text's end): the common case, decided without the call.
+_CLEAR = frozenset(["", " ", "\n", "\t", "(", ")", "[", "]", "<", ">", "|", ";", "!", "?", '"', "'"])
+_LABEL_END = frozenset(":-–")  # phone_context.label_before needs the window to end with one
 _NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
 _UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
 # Gates before the EXTENSION, LABEL_AFTER and unit patterns (each ~1 µs a call, run for most
@@ -88,7 +92,11 @@ def find(text: str, budget: validation.Budget | None = None, shape: bytes | None
         if ext and not context.right_ok(text, ext.end()):
             ext = None
         # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
-        labelled = ext is None and phone_context.label_after(text, e) >= 0
+        labelled = (
+            ext is None
+            and text[e : e + 4].lstrip(phone_context.LABEL_LEAD)[:1] in phone_context.LABEL_LETTERS
+            and phone_context.label_after(text, e) >= 0
+        )
         budget.calls -= 1
         # "…4567x4587": the x is no word; "…5510-Office": nor is the dash. A number listed right
         # after a found one ("Tel 512 3381 or 512 3382") has that one's label.
@@ -126,9 +134,9 @@ def _judge(
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
-    if not (glued_ok or context.right_ok(text, e)):
+    if not (glued_ok or text[e : e + 1] in _CLEAR or context.right_ok(text, e)):
         return None
-    if not (context.left_ok(text, s) or raw[0] in "+("):
+    if not (not s or text[s - 1] in _CLEAR or context.left_ok(text, s) or raw[0] in "+("):
         if not phone_context.label_glued_before(text, s):
             return None
         labelled = True  # "Office-071 233 5510", "Fax-4412983305": the label, glued by a dash
@@ -163,14 +171,15 @@ def _judge(
     else:
         return None
     window = context.before(text, s, 32)
-    phone_at = phone_context.words_before(window)[0]
-    if labelled or phone_context.label_before(window) >= 0:
+    words = phone_context.words_before(window)
+    phone_at = words[0]
+    if labelled or (window.rstrip(" \u00a0")[-1:] in _LABEL_END and phone_context.label_before(window) >= 0):
         phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
-    if _context_rejected(text, s, e, window, phone_at):
+    if _context_rejected(text, e, window, phone_at, words):
         return None
-    if not plus and not labelled and phone_context.street_after(text, e):
+    if not plus and not labelled and text[e : e + 1] == " " and phone_context.street_after(text, e):
         return None  # "the depot is at 12045 3310 Oak St": a house number
     return Finding("PHONE", s, e, min(score + (0.05 if phone_at >= 0 else 0), 1.0))
 
@@ -201,9 +210,12 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
     return phone_context.possible_here(raw, lambda: phone_context.regions_for(text, s, word), budget)
 
 
-def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
-    if phone_context.id_before(window, phone_at):
-        return True
+def _context_rejected(text: str, e: int, window: str, phone_at: int, words: tuple[int, int, str]) -> bool:
+    """An identifier's name closer than any phone word (`words` is words_before(window)), a
+    currency before or a unit after."""
+    _, at, word = words
+    if at > phone_at and not (word in context.GENERIC and phone_at >= 0):
+        return True  # phone_context.id_before: "licence number …"
     # A currency mark or code right before, a unit right after (searched near the number only,
     # and only when the characters next to it could start one).
     tail = window[-12:].rstrip()
