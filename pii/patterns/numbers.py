@@ -89,13 +89,22 @@ def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
         # Only the run's first groups can start a card, and a card has at most 19 digits: the
         # groups are cut there, so a 40 kB line of "1 1 1 …" costs the same as one card.
         groups, pos, total, end = [], m.start(), 0, m.end()
-        while pos < end and total <= 19:
-            nxt = pos
-            while nxt < end and text[nxt].isdigit():
-                nxt += 1
-            groups.append((pos, nxt, text[pos:nxt]))
-            total += nxt - pos
-            pos = nxt + 1
+        if shape is None:
+            while pos < end and total <= 19:
+                nxt = pos
+                while nxt < end and text[nxt].isdigit():
+                    nxt += 1
+                groups.append((pos, nxt, text[pos:nxt]))
+                total += nxt - pos
+                pos = nxt + 1
+        else:  # the same groups: the shape's runs of "0" between single separators
+            for part in m.group(0).replace(b"-", b" ").split(b" "):
+                nxt = pos + len(part)
+                groups.append((pos, nxt, text[pos:nxt]))
+                total += nxt - pos
+                pos = nxt + 1
+                if total > 19:
+                    break
         out.extend(_cards_in(text, groups, run_end=end))
     return out
 
@@ -107,40 +116,44 @@ def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> li
         return []  # "+4915112345678" is a phone number
     if not context.left_ok(text, groups[0][0], loose=True):
         return []
-    for j in range(len(groups), 0, -1):  # windows start at the run's first group
-        window = groups[:j]
-        digits = "".join(g[2] for g in window)
-        if not 12 <= len(digits) <= 19:
-            continue
-        if len(window) > 1 and (
-            len(window[0][2]) != 4
-            or any(not 4 <= len(g[2]) <= 6 for g in window[1:-1])
-            or len(window[-1][2]) < 2
-        ):
-            continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
-        start, end = window[0][0], window[-1][1]
+    key = tuple(g[2] for g in groups)
+    windows = CARD_MEMO.get(key)
+    if windows is None:
+        if len(CARD_MEMO) >= MEMO_SIZE:
+            CARD_MEMO.clear()
+        windows = CARD_MEMO[key] = _card_windows(key)
+    for j in windows:
+        start, end = groups[0][0], groups[j - 1][1]
         if end == run_end and not context.right_ok(text, end, loose=True):
             continue
-        if card_valid(digits):
-            return [Finding("CREDIT_CARD", start, end, 0.95)]
+        return [Finding("CREDIT_CARD", start, end, 0.95)]
     return []
 
 
-# Verdicts per digit string (card numbers) and per compact IBAN: number-dense text repeats its
-# numbers, and a verdict is a function of the value alone. Bounded: emptied past MEMO_SIZE.
+# Verdicts per run of digit groups (cards) and per compact IBAN: number-dense text repeats its
+# numbers, and a verdict is a function of the value alone (the words around it are checked at
+# each occurrence). Bounded: emptied past MEMO_SIZE.
 MEMO_SIZE = 4096
-CARD_MEMO: dict[str, bool] = {}
+CARD_MEMO: dict[tuple[str, ...], tuple[int, ...]] = {}
 IBAN_MEMO: dict[str, bool] = {}
 
 
-def card_valid(digits: str) -> bool:
-    """Luhn, an issuer's prefix and length, and not one digit repeated; memoised."""
-    known = CARD_MEMO.get(digits)
-    if known is None:
-        if len(CARD_MEMO) >= MEMO_SIZE:
-            CARD_MEMO.clear()
-        known = CARD_MEMO[digits] = luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1
-    return known
+def _card_windows(groups: tuple[str, ...]) -> tuple[int, ...]:
+    """How many leading groups make a card (12-19 digits grouped as cards are printed, Luhn,
+    an issuer's prefix and length, not one digit repeated), longest first."""
+    out = []
+    for j in range(len(groups), 0, -1):  # windows start at the run's first group
+        window = groups[:j]
+        digits = "".join(window)
+        if not 12 <= len(digits) <= 19:
+            continue
+        if len(window) > 1 and (
+            len(window[0]) != 4 or any(not 4 <= len(g) <= 6 for g in window[1:-1]) or len(window[-1]) < 2
+        ):
+            continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
+        if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
+            out.append(j)
+    return tuple(out)
 
 
 def iban_valid(compact: str) -> bool:
