@@ -98,8 +98,8 @@ LABEL_AFTER = re.compile(
 _NEXT_WORD = re.compile(r"[ \u00a0]+([a-zß-ÿąćęłńóśźż]+)")
 _JOINERS = frozenset("or and oder und lub i et y o".split())
 LABEL_LEAD = " \u00a0-–/("
-# The first letters of LABELS under re.I's case folding ("K" the Kelvin sign, "ſ" the long s).
-LABEL_LETTERS = frozenset("BCDFGHKLMOPSTVWZbcdfghklmopstvwzſK")
+# The first letters of LABELS under re.I's case folding (U+212A the Kelvin sign, "ſ" the long s).
+LABEL_LETTERS = frozenset("BCDFGHKLMOPSTVWZbcdfghklmopstvwzſK\u212a")
 # A street after the number: it is a house number ("12045 3310 Oak St", "at 1200 5th Avenue"):
 # one to three capitalised name words, then the street type (USPS / Royal Mail abbreviations).
 STREET_AFTER = re.compile(
