@@ -38,26 +38,60 @@ PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 
 _CLUSTER = re.compile(r"\d(?:[^\n\d]{0,4}\d){6,}")
 LEFT, RIGHT = 48, 32
 WHOLE = 1024
+# On the shape: clusters within LEFT + RIGHT characters of each other, as one match. Their
+# windows would merge anyway (a window reaches RIGHT past its cluster, the next starts LEFT
+# before its own), so a table of thousands of clusters costs _windows one step, not thousands.
+# The lazy gap finds the next cluster exactly where finditer would.
+_CLUSTERS_NEAR = re.compile(
+    rb"%s(?:(?s:.{0,%d}?)%s)*" % (prefilter.CLUSTER.pattern, LEFT + RIGHT, prefilter.CLUSTER.pattern)
+)
+_CARD_HINT = re.compile(rb"0000[ -]0000|0{12}")  # numbers.find_cards' groupings need one
 
 
 def _windows(text: str, clusters) -> list[tuple[int, int]]:
     """Clusters widened by LEFT/RIGHT characters, snapped outwards to a space or line break
-    (so no window starts or ends inside a word), merged where they touch."""
+    (so no window starts or ends inside a word), merged where they touch. A table is thousands
+    of clusters in one window: a cluster that starts within reach of the open window's unsnapped
+    end joins it at the cost of a comparison (snapping only moves ends outwards, and the first
+    break after an end never comes before the first break after an earlier end)."""
     out: list[tuple[int, int]] = []
     n = len(text)
+    lo0, pending = -1, -1  # the open window: its start and its end before snapping
     for m in clusters:
-        lo, hi = max(0, m.start() - LEFT), min(n, m.end() + RIGHT)
-        if lo:
-            cut = max(text.rfind(" ", 0, lo), text.rfind("\n", 0, lo))
-            lo = cut + 1 if cut >= 0 and lo - cut <= 24 else lo
-        if hi < n:
-            nxt = [i for i in (text.find(" ", hi, hi + 24), text.find("\n", hi, hi + 24)) if i >= 0]
-            hi = min(nxt) if nxt else hi
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
+        start, end = m.span()
+        lo, hi = max(0, start - LEFT), min(n, end + RIGHT)
+        if lo0 >= 0 and lo <= pending:
+            pending = hi
+            continue
+        if lo0 >= 0:
+            closed = _snap_end(text, pending)
+            if lo <= closed:
+                pending = hi
+                continue
+            if lo:
+                reach = max(0, lo - 24)  # a break further back does not count
+                cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
+                lo = cut + 1 if cut >= 0 else lo
+            if lo <= closed:
+                pending = hi
+                continue
+            out.append((lo0, closed))
+        elif lo:
+            reach = max(0, lo - 24)
+            cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
+            lo = cut + 1 if cut >= 0 else lo
+        lo0, pending = lo, hi
+    if lo0 >= 0:
+        out.append((lo0, _snap_end(text, pending)))
     return out
+
+
+def _snap_end(text: str, hi: int) -> int:
+    """`hi` moved to the first space or line break within 24 characters (as it is if none)."""
+    if hi >= len(text):
+        return hi
+    space, nl = text.find(" ", hi, hi + 24), text.find("\n", hi, hi + 24)
+    return max(space, nl, hi) if space < 0 or nl < 0 else min(space, nl)
 
 
 @runtime_checkable
@@ -84,13 +118,13 @@ class BuiltinDetector:
         # (fullwidth, Arabic-Indic …) has no shape and is scanned as text.
         shape = prefilter.shape_of(text)
         if "." in text and (shape is None or prefilter.V4_HINT.search(shape)):
-            found.extend(network.find_v4(text))
+            found.extend(network.find_v4(text, shape))
         if ":" in text and (shape is None or prefilter.V6_HINT.search(shape)):
             found.extend(network.find_v6(text))
         if shape is None:
             clusters: Iterable[re.Match] = _CLUSTER.finditer(text)
         elif shape.count(b"0") >= 7:
-            clusters = prefilter.CLUSTER.finditer(shape)
+            clusters = (prefilter.CLUSTER if len(text) <= WHOLE else _CLUSTERS_NEAR).finditer(shape)
         else:
             clusters = ()
         budget = phone_validation.Budget(len(text))  # shared by all windows of this text
@@ -106,7 +140,8 @@ class BuiltinDetector:
             part = shape if whole or shape is None else shape[lo:hi]
             hits = phones.find(window, budget, part)
             hits.extend(numbers.find_ibans(window, part))
-            hits.extend(numbers.find_cards(window, part))
+            if part is None or len(part) <= WHOLE or _CARD_HINT.search(part):  # a table of pairs has none
+                hits.extend(numbers.find_cards(window, part))
             hits.extend(numbers.find_ssns(window, part))
             found.extend(
                 hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]

@@ -18,7 +18,7 @@ import re
 SHAPE = bytes(48 if 48 <= i <= 57 else 97 if 65 <= i <= 90 or 97 <= i <= 122 else i for i in range(256))
 _OTHER_DIGIT = re.compile(r"[^\D\x00-\x7f]")  # a digit outside ASCII
 
-# The text patterns' counterparts (numbers.CARD_RUN, IBAN_RUN and phones.CANDIDATE),
+# The text patterns' counterparts (numbers.CARD_RUN, IBAN_RUN, phones.CANDIDATE and network.IPV4),
 # same spans. SSN_DASHED also matches where a no-break space separates (the text's does not):
 # it starts from a literal, and the caller checks its lookbehind and matches the text's pattern
 # there (an SSN shape cannot overlap another, so finditer loses none).
@@ -29,6 +29,7 @@ CARD_RUN = re.compile(rb"0(?=[0 -]{11})0*(?:[ -]0+)*")
 IBAN_RUN = re.compile(rb"aa00(?:[ -]?[a0]){8,40}")
 SSN_DASHED = re.compile(rb"000([- ])00\1(?=0000(?!0))")
 DIGITS = re.compile(rb"0+")
+IPV4 = re.compile(rb"0{1,3}\.0{1,3}\.0{1,3}\.0{1,3}")
 _SIX = rb"(?=[0 \-./()+]{6})"
 PHONE_CANDIDATE = re.compile(
     rb"(?:\+" + _SIX + rb" ?0|\(" + _SIX + rb"\+?0|0" + _SIX + rb")0*(?:[ \-./()]{1,4}0+)*"
@@ -38,7 +39,7 @@ PHONE_CANDIDATE = re.compile(
 # digits with at most four other characters between two (on one line).
 V4_HINT = re.compile(rb"\.0{1,3}\.0{1,3}\.0")
 V6_HINT = re.compile(rb":[0a]{0,4}:")
-CLUSTER = re.compile(rb"0(?:[^0\n]{0,4}0){6,}")
+CLUSTER = re.compile(rb"0(?:[^0\n]{0,4}+0){6,}+")  # possessive: a digit ends each gap, no retries
 
 
 def shape_of(text: str) -> bytes | None:

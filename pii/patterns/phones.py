@@ -236,7 +236,8 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
     unless a label or verb names the first ("Tel 512 3381 / 512 3382") or a joiner lists the
     next after a number found."""
     chunks, pos = [], s
-    for part in SPACE_SPLIT.split(text[s:e]):
+    parts = SPACE_SPLIT.split(text[s:e], 11)  # twelve chunks are too many already: split no further
+    for part in parts:
         if part and not part.isspace():
             chunks.append((pos, pos + len(part)))
         pos += len(part)
