@@ -72,6 +72,7 @@ def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
     """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans)."""
     out = []
     runs = CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape)
+    run = b""
     for m in runs:
         if m.end() - m.start() < 12:
             continue
@@ -80,7 +81,7 @@ def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
             assert head is not None  # a card run starts with a digit
             first = head.end() - m.start()
         else:
-            run = m.group(0)
+            run = shape[m.start() : m.end()]
             if run.count(b"0") < 12:
                 continue  # no window of the run holds a card's twelve digits
             first = len(run.split(b" ", 1)[0].split(b"-", 1)[0])
@@ -98,7 +99,7 @@ def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
                 total += nxt - pos
                 pos = nxt + 1
         else:  # the same groups: the shape's runs of "0" between single separators
-            for part in m.group(0).replace(b"-", b" ").split(b" "):
+            for part in run.replace(b"-", b" ").split(b" "):
                 nxt = pos + len(part)
                 groups.append((pos, nxt, text[pos:nxt]))
                 total += nxt - pos

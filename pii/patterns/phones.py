@@ -100,7 +100,11 @@ def find(text: str, budget: validation.Budget | None = None, shape: bytes | None
         budget.calls -= 1
         # "…4567x4587": the x is no word; "…5510-Office": nor is the dash. A number listed right
         # after a found one ("Tel 512 3381 or 512 3382") has that one's label.
-        listed = bool(out) and JOINER.fullmatch(text, out[-1].end, s) is not None
+        listed = (
+            bool(out)
+            and 0 < len(text[out[-1].end : s].strip(" \u00a0")) <= 4  # JOINER's word: one to four letters
+            and JOINER.fullmatch(text, out[-1].end, s) is not None
+        )
         hit = _judge(
             text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed, pure=pure
         )
