@@ -16,7 +16,7 @@ import pytest
 from pii import prefilter
 from pii.detector import BuiltinDetector
 from pii.evaluation import load
-from pii.patterns import numbers, phone_context, phones
+from pii.patterns import network, numbers, phone_context, phones
 
 CORPUS = Path(__file__).parent / "corpus" / "corpus.jsonl"
 ALPHABET = "0123456789 -./()+:,;\n\tabxeDEPLGB@#$€\u00a0éąд電\u212a\u017f\u1c81"
@@ -58,6 +58,7 @@ def test_shape_patterns_match_the_text_patterns_spans():
         (prefilter.CARD_RUN, numbers.CARD_RUN),
         (prefilter.IBAN_RUN, numbers.IBAN_RUN),
         (prefilter.PHONE_CANDIDATE, phones.CANDIDATE),
+        (prefilter.IPV4, network.IPV4),
     ]
     for text in _random_texts(4000, 3):
         shape = prefilter.shape_of(text)
