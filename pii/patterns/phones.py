@@ -105,9 +105,7 @@ def find(text: str, budget: validation.Budget | None = None, shape: bytes | None
             and 0 < len(text[out[-1].end : s].strip(" \u00a0")) <= 4  # JOINER's word: one to four letters
             and JOINER.fullmatch(text, out[-1].end, s) is not None
         )
-        hit = _judge(
-            text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed, pure=pure
-        )
+        hit = _judge(text, s, e, budget, False, ext is not None or labelled, labelled or listed, pure)
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
@@ -174,7 +172,9 @@ def _judge(
         score = 0.75  # "Phone: 512 3381", "ring me on 8813 2240", "62-18-40-77 (Fax)"
     else:
         return None
-    window = context.before(text, s, 32)
+    window = text[s - 32 if s > 32 else 0 : s]  # context.before(text, s, 32), inlined: one per number
+    nl = window.rfind("\n")
+    window = (window[nl + 1 :] if nl >= 0 else window).lower()
     words = phone_context.words_before(window)
     phone_at = words[0]
     if labelled or (window.rstrip(" \u00a0")[-1:] in _LABEL_END and phone_context.label_before(window) >= 0):
