@@ -18,61 +18,80 @@ Decisions on what counts (docs/pii.md has the full list):
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from pii import prefilter
 from pii.findings import TYPES, Finding
 from pii.patterns import context, emails, network, numbers, phone_validation, phones
 
 __all__ = ["TYPES", "BuiltinDetector", "Detector", "Finding", "detect", "get_detector", "redact"]
 
 PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "US_SSN": 3, "IP_ADDRESS": 4, "PHONE": 5}
-# ASCII text is scanned as bytes with digits as "0", newlines kept, the rest " " (~4x faster).
-_DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 10 if i == 10 else 32 for i in range(256))
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_UNICODE_DIGIT = re.compile(r"\d")  # on the non-ASCII residue: fullwidth, Arabic-Indic … digits
-_V4_HINT = re.compile(rb"\.[0-9]{1,3}\.[0-9]")  # inside every dotted quad: ".d.d"
-_V6_HINT = re.compile(rb":[0-9A-Fa-f]{0,4}:")  # two colons with at most one group between
+# Text with other scripts' digits (no prefilter shape) is clustered on the text itself.
 # Where the numeric types can be: maximal runs of 7+ digits with at most 4 other characters
 # between two digits (on one line). The numeric recognizers run on these clusters, widened
 # for their context words (the 40 characters before, an extension or label after), instead
 # of on the whole text: a 2 kB message with a few times and prices costs a few short scans.
 _CLUSTER = re.compile(r"\d(?:[^\n\d]{0,4}\d){6,}")
-_CLUSTER_ASCII = re.compile(rb"0(?: {0,4}0){6,}")
 LEFT, RIGHT = 48, 32
 WHOLE = 1024
-# What each numeric recognizer needs, on the digit-mapped shadow (digits "0", the rest " "): a
-# card has a group of four and a second group of four or more, or 12+ unbroken digits
-# (numbers.find_cards' groupings); an SSN is 3-2-4 or nine digits, not followed by one; an
-# IBAN needs two letters and two digits. A window without the shape skips that recognizer
-# (most windows in number-dense text hold dates, prices and phone numbers).
-# (Each starts with a literal, which re scans for at C speed; a lookbehind first would be
-# tried at every position.)
-_CARD_HINT = re.compile(rb"0000(?: 0000|0{8})")
-_SSN_HINT = re.compile(rb"000(?: 00 0000|0{6})(?!0)")
-_IBAN_HINT = re.compile(r"[A-Za-z]{2}\d\d")
+# On the shape: clusters within LEFT + RIGHT characters of each other, as one match. Their
+# windows would merge anyway (a window reaches RIGHT past its cluster, the next starts LEFT
+# before its own), so a table of thousands of clusters costs _windows one step, not thousands.
+# The lazy gap finds the next cluster exactly where finditer would.
+_CLUSTERS_NEAR = re.compile(
+    rb"%s(?:(?s:.{0,%d}?)%s)*" % (prefilter.CLUSTER.pattern, LEFT + RIGHT, prefilter.CLUSTER.pattern)
+)
+_CARD_HINT = re.compile(rb"0000[ -]0000|0{12}")  # numbers.find_cards' groupings need one
 
 
 def _windows(text: str, clusters) -> list[tuple[int, int]]:
     """Clusters widened by LEFT/RIGHT characters, snapped outwards to a space or line break
-    (so no window starts or ends inside a word), merged where they touch."""
+    (so no window starts or ends inside a word), merged where they touch. A table is thousands
+    of clusters in one window: a cluster that starts within reach of the open window's unsnapped
+    end joins it at the cost of a comparison (snapping only moves ends outwards, and the first
+    break after an end never comes before the first break after an earlier end)."""
     out: list[tuple[int, int]] = []
     n = len(text)
+    lo0, pending = -1, -1  # the open window: its start and its end before snapping
     for m in clusters:
-        lo, hi = max(0, m.start() - LEFT), min(n, m.end() + RIGHT)
-        if lo:
-            cut = max(text.rfind(" ", 0, lo), text.rfind("\n", 0, lo))
-            lo = cut + 1 if cut >= 0 and lo - cut <= 24 else lo
-        if hi < n:
-            nxt = [i for i in (text.find(" ", hi, hi + 24), text.find("\n", hi, hi + 24)) if i >= 0]
-            hi = min(nxt) if nxt else hi
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
+        start, end = m.span()
+        lo, hi = max(0, start - LEFT), min(n, end + RIGHT)
+        if lo0 >= 0 and lo <= pending:
+            pending = hi
+            continue
+        if lo0 >= 0:
+            closed = _snap_end(text, pending)
+            if lo <= closed:
+                pending = hi
+                continue
+            if lo:
+                reach = max(0, lo - 24)  # a break further back does not count
+                cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
+                lo = cut + 1 if cut >= 0 else lo
+            if lo <= closed:
+                pending = hi
+                continue
+            out.append((lo0, closed))
+        elif lo:
+            reach = max(0, lo - 24)
+            cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
+            lo = cut + 1 if cut >= 0 else lo
+        lo0, pending = lo, hi
+    if lo0 >= 0:
+        out.append((lo0, _snap_end(text, pending)))
     return out
+
+
+def _snap_end(text: str, hi: int) -> int:
+    """`hi` moved to the first space or line break within 24 characters (as it is if none)."""
+    if hi >= len(text):
+        return hi
+    space, nl = text.find(" ", hi, hi + 24), text.find("\n", hi, hi + 24)
+    return max(space, nl, hi) if space < 0 or nl < 0 else min(space, nl)
 
 
 @runtime_checkable
@@ -93,26 +112,19 @@ class BuiltinDetector:
         found: list[Finding] = []
         if "@" in text:
             found.extend(emails.find(text))
-        # Pre-checks run at C speed on a one-byte-per-character shadow of the text (non-ASCII
-        # characters as \x01, so offsets are the text's): IPv4 and IPv6 need their dotted or
-        # colon shapes, the numeric types a cluster of seven digits. Text with other scripts'
-        # digits (fullwidth, Arabic-Indic …) is clustered with the Unicode regex instead.
-        if text.isascii():
-            shadow, other_digits = text.encode(), False
-        else:
-            residue = "".join(_NON_ASCII_RUN.findall(text))
-            other_digits = _UNICODE_DIGIT.search(residue) is not None
-            shadow = _NON_ASCII.sub("\x01", text).encode()
-        if "." in text and _V4_HINT.search(shadow):
-            found.extend(network.find_v4(text))
-        if ":" in text and _V6_HINT.search(shadow):
+        # The pre-checks and run scans work on the text's one-byte shape (pii.prefilter): IPv4
+        # and IPv6 need their dotted or colon shapes, the numeric types a cluster of seven
+        # digits, and each numeric recognizer its own shape. Text with other scripts' digits
+        # (fullwidth, Arabic-Indic …) has no shape and is scanned as text.
+        shape = prefilter.shape_of(text)
+        if "." in text and (shape is None or prefilter.V4_HINT.search(shape)):
+            found.extend(network.find_v4(text, shape))
+        if ":" in text and (shape is None or prefilter.V6_HINT.search(shape)):
             found.extend(network.find_v6(text))
-        mapped = b""
-        if other_digits:
+        if shape is None:
             clusters: Iterable[re.Match] = _CLUSTER.finditer(text)
-        elif len(shadow) - len(shadow.translate(None, b"0123456789")) >= 7:
-            mapped = shadow.translate(_DIGIT_MAP)
-            clusters = _CLUSTER_ASCII.finditer(mapped)
+        elif shape.count(b"0") >= 7:
+            clusters = (prefilter.CLUSTER if len(text) <= WHOLE else _CLUSTERS_NEAR).finditer(shape)
         else:
             clusters = ()
         budget = phone_validation.Budget(len(text))  # shared by all windows of this text
@@ -123,14 +135,14 @@ class BuiltinDetector:
         else:
             windows = _windows(text, clusters)
         for lo, hi in windows:
-            window = text if (lo, hi) == (0, len(text)) else text[lo:hi]
-            hits = phones.find(window, budget)
-            if not mapped or _IBAN_HINT.search(text, lo, hi):
-                hits.extend(numbers.find_ibans(window))
-            if not mapped or _CARD_HINT.search(mapped, lo, hi):
-                hits.extend(numbers.find_cards(window))
-            if not mapped or _SSN_HINT.search(mapped, lo, hi):
-                hits.extend(numbers.find_ssns(window))
+            whole = (lo, hi) == (0, len(text))
+            window = text if whole else text[lo:hi]
+            part = shape if whole or shape is None else shape[lo:hi]
+            hits = phones.find(window, budget, part)
+            hits.extend(numbers.find_ibans(window, part))
+            if part is None or len(part) <= WHOLE or _CARD_HINT.search(part):  # a table of pairs has none
+                hits.extend(numbers.find_cards(window, part))
+            hits.extend(numbers.find_ssns(window, part))
             found.extend(
                 hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
             )
@@ -143,6 +155,14 @@ def _resolve(text: str, found: list[Finding]) -> list[Finding]:
     urls = context.url_spans(text)
     if urls:
         found = [f for f in found if _allowed_in_url(text, f, urls)]
+    by_start = sorted(found, key=_start)
+    end = 0
+    for f in by_start:
+        if f.start < end:
+            break
+        end = f.end
+    else:
+        return by_start  # nothing overlaps: every finding is kept, in text order
     found.sort(key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start))
     # Kept spans never overlap, so sorted by start they are sorted by end too: one bisect finds
     # the only two neighbours a new span could overlap (a text with thousands of findings stays
@@ -158,6 +178,9 @@ def _resolve(text: str, found: list[Finding]) -> list[Finding]:
         starts.insert(i, f.start)
         kept.insert(i, f)
     return kept
+
+
+_start = operator.attrgetter("start")
 
 
 def _allowed_in_url(text: str, f: Finding, urls: list[tuple[int, int, int]]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from pii import prefilter
 from pii.findings import Finding
 from pii.patterns import context
 from pii.patterns.iban_lengths import IBAN_LENGTHS
@@ -67,26 +68,44 @@ def card_brand_ok(d: str) -> bool:
     return False
 
 
-def find_cards(text: str) -> list[Finding]:
+def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
+    """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans)."""
     out = []
-    for m in CARD_RUN.finditer(text):
+    runs = CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape)
+    run = b""
+    for m in runs:
         if m.end() - m.start() < 12:
             continue
-        head = FIRST_GROUP.match(text, m.start())
-        assert head is not None  # a card run starts with a digit
-        first = head.end() - m.start()
+        if shape is None:
+            head = FIRST_GROUP.match(text, m.start())
+            assert head is not None  # a card run starts with a digit
+            first = head.end() - m.start()
+        else:
+            run = shape[m.start() : m.end()]
+            if run.count(b"0") < 12:
+                continue  # no window of the run holds a card's twelve digits
+            first = len(run.split(b" ", 1)[0].split(b"-", 1)[0])
         if first != 4 and not 12 <= first <= 19:
             continue  # printed cards start with a group of four, or are one unbroken run
         # Only the run's first groups can start a card, and a card has at most 19 digits: the
         # groups are cut there, so a 40 kB line of "1 1 1 …" costs the same as one card.
         groups, pos, total, end = [], m.start(), 0, m.end()
-        while pos < end and total <= 19:
-            nxt = pos
-            while nxt < end and text[nxt].isdigit():
-                nxt += 1
-            groups.append((pos, nxt, text[pos:nxt]))
-            total += nxt - pos
-            pos = nxt + 1
+        if shape is None:
+            while pos < end and total <= 19:
+                nxt = pos
+                while nxt < end and text[nxt].isdigit():
+                    nxt += 1
+                groups.append((pos, nxt, text[pos:nxt]))
+                total += nxt - pos
+                pos = nxt + 1
+        else:  # the same groups: the shape's runs of "0" between single separators
+            for part in run.replace(b"-", b" ").split(b" "):
+                nxt = pos + len(part)
+                groups.append((pos, nxt, text[pos:nxt]))
+                total += nxt - pos
+                pos = nxt + 1
+                if total > 19:
+                    break
         out.extend(_cards_in(text, groups, run_end=end))
     return out
 
@@ -98,23 +117,44 @@ def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> li
         return []  # "+4915112345678" is a phone number
     if not context.left_ok(text, groups[0][0], loose=True):
         return []
+    key = tuple(g[2] for g in groups)
+    windows = CARD_MEMO.get(key)
+    if windows is None:
+        if len(CARD_MEMO) >= MEMO_SIZE:
+            CARD_MEMO.clear()
+        windows = CARD_MEMO[key] = _card_windows(key)
+    for j in windows:
+        start, end = groups[0][0], groups[j - 1][1]
+        if end == run_end and not context.right_ok(text, end, loose=True):
+            continue
+        return [Finding("CREDIT_CARD", start, end, 0.95)]
+    return []
+
+
+# Verdicts per run of digit groups (cards) and per compact IBAN: number-dense text repeats its
+# numbers, and a verdict is a function of the value alone (the words around it are checked at
+# each occurrence). Bounded: emptied past MEMO_SIZE.
+MEMO_SIZE = 4096
+CARD_MEMO: dict[tuple[str, ...], tuple[int, ...]] = {}
+IBAN_MEMO: dict[str, bool] = {}
+
+
+def _card_windows(groups: tuple[str, ...]) -> tuple[int, ...]:
+    """How many leading groups make a card (12-19 digits grouped as cards are printed, Luhn,
+    an issuer's prefix and length, not one digit repeated), longest first."""
+    out = []
     for j in range(len(groups), 0, -1):  # windows start at the run's first group
         window = groups[:j]
-        digits = "".join(g[2] for g in window)
+        digits = "".join(window)
         if not 12 <= len(digits) <= 19:
             continue
         if len(window) > 1 and (
-            len(window[0][2]) != 4
-            or any(not 4 <= len(g[2]) <= 6 for g in window[1:-1])
-            or len(window[-1][2]) < 2
+            len(window[0]) != 4 or any(not 4 <= len(g) <= 6 for g in window[1:-1]) or len(window[-1]) < 2
         ):
             continue  # printed cards group as 4-4-4-4, 4-6-5, 4-6-4 …
-        start, end = window[0][0], window[-1][1]
-        if end == run_end and not context.right_ok(text, end, loose=True):
-            continue
         if luhn(digits) and card_brand_ok(digits) and len(set(digits)) > 1:
-            return [Finding("CREDIT_CARD", start, end, 0.95)]
-    return []
+            out.append(j)
+    return tuple(out)
 
 
 def iban_valid(compact: str) -> bool:
@@ -131,9 +171,11 @@ def iban_valid(compact: str) -> bool:
 _LETTER_VALUES = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
-def find_ibans(text: str) -> list[Finding]:
-    out = []
-    for m in IBAN_RUN.finditer(text):
+def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    if shape is not None and b"aa00" not in shape:
+        return out
+    for m in IBAN_RUN.finditer(text) if shape is None else prefilter.IBAN_RUN.finditer(shape):
         start = m.start()
         if start and text[start - 1].isalnum():
             continue
@@ -156,7 +198,12 @@ def find_ibans(text: str) -> list[Finding]:
         value = "".join(compact)
         if not (value[:2].isupper() or value[:2].islower()):
             continue
-        if iban_valid(value):
+        known = IBAN_MEMO.get(value)
+        if known is None:
+            if len(IBAN_MEMO) >= MEMO_SIZE:
+                IBAN_MEMO.clear()
+            known = IBAN_MEMO[value] = iban_valid(value)
+        if known:
             out.append(Finding("IBAN", start, end, 1.0))
     return out
 
@@ -168,9 +215,40 @@ def ssn_valid(area: str, group: str, serial: str) -> bool:
     return len(set(area + group + serial)) > 1
 
 
-def find_ssns(text: str) -> list[Finding]:
+def _dashed(text: str, shape: bytes | None) -> list[re.Match[str]]:
+    """SSN_DASHED's matches; with a shape, only where the shape says one can start."""
+    if shape is None:
+        return list(SSN_DASHED.finditer(text))
+    if b"00-00-0000" not in shape and b"00 00 0000" not in shape:
+        return []
     out = []
-    for m in SSN_DASHED.finditer(text):
+    for c in prefilter.SSN_DASHED.finditer(shape):
+        if c.start() and shape[c.start() - 1] == 48:
+            continue  # the lookbehind: a longer digit run
+        m = SSN_DASHED.match(text, c.start())
+        if m is not None:  # None where a no-break space separates
+            out.append(m)
+    return out
+
+
+def _plain(text: str, shape: bytes | None) -> list[tuple[int, int]]:
+    """SSN_PLAIN's spans; with a shape, the nine-digit runs found by bytes.find (a run that goes
+    on is skipped whole, as the pattern's lookarounds do)."""
+    if shape is None:
+        return [m.span() for m in SSN_PLAIN.finditer(text)]
+    out, pos = [], 0
+    while (i := shape.find(b"000000000", pos)) >= 0:
+        run = prefilter.DIGITS.match(shape, i)
+        assert run is not None  # nine digits start here
+        pos = run.end()
+        if pos - i == 9:
+            out.append((i, pos))
+    return out
+
+
+def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
+    out = []
+    for m in _dashed(text, shape):
         s, e = m.start(), m.end()
         if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
             m.group(1), m.group(3), m.group(4)
@@ -190,11 +268,10 @@ def find_ssns(text: str) -> list[Finding]:
         elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS, context.before(text, s, 16)) >= 0:
             continue
         out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
-    for m in SSN_PLAIN.finditer(text):
-        s, e = m.start(), m.end()
+    for s, e in _plain(text, shape):
         if not context.boundary_ok(text, s, e):
             continue
-        d = m.group(0)
+        d = text[s:e]
         if not ssn_valid(d[:3], d[3:5], d[5:]):
             continue
         window = context.before(text, s, 40)

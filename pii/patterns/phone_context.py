@@ -97,7 +97,9 @@ LABEL_AFTER = re.compile(
 )
 _NEXT_WORD = re.compile(r"[ \u00a0]+([a-zß-ÿąćęłńóśźż]+)")
 _JOINERS = frozenset("or and oder und lub i et y o".split())
-_LABEL_FIRST = frozenset(" \u00a0-–/(")
+LABEL_LEAD = " \u00a0-–/("
+# The first letters of LABELS under re.I's case folding (U+212A the Kelvin sign, "ſ" the long s).
+LABEL_LETTERS = frozenset("BCDFGHKLMOPSTVWZbcdfghklmopstvwzſK\u212a")
 # A street after the number: it is a house number ("12045 3310 Oak St", "at 1200 5th Avenue"):
 # one to three capitalised name words, then the street type (USPS / Royal Mail abbreviations).
 STREET_AFTER = re.compile(
@@ -169,8 +171,8 @@ def label_glued_before(text: str, s: int) -> bool:
 
 def label_after(text: str, e: int) -> int:
     """End of a phone label right after the number ("-Office", " mobile", " (Fax)"), or -1."""
-    if text[e : e + 1] not in _LABEL_FIRST:
-        return -1
+    if text[e : e + 1] not in LABEL_LEAD or text[e : e + 4].lstrip(LABEL_LEAD)[:1] not in LABEL_LETTERS:
+        return -1  # no label can start here: the pattern's lead is one to three of these
     m = LABEL_AFTER.match(text, e)
     if not m or not context.right_ok(text, m.end()):
         return -1

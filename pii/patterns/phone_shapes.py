@@ -32,8 +32,12 @@ GROUPS = re.compile(r"\D+")
 PURE: dict[str, tuple[str, bool, bool] | None] = {}
 
 
+_MISSING = ("", False, False)
+
+
 def pure_of(raw: str) -> tuple[str, bool, bool] | None:
-    return PURE[raw] if raw in PURE else _pure(raw)
+    known = PURE.get(raw, _MISSING)
+    return _pure(raw) if known is _MISSING else known
 
 
 def _pure(raw: str) -> tuple[str, bool, bool] | None:

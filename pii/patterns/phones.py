@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from pii import prefilter
 from pii.findings import Finding
 from pii.patterns import context, phone_context
 from pii.patterns import phone_shapes as shapes
@@ -40,9 +41,17 @@ GROUPS = shapes.GROUPS
 
 _CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
 _CURRENCY_CODES = ("usd", "eur", "gbp", "pln", "chf", "jpy", "cny", "rub", "zł")  # context.CURRENCY_BEFORE
+# Neighbours that context.left_ok / right_ok accept whatever stands beyond them ("" is the
+# text's end): the common case, decided without the call.
+_CLEAR = frozenset(["", " ", "\n", "\t", "(", ")", "[", "]", "<", ">", "|", ";", "!", "?", '"', "'"])
+_LABEL_END = frozenset(":-–")  # phone_context.label_before needs the window to end with one
 _NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
 _UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
-_EXT_FIRST = frozenset(" \u00a0,;xXeEdDwWpPдД")
+# Gates before the EXTENSION and unit patterns (each ~1 µs a call, run for most candidates):
+# the characters their first letter can be, `re.I`'s case folding included (U+212A the Kelvin
+# sign, "ſ" the long s, "ᲁ" a Cyrillic de; test_prefilter derives them again).
+EXT_LETTERS = frozenset(";DEPWXdepwxДд\u1c81")
+UNIT_FIRST = frozenset("$%CDEGJKMPRSTUYZcdegjkmprstuyz£¥ſРр‰₩€₹₺₽元円\u212a")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 
@@ -50,38 +59,58 @@ def _digit_count(raw: str) -> int:
     return len(raw) - len(raw.translate(_DROP_DIGITS)) if raw.isascii() else len(NON_DIGIT.sub("", raw))
 
 
-def find(text: str, budget: validation.Budget | None = None) -> list[Finding]:
+def find(text: str, budget: validation.Budget | None = None, shape: bytes | None = None) -> list[Finding]:
+    """Phone numbers in `text`; with its prefilter shape, candidates are found on the shape."""
     budget = budget or validation.Budget(len(text))
     out: list[Finding] = []
-    for m in CANDIDATE.finditer(text):
+    for m in CANDIDATE.finditer(text) if shape is None else prefilter.PHONE_CANDIDATE.finditer(shape):
         if budget.left <= 0 or budget.calls <= 0:
             break  # a table of numbers: its first ones are found, the rest would only cost
         s, e = m.span()
         if e - s < 7:
             continue
-        raw = m.group(0)
+        raw = text[s:e]
         if raw[0] == "(" and ")" not in raw:
             s += 1  # a parenthesis around the whole number is not part of it
             raw = raw[1:]
             if e - s < 7:
                 continue
         pure = shapes.pure_of(raw)
-        if pure is None and _digit_count(raw) <= 12:
-            continue  # shaped as no number (a date, an amount …): no context makes it one
-        ext = EXTENSION.match(text, e) if text[e : e + 1] in _EXT_FIRST else None
+        if pure is None:
+            if len(raw) <= 12 or _digit_count(raw) <= 12:
+                continue  # shaped as no number (a date, an amount …): no context makes it one
+            budget.calls -= 1
+            # A run that is not one number may hold one next to other digits.
+            if (
+                (" " in raw or "\u00a0" in raw)
+                and context.boundary_ok(text, s, e)
+                and not CARDLIKE.fullmatch(raw)
+            ):
+                out.extend(_split(text, s, e, budget))
+            continue
+        ext = EXTENSION.match(text, e) if text[e : e + 4].lstrip(" \u00a0,")[:1] in EXT_LETTERS else None
         if ext and not context.right_ok(text, ext.end()):
             ext = None
         # "071 233 5510-Office", "4412983305-Fax": the label names the number, and ends it.
-        labelled = ext is None and phone_context.label_after(text, e) >= 0
+        labelled = (
+            ext is None
+            and text[e : e + 4].lstrip(phone_context.LABEL_LEAD)[:1] in phone_context.LABEL_LETTERS
+            and phone_context.label_after(text, e) >= 0
+        )
         budget.calls -= 1
         # "…4567x4587": the x is no word; "…5510-Office": nor is the dash. A number listed right
         # after a found one ("Tel 512 3381 or 512 3382") has that one's label.
-        listed = bool(out) and JOINER.fullmatch(text, out[-1].end, s) is not None
-        hit = _judge(text, s, e, budget, glued_ok=ext is not None or labelled, labelled=labelled or listed)
+        listed = (
+            bool(out)
+            and 0 < len(text[out[-1].end : s].strip(" \u00a0")) <= 4  # JOINER's word: one to four letters
+            and JOINER.fullmatch(text, out[-1].end, s) is not None
+        )
+        hit = _judge(text, s, e, budget, False, ext is not None or labelled, labelled or listed, pure)
         if hit:
             out.append(Finding(hit.type, hit.start, ext.end(), hit.score) if ext else hit)
         elif (
-            _digit_count(raw) > 12
+            len(raw) > 12
+            and _digit_count(raw) > 12
             and (" " in raw or "\u00a0" in raw)
             and context.boundary_ok(text, s, e)
             and not CARDLIKE.fullmatch(text[s:e])
@@ -98,15 +127,18 @@ def _judge(
     strict: bool = False,
     glued_ok: bool = False,
     labelled: bool = False,
+    pure: tuple[str, bool, bool] | None = None,
 ) -> Finding | None:
+    """The candidate text[s:e] judged as a phone number, or None. `pure` is its
+    phone_shapes.pure_of when the caller has it (None: looked up here)."""
     raw = text[s:e]
-    pure = shapes.pure_of(raw)
+    pure = pure or shapes.pure_of(raw)
     if pure is None:
         return None  # not shaped as a number at all: no context can make it one
     digits, plus, formatted = pure
-    if not (glued_ok or context.right_ok(text, e)):
+    if not (glued_ok or text[e : e + 1] in _CLEAR or context.right_ok(text, e)):
         return None
-    if not (context.left_ok(text, s) or raw[0] in "+("):
+    if not (not s or text[s - 1] in _CLEAR or context.left_ok(text, s) or raw[0] in "+("):
         if not phone_context.label_glued_before(text, s):
             return None
         labelled = True  # "Office-071 233 5510", "Fax-4412983305": the label, glued by a dash
@@ -140,15 +172,18 @@ def _judge(
         score = 0.75  # "Phone: 512 3381", "ring me on 8813 2240", "62-18-40-77 (Fax)"
     else:
         return None
-    window = context.before(text, s, 32)
-    phone_at = phone_context.words_before(window)[0]
-    if labelled or phone_context.label_before(window) >= 0:
+    window = text[s - 32 if s > 32 else 0 : s]  # context.before(text, s, 32), inlined: one per number
+    nl = window.rfind("\n")
+    window = (window[nl + 1 :] if nl >= 0 else window).lower()
+    words = phone_context.words_before(window)
+    phone_at = words[0]
+    if labelled or (window.rstrip(" \u00a0")[-1:] in _LABEL_END and phone_context.label_before(window) >= 0):
         phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return None  # a bare digit run is a phone number only when someone says so
-    if _context_rejected(text, s, e, window, phone_at):
+    if _context_rejected(text, e, window, phone_at, words):
         return None
-    if not plus and not labelled and phone_context.street_after(text, e):
+    if not plus and not labelled and text[e : e + 1] == " " and phone_context.street_after(text, e):
         return None  # "the depot is at 12045 3310 Oak St": a house number
     return Finding("PHONE", s, e, min(score + (0.05 if phone_at >= 0 else 0), 1.0))
 
@@ -179,9 +214,12 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
     return phone_context.possible_here(raw, lambda: phone_context.regions_for(text, s, word), budget)
 
 
-def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> bool:
-    if phone_context.id_before(window, phone_at):
-        return True
+def _context_rejected(text: str, e: int, window: str, phone_at: int, words: tuple[int, int, str]) -> bool:
+    """An identifier's name closer than any phone word (`words` is words_before(window)), a
+    currency before or a unit after."""
+    _, at, word = words
+    if at > phone_at and not (word in context.GENERIC and phone_at >= 0):
+        return True  # phone_context.id_before: "licence number …"
     # A currency mark or code right before, a unit right after (searched near the number only,
     # and only when the characters next to it could start one).
     tail = window[-12:].rstrip()
@@ -191,7 +229,9 @@ def _context_rejected(text: str, s: int, e: int, window: str, phone_at: int) -> 
     j = e
     while j < len(text) and text[j] in " \u00a0\t":
         j += 1
-    return j < len(text) and text[j] not in _NO_UNIT and _UNIT_AFTER.match(text, e, e + 12) is not None
+    if j >= len(text) or text[j] in _NO_UNIT or not (text[j] in UNIT_FIRST or text[j].isspace()):
+        return False
+    return _UNIT_AFTER.match(text, e, e + 12) is not None
 
 
 def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
@@ -200,7 +240,8 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
     unless a label or verb names the first ("Tel 512 3381 / 512 3382") or a joiner lists the
     next after a number found."""
     chunks, pos = [], s
-    for part in SPACE_SPLIT.split(text[s:e]):
+    parts = SPACE_SPLIT.split(text[s:e], 11)  # twelve chunks are too many already: split no further
+    for part in parts:
         if part and not part.isspace():
             chunks.append((pos, pos + len(part)))
         pos += len(part)

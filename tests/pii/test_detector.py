@@ -124,16 +124,20 @@ def test_fullwidth_digits_still_take_the_full_path():
     assert [(f.type, f.start, f.end) for f in found] == [("PHONE", 4, 18)]
 
 
-def test_the_fast_ascii_cluster_scan_agrees_with_the_regex():
+def test_the_fast_cluster_scan_on_the_shape_agrees_with_the_regex():
     import random
 
-    from pii.detector import _CLUSTER, _CLUSTER_ASCII, _DIGIT_MAP
+    from pii.detector import _CLUSTER
+    from pii.prefilter import CLUSTER, shape_of
 
-    rnd, alphabet = random.Random(7), "0123456789 -.\n\t/()ab:+"
+    rnd, alphabet = random.Random(7), "0123456789 -.\n\t/()ab:+\u00a0é"
     for _ in range(20_000):
         t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
-        fast = [m.span() for m in _CLUSTER_ASCII.finditer(t.encode().translate(_DIGIT_MAP))]
-        assert fast == [m.span() for m in _CLUSTER.finditer(t)], repr(t)
+        shape = shape_of(t)
+        assert shape is not None and len(shape) == len(t)
+        assert [m.span() for m in CLUSTER.finditer(shape)] == [m.span() for m in _CLUSTER.finditer(t)], repr(
+            t
+        )
 
 
 @pytest.mark.parametrize(
