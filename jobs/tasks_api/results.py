@@ -15,11 +15,12 @@ the shown ones: a sensitive argument reads "[filtered]", never its value.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import sys
 from datetime import datetime
 from typing import Any
 
-from jobs.tasks_api.compat import Task, TaskError, TaskResult, TaskResultStatus, set_field
+from jobs.tasks_api.compat import Task, TaskError, TaskResult, TaskResultStatus, normalize_json, set_field
 
 PREFIX = "django_tasks:"
 
@@ -60,22 +61,91 @@ def result_build(
     worker_ids: list[str] | None = None,
     return_value: Any = None,
 ) -> TaskResult:
-    result: TaskResult = TaskResult(
-        task=task,
-        id=job_id,
-        status=status,
-        enqueued_at=enqueued_at,
-        started_at=started_at,
-        last_attempted_at=started_at,
-        finished_at=finished_at,
-        args=list(args or ()),
-        kwargs=dict(kwargs or {}),
-        backend=backend,
-        errors=errors or [],
-        worker_ids=worker_ids or [],
-    )
-    set_field(result, "_return_value", return_value)
+    """A TaskResult, equal to the one its constructor makes. Made without the constructor when
+    this Django's TaskResult has the fields known here: its __init__ and __post_init__ (two
+    `normalize_json` walks through ABC checks) were most of the Tasks API's own cost per
+    enqueue, for arguments that are mostly plain JSON scalars already; any other argument is
+    still normalised by Django's own `normalize_json` (which also refuses what JSON cannot
+    hold, as the constructor would)."""
+    args, kwargs = args or (), kwargs or {}
+    errors, worker_ids = errors or [], worker_ids or []
+    if not _BYPASS:
+        made: TaskResult = TaskResult(
+            task=task,
+            id=job_id,
+            status=status,
+            enqueued_at=enqueued_at,
+            started_at=started_at,
+            last_attempted_at=started_at,
+            finished_at=finished_at,
+            args=args,
+            kwargs=kwargs,
+            backend=backend,
+            errors=errors,
+            worker_ids=worker_ids,
+        )
+        set_field(made, "_return_value", return_value)
+        return made
+    result: TaskResult = _new(TaskResult)
+    _set(result, "task", task)
+    _set(result, "id", job_id)
+    _set(result, "status", status)
+    _set(result, "enqueued_at", enqueued_at)
+    _set(result, "started_at", started_at)
+    _set(result, "last_attempted_at", started_at)
+    _set(result, "finished_at", finished_at)
+    _set(result, "args", _json_args(args))
+    _set(result, "kwargs", _json_kwargs(kwargs))
+    _set(result, "backend", backend)
+    _set(result, "errors", errors)
+    _set(result, "worker_ids", worker_ids)
+    _set(result, "_return_value", return_value)
     return result
+
+
+_new = object.__new__
+_set = object.__setattr__  # TaskResult is frozen: set as its own __init__ does
+
+
+# TaskResult's fields as Django 5.2's backport and Django 6.0 declare them; another set (a later
+# Django) makes result_build use the constructor, so no field is ever left unset.
+_FIELDS = frozenset(
+    {
+        "task",
+        "id",
+        "status",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "last_attempted_at",
+        "args",
+        "kwargs",
+        "backend",
+        "errors",
+        "worker_ids",
+        "_return_value",
+    }
+)
+_BYPASS = {f.name for f in dataclasses.fields(TaskResult)} == _FIELDS
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # normalize_json keeps these as they are
+
+
+def _json_args(args: Any) -> list:
+    """normalize_json(args): a list; the same list of the same values when all are scalars."""
+    if not args:
+        return []
+    if type(args) in (tuple, list) and all(type(a) in _SCALARS for a in args):
+        return list(args)
+    return normalize_json(args)
+
+
+def _json_kwargs(kwargs: Any) -> dict[str, Any]:
+    """normalize_json(kwargs): a dict; a copy when keys are strings and values scalars."""
+    if not kwargs:
+        return {}
+    if type(kwargs) is dict and all(type(k) is str and type(v) in _SCALARS for k, v in kwargs.items()):
+        return dict(kwargs)
+    return normalize_json(kwargs)
 
 
 def result_from_row(*, job: Any, task: Task, backend: str) -> TaskResult:
