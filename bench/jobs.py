@@ -11,7 +11,8 @@ processes of its own worker ((h)/(i): BENCH_DJTASKS_N jobs a round, default min(
 an order of magnitude slower). Then the latency, enqueue → body start, of single jobs on idle workers
 (bench/jobs_latency.py: bare, durable, oban-py; BENCH_LATENCY=0 skips it). The per-job overhead is
 `(1/drain_jobs - 1/drain_bare) x worker slots`, in µs. Medians of BENCH_RUNS
-rounds (default 3); each round runs every kind once, so all kinds see the same machine noise.
+rounds (default 3); each round runs every kind once, so all kinds see the same machine noise,
+in reversed order every other round (use an even BENCH_RUNS to balance the order exactly).
 
 Every drain is timed until each job reached its final record (counter or row), so a run that loses
 jobs fails with a timeout rather than printing a figure. Env knobs for quick iteration: BENCH_JOBS_N,
@@ -61,9 +62,11 @@ def run() -> list[dict]:
             for shape in PLAIN_SHAPES:
                 plain_nodes[shape.label] = plain.start(shape)
                 started.append(plain_nodes[shape.label])
-        for _ in range(RUNS):
+        for r in range(RUNS):
             if project:
-                for kind in KINDS:
+                # Reversed every other round: a kind measured right after another's drain meets
+                # that drain's history writes and autovacuum, so no kind always pays for its neighbour.
+                for kind in KINDS if r % 2 == 0 else tuple(reversed(KINDS)):
                     samples[f"enqueue_per_s.{kind}"].append(project.enqueue(kind))
                     samples[f"drain_per_s.{kind}"].append(project.drain(kind, nodes))
                 samples["enqueue_many_per_s"].append(project.enqueue("enqueue_many"))
