@@ -108,8 +108,7 @@ def _forget() -> None:
     context._last.cache_clear()
     numbers.CARD_MEMO.clear()
     numbers.IBAN_MEMO.clear()
-    network._v4_valid.cache_clear()
-    network._v6_valid.cache_clear()
+    network._address_valid.cache_clear()
     emails._domain_ok.cache_clear()
 
 

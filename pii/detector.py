@@ -68,22 +68,26 @@ def _windows(text: str, clusters) -> list[tuple[int, int]]:
             if lo <= closed:
                 pending = hi
                 continue
-            if lo:
-                reach = max(0, lo - 24)  # a break further back does not count
-                cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
-                lo = cut + 1 if cut >= 0 else lo
+            lo = _snap_start(text, lo)
             if lo <= closed:
                 pending = hi
                 continue
             out.append((lo0, closed))
-        elif lo:
-            reach = max(0, lo - 24)
-            cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
-            lo = cut + 1 if cut >= 0 else lo
+        else:
+            lo = _snap_start(text, lo)
         lo0, pending = lo, hi
     if lo0 >= 0:
         out.append((lo0, _snap_end(text, pending)))
     return out
+
+
+def _snap_start(text: str, lo: int) -> int:
+    """`lo` moved back to just after the last space or line break within 24 characters."""
+    if not lo:
+        return lo
+    reach = max(0, lo - 24)  # a break further back does not count
+    cut = max(text.rfind(" ", reach, lo), text.rfind("\n", reach, lo))
+    return cut + 1 if cut >= 0 else lo
 
 
 def _snap_end(text: str, hi: int) -> int:

@@ -50,7 +50,7 @@ def find_v4(text: str, shape: bytes | None = None) -> list[Finding]:
             )
         ):
             continue
-        if not _v4_valid(text[s:e]):
+        if not _address_valid(ipaddress.IPv4Address, text[s:e]):
             continue
         if context.directly_before(context.VERSION_WORDS, text, s):
             continue
@@ -59,19 +59,10 @@ def find_v4(text: str, shape: bytes | None = None) -> list[Finding]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _v4_valid(value: str) -> bool:
+def _address_valid(kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address], value: str) -> bool:
     """`ipaddress` parses (~5 µs); memoised: logs and configs repeat their hosts."""
     try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=4096)
-def _v6_valid(value: str) -> bool:
-    try:
-        ipaddress.IPv6Address(value)
+        kind(value)
     except ValueError:
         return False
     return True
@@ -100,7 +91,7 @@ def find_v6(text: str) -> list[Finding]:
             cand, s = cand[1:], s + 1
         if not _plausible_v6(cand):
             continue
-        if not _v6_valid(cand):
+        if not _address_valid(ipaddress.IPv6Address, cand):
             continue
         out.append(Finding("IP_ADDRESS", s, s + len(cand), 0.9))
     return out
