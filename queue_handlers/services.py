@@ -53,8 +53,9 @@ def enqueue_job(
     def publish() -> None:
         from queue_handlers.tasks import handler_job_task
 
-        res = handler_job_task.apply_async(
-            kwargs={"job_type": job_type, "handler_job_id": job_id},
+        enqueued = handler_job_task.enqueue_with(
+            (),
+            {"job_type": job_type, "handler_job_id": job_id},
             task_id=job_id,
             queue=cls.queue,
             countdown=countdown,
@@ -63,7 +64,7 @@ def enqueue_job(
             # dispatch task's MAX_ATTEMPTS_CAP.
             max_attempts=cls.max_attempts,
         )
-        published.append(res.enqueued)
+        published.append(enqueued)
 
     try:
         with transaction.atomic():

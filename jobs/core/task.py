@@ -57,14 +57,24 @@ class JobTask(Task):
 
     # -- enqueue ---------------------------------------------------------------------------
     def enqueue(self, *args: Any, countdown: float | None = None, **kwargs: Any) -> Enqueued:
-        return self.apply_async(args, kwargs, countdown=countdown).enqueued
+        return self.enqueue_with(args, kwargs, countdown=countdown)
+
+    def enqueue_with(self, args: Any, kwargs: Any, **options: Any) -> Enqueued:
+        """`apply_async`'s options (queue, priority, eta, countdown, task_id, max_attempts)
+        without Celery's AsyncResult, which nobody reads here and costs ~7 µs per enqueue.
+        In eager mode the job runs inline and its Enqueued says how it ended."""
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
+        if self.request.is_eager or current_app.conf.task_always_eager:
+            done = self.apply_async(args, kwargs, **options)
+            return Enqueued(str(done.id), str(JobState.SUCCEEDED if done.successful() else JobState.FAILED))
+        return self._enqueue(args, kwargs, **options)
 
     def enqueue_many(self, kwargs_list: list[dict[str, Any]], **options: Any) -> list[Enqueued]:
         """One multi-row INSERT for all of them, then one producer publishes them all."""
         now = timezone.now()
         rows = [self.job_row((), kw, now=now, **options) for kw in kwargs_list]
         if any(r["unique_key"] for r in rows):
-            return [self.apply_async((), kw, **options).enqueued for kw in kwargs_list]
+            return [self.enqueue_with((), kw, **options) for kw in kwargs_list]
         jobs_insert(rows)
         _after_commit(lambda: publish.jobs_publish([_spec(r) for r in rows if r["state"] == JobState.QUEUED]))
         return [Enqueued(str(r["id"]), r["state"]) for r in rows]
@@ -88,6 +98,11 @@ class JobTask(Task):
             raise TypeError(
                 f"{self.name}: job tasks take no Celery callbacks; enqueue the next job from the body"
             )
+        return _result(self._enqueue(args, kwargs, task_id=task_id, **options))
+
+    def _enqueue(
+        self, args: tuple, kwargs: dict[str, Any], task_id: str | None = None, **options: Any
+    ) -> Enqueued:
         now = timezone.now()
         row = self.job_row(args, kwargs, now=now, task_id=task_id, **options)
         if row["unique_key"]:
@@ -95,14 +110,14 @@ class JobTask(Task):
                 holder = self._unique_holder(row, now)
                 if holder is not None:
                     telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
-                    return _result(holder[0], holder[1], duplicate=True)
+                    return Enqueued(holder[0], str(holder[1]), duplicate=True)
                 jobs_insert([row])
         else:
             jobs_insert([row])  # in the caller's transaction, or committed at once
         if row["state"] == JobState.QUEUED:
             spec = _spec(row)
             _after_commit(lambda: publish.job_publish(spec))
-        return _result(str(row["id"]), row["state"])
+        return Enqueued(str(row["id"]), str(row["state"]))
 
     def job_row(
         self,
@@ -241,9 +256,10 @@ def _delay(countdown: float | None, eta: Any, now: datetime) -> float:
     return max(float(countdown or 0), 0.0)
 
 
-def _result(job_id: str, state: str, duplicate: bool = False) -> Any:
-    res: Any = current_app.AsyncResult(job_id)
-    res.enqueued = Enqueued(job_id=job_id, state=str(state), duplicate=duplicate)
+def _result(enqueued: Enqueued) -> Any:
+    """Celery's AsyncResult for `apply_async`/`delay` callers, carrying the Enqueued."""
+    res: Any = current_app.AsyncResult(enqueued.job_id)
+    res.enqueued = enqueued
     return res
 
 

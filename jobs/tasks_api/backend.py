@@ -105,7 +105,7 @@ class DjangoTasksBackend(BaseTaskBackend):
             unknown = set(where) - JOB_OPTIONS
             if unknown:
                 raise InvalidTask(f"TASKS[{alias!r}]['OPTIONS']: unknown job option(s) {sorted(unknown)}")
-        self._validated: set[Task] = set()
+        self._ready: dict[Task, tuple[dict[str, Any], Any]] = {}  # valid Task -> (options, job task)
 
     # -- declaration ---------------------------------------------------------------------------
     def validate_task(self, task: Task) -> None:
@@ -115,15 +115,24 @@ class DjangoTasksBackend(BaseTaskBackend):
         backend), so a Task that passed once is not checked again; measured, the re-check
         (`inspect.signature` under `get_func_args` among it) was a third of the API's own cost
         per enqueue. A Task with a run_after is checked every time: it also depends on USE_TZ,
-        and one-off datetimes would only fill the set."""
-        if task in self._validated:
-            return
+        and one-off datetimes would only fill the memo."""
+        self._plan(task)
+
+    def _plan(self, task: Task) -> tuple[dict[str, Any], Any]:
+        """A valid Task's enqueue options and job task, remembered with the verdict."""
+        known = self._ready.get(task)
+        if known is not None:
+            return known
         super().validate_task(task)
         if len(job_name(task.module_path)) > MAX_NAME:
             raise InvalidTask(f"module path too long for the job table (max {MAX_NAME - len(PREFIX)})")
-        self.job_task(task)  # declared: generated now, so a worker that imported it can run it
-        if task.run_after is None and len(self._validated) < MAX_VALIDATED:
-            self._validated.add(task)
+        made = self.job_task(task)  # declared: generated now, so a worker that imported it can run it
+        options: dict[str, Any] = {"queue": task.queue_name, "priority": layer_priority(task.priority)}
+        if task.run_after is not None:
+            return options | {"eta": task.run_after}, made
+        if len(self._ready) < MAX_VALIDATED:
+            self._ready[task] = (options, made)
+        return options, made
 
     def job_task(self, task: Task) -> Any:
         """The generated job task of a Django task (made once per module path)."""
@@ -148,12 +157,9 @@ class DjangoTasksBackend(BaseTaskBackend):
 
     # -- enqueue and results ---------------------------------------------------------------------
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
-        self.validate_task(task)
-        options: dict[str, Any] = {"queue": task.queue_name, "priority": layer_priority(task.priority)}
-        if task.run_after is not None:
-            options["eta"] = task.run_after
+        options, made = self._plan(task)
         now = timezone.now()
-        enqueued = self.job_task(task).apply_async(tuple(args), dict(kwargs), **options).enqueued
+        enqueued = made.enqueue_with(args, kwargs, **options)
         if enqueued.duplicate:  # a unique job already holds the key: its result, as it stands
             result = self.get_result(enqueued.job_id)
         else:

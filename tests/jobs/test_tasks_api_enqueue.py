@@ -20,11 +20,11 @@ def test_an_invalid_task_is_refused_every_time_after_a_valid_one_passed():
     narrow = DjangoTasksBackend("narrow", {"QUEUES": ["default"]})
     narrow.validate_task(dt_add)
     narrow.validate_task(dt_add)  # remembered: passes again
-    assert dt_add in narrow._validated
+    assert dt_add in narrow._ready
     for _ in range(2):  # dt_unique's queue "emails" is not one of this backend's
         with pytest.raises(InvalidTask, match="emails"):
             narrow.validate_task(dt_unique)
-    assert dt_unique not in narrow._validated
+    assert dt_unique not in narrow._ready
     with pytest.raises(InvalidTask, match="nope"):
         dt_add.using(queue_name="nope")  # Django's own check at .using(), after dt_add was remembered
 
@@ -33,7 +33,7 @@ def test_a_deferred_task_is_checked_every_time_and_not_remembered():
     backend = task_backends["default"]
     later = dt_add.using(run_after=timezone.now() + timedelta(hours=1))
     backend.validate_task(later)
-    assert later not in backend._validated
+    assert later not in backend._ready
 
 
 def test_a_new_tasks_setting_makes_a_backend_that_checks_again(settings):
@@ -116,3 +116,22 @@ def test_result_build_uses_the_constructor_when_taskresults_fields_differ(monkey
     built = result_build(task=dt_add, job_id="x", status=TaskResultStatus.READY, backend="default", args=(1,))
     assert built.args == [1] and built.kwargs == {}
     assert built.errors == [] and built.worker_ids == [] and built._return_value is None
+
+
+@pytest.mark.django_db
+def test_remembered_plans_keep_each_tasks_priority_and_run_after():
+    """The backend remembers a valid Task's enqueue options: `.using()` variants of one task
+    still get their own priority, and a deferred one its time, however the calls interleave."""
+    from jobs.models import Job, JobState
+
+    later = timezone.now() + timedelta(hours=1)
+    ids = {}
+    for _ in range(2):
+        ids["first"] = dt_add.using(priority=100).enqueue(1, 1).id
+        ids["last"] = dt_add.using(priority=-100).enqueue(1, 2).id
+        ids["later"] = dt_add.using(run_after=later).enqueue(1, 3).id
+        ids["plain"] = dt_add.enqueue(1, 4).id
+    rows = {name: Job.objects.get(pk=job_id) for name, job_id in ids.items()}
+    assert (rows["first"].priority, rows["last"].priority, rows["plain"].priority) == (0, 9, 5)
+    assert rows["later"].state == JobState.SCHEDULED and rows["later"].scheduled_at == later
+    assert rows["plain"].state == JobState.QUEUED and rows["plain"].scheduled_at is None

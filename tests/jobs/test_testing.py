@@ -76,3 +76,24 @@ def test_drain_runs_jobs_in_the_order_they_fall_due():
     finished = [str(pk) for pk in Job.objects.order_by("finished_at").values_list("pk", flat=True)]
     # the job queued after the snoozer runs between its snoozes; the hour-away one goes last
     assert finished == [now.job_id, snoozer.job_id, later.job_id]
+
+
+@pytest.fixture
+def always_eager():
+    """Celery's eager mode as Django projects set it (CELERY_TASK_ALWAYS_EAGER)."""
+    from project.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.CELERY_TASK_ALWAYS_EAGER, app.conf.CELERY_TASK_EAGER_PROPAGATES = True, False
+    yield
+    app.conf.CELERY_TASK_ALWAYS_EAGER, app.conf.CELERY_TASK_EAGER_PROPAGATES = old
+
+
+def test_enqueue_in_celery_eager_mode_runs_inline_and_says_how_it_ended(always_eager):
+    """`task.enqueue()` under CELERY_TASK_ALWAYS_EAGER ran the body, then raised AttributeError
+    (Celery's EagerResult has no `.enqueued`); now it answers like any enqueue."""
+    ran = counted_job.enqueue(n=4)
+    failed = flaky_job.enqueue(key="eager", fail_times=5)
+    assert ran.state == "succeeded" and not ran.duplicate and len(ran.job_id) == 36
+    assert failed.state == "failed"
+    assert not Job.objects.filter(pk__in=[ran.job_id, failed.job_id]).exists()  # eager: no rows
