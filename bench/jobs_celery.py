@@ -31,6 +31,8 @@ class ProjectBench:
         from project.celery import app
 
         self.n, self.app, self.connection = n, app, connection
+        if QUEUE not in app.amqp.queues:  # declared here as the workers' -Q declares it there
+            app.amqp.queues.add(QUEUE)
         self.redis = redis.Redis.from_url(settings.REDIS_URL)
         self.settings = settings
 
