@@ -12,6 +12,11 @@ def declared_queues() -> list[str]:
     return list(current_app.amqp.queues.keys())
 
 
+def queue_declared(name: str) -> bool:
+    """Whether Celery declares `name` (a dict lookup: checked at every enqueue)."""
+    return name in current_app.amqp.queues
+
+
 def worker_command(app: str = "project") -> str:
     return f"celery -A {app} worker -l INFO -Q " + ",".join(declared_queues())
 

@@ -30,6 +30,9 @@ def redis_publish_many(conn: Any, specs: list[dict[str, Any]], chunk: int = 1000
     """Push every spec's message; raises when Redis did not take them (nothing is marked)."""
     amqp, channel = current_app.amqp, conn.default_channel
     client = _client(channel)
+    if len(specs) == 1:  # a single enqueue: the push itself, without a pipeline's bookkeeping
+        client.lpush(*_message(amqp, channel, specs[0]))
+        return
     for i in range(0, len(specs), chunk):
         pipe = client.pipeline(transaction=False)
         for spec in specs[i : i + chunk]:

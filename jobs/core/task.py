@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from jobs import telemetry
 from jobs.broker import publish
-from jobs.broker.queues import declared_queues
+from jobs.broker.queues import declared_queues, queue_declared
 from jobs.core.context import RetryRequested
 from jobs.core.execution import Execution
 from jobs.core.options import JobOptions
@@ -138,7 +138,7 @@ class JobTask(Task):
             raise ValueError(f"{self.name}: priority {priority!r} is not 0 (most urgent) to 9 (least)")
         queue = options.get("queue") or opts.queue
         queue = getattr(queue, "name", queue)  # a kombu Queue (Celery's routing may pass one)
-        if queue not in declared_queues():
+        if not queue_declared(queue):
             raise UnknownQueue(
                 f"{self.name}: unknown queue {queue!r}; declared queues are {', '.join(declared_queues())}"
             )
