@@ -22,7 +22,7 @@ from celery import current_app
 from celery.worker.request import Request
 
 from jobs.broker import MARKER, publish, redis_pipeline
-from tests.jobs.tasks import noop_job
+from tests.jobs.tasks import counted_job, noop_job
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +139,38 @@ def test_kombus_consumer_and_celerys_request_read_ours_as_celerys(conn):
     read = _as_worker_reads(ours)
     assert read["request"] == (spec["id"], spec["task"], spec["args"], spec["kwargs"], True)
     assert read["properties"]["priority"] == 4
+
+
+def test_typed_arguments_stored_in_kombus_json_form_reach_the_worker_as_celerys_do(conn):
+    """A job's stored arguments are kombu's JSON form (a datetime as {"__type__": …}); the
+    hand-written message carries that form as it is, and the worker decodes it to the same
+    values as from Celery's own message built from the real ones."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from jobs.table.payload import payload_build
+
+    real_args = [datetime(2026, 12, 4, 17, 30, tzinfo=UTC), Decimal("12.50"), uuid.UUID(int=7)]
+    real_kwargs = {"when": datetime(2027, 1, 1, tzinfo=UTC), "n": 3}
+    stored = payload_build(real_args, real_kwargs)
+    assert stored.shown_args[0] != real_args[0]  # stored as kombu's JSON form, not a datetime
+    spec = {**_spec(4), "args": stored.shown_args, "kwargs": stored.shown_kwargs}
+    _ours(conn, spec)
+    ours = _consume_one(conn)
+    _celerys({**spec, "args": real_args, "kwargs": real_kwargs})
+    theirs = _consume_one(conn)
+    assert ours.decode() == theirs.decode()
+    assert ours.decode()[0] == real_args  # typed values again, not the stored dicts
+
+
+def test_a_batch_of_two_tasks_builds_each_message_as_celery_would(conn):
+    """In one pipeline the messages share a template per task name: a second task, other
+    arguments and ids must not leak from the first one's."""
+    first = {**_spec(2), "id": str(uuid.uuid4())}
+    second = {**_spec(7), "id": str(uuid.uuid4()), "task": counted_job.name, "args": [], "kwargs": {"n": 5}}
+    third = {**first, "id": str(uuid.uuid4()), "args": [1]}
+    redis_pipeline.redis_publish_many(conn, [first, second, third])  # more than one: the pipeline
+    ours = {m.headers["id"]: _as_worker_reads(m) for m in (_consume_one(conn) for _ in range(3))}
+    for spec in (first, second, third):
+        _celerys(spec)
+        assert ours[spec["id"]] == _as_worker_reads(_consume_one(conn)), spec["task"]
