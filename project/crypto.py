@@ -1,6 +1,7 @@
 """Encryption at rest, one way: Fernet / MultiFernet from FIELD_ENCRYPTION_KEY (comma-separated
 keys rotate: the first encrypts, all decrypt); with no key set (development only: settings
-require one when DEBUG is off), a key derived from SECRET_KEY and the caller's purpose.
+require one when DEBUG is off), a key derived from SECRET_KEY and the caller's purpose: the keys
+are built by jobs.crypto's `fernet_for`, so the derivation is written once for both.
 
 `ENCRYPTED_COLUMNS` lists every column stored with it, so key rotation (`manage.py
 rotate_tokens`) and its check cover all of them: a key dropped while one column still needs it
@@ -9,13 +10,12 @@ would break that column silently (Slack installations, jobs' encrypted arguments
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
+
+from jobs.crypto import fernet_for
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,14 @@ def fernet(purpose: str, *, with_derived: bool = False) -> MultiFernet:
     """`with_derived` also decrypts what was stored with the SECRET_KEY-derived key before
     FIELD_ENCRYPTION_KEY was set (a rotation command's way out of the development key)."""
     # Settings are read on each call (cached per value): tests and key rotation see the current keys.
-    return _fernet(settings.FIELD_ENCRYPTION_KEY, settings.SECRET_KEY, purpose, with_derived)
+    return fernet_for(settings.FIELD_ENCRYPTION_KEY, settings.SECRET_KEY, purpose, with_derived)
 
 
 def primary(purpose: str) -> MultiFernet:
     """The key new values are written with (the first of FIELD_ENCRYPTION_KEY) alone: what
     still opens once every older key is dropped."""
     keys = [k.strip() for k in settings.FIELD_ENCRYPTION_KEY.split(",") if k.strip()]
-    return _fernet(keys[0] if keys else "", settings.SECRET_KEY, purpose, False)
+    return fernet_for(keys[0] if keys else "", settings.SECRET_KEY, purpose)
 
 
 def on_primary(stored: str, *, purpose: str) -> bool:
@@ -74,18 +74,3 @@ def ciphertext_rotate(stored: str, *, purpose: str, with_derived: bool = False) 
         return fernet(purpose, with_derived=with_derived).rotate(stored.encode()).decode()
     except InvalidToken:
         raise CiphertextUnreadable(f"no configured key decrypts a stored {purpose} value") from None
-
-
-def secret_key_derived(purpose: str, secret: str) -> Fernet:
-    derived = hashlib.sha256(f"{purpose}:".encode() + secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
-@functools.cache
-def _fernet(keys: str, secret: str, purpose: str, with_derived: bool) -> MultiFernet:
-    if not keys:
-        return MultiFernet([secret_key_derived(purpose, secret)])
-    fernets = [Fernet(k.strip()) for k in keys.split(",") if k.strip()]
-    if with_derived:
-        fernets.append(secret_key_derived(purpose, secret))
-    return MultiFernet(fernets)
