@@ -72,7 +72,9 @@ def _start(bench, tag: str, level: str):
         DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
         CELERY_EXTRA_IMPORTS="bench.jobs_tasks",
-        CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "4"),
+        # The project's own prefetch unless BENCH_PREFETCH says otherwise.
+        CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "")
+        or str(settings.CELERY_WORKER_PREFETCH_MULTIPLIER),
         LOG_LEVEL=level,
         PYTHONPATH=str(celery_workers.ROOT),
     )

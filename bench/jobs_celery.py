@@ -44,7 +44,9 @@ class ProjectBench:
             DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             REDIS_URL=self.settings.REDIS_URL,
             CELERY_EXTRA_IMPORTS="bench.jobs_tasks",
-            CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "4"),
+            # The project's own prefetch unless BENCH_PREFETCH says otherwise.
+            CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "")
+            or str(self.settings.CELERY_WORKER_PREFETCH_MULTIPLIER),
             LOG_LEVEL="WARNING",
             **(env_extra or {}),
         )

@@ -29,8 +29,8 @@ FLAGS = {
     "acks_late": {**OFF, "BENCH_CELERY_ACKS_LATE": "1"},
     "events": {**OFF, "BENCH_CELERY_TASK_EVENTS": "1"},
     "acks_late+events": ON,
-    "project": {},  # this app's own settings: late acks, worker events, prefetch 4 (the bench's)
-    "project_prefetch1": {"BENCH_CELERY_PREFETCH": "1"},
+    "project": {},  # this app's own settings: late acks, worker events, prefetch 1
+    "project_prefetch4": {"BENCH_CELERY_PREFETCH": "4"},
     "project_prefetch16": {"BENCH_CELERY_PREFETCH": "16"},
 }
 P2, S2, T2, S1 = Shape("prefork", 2), Shape("solo", 1, 2), Shape("threads", 2), Shape("solo", 1)
@@ -44,7 +44,7 @@ CONFIGS = [
     *[("project", kind, shape, "project") for kind in ("bare", "jobs") for shape in (P2, S2, T2)],
     ("project", "jobs", P2, "defaults"),
     ("project", "jobs", S2, "defaults"),
-    ("project", "jobs", S2, "project_prefetch1"),
+    ("project", "jobs", S2, "project_prefetch4"),
     ("project", "jobs", S2, "project_prefetch16"),
 ]
 
