@@ -15,7 +15,6 @@ from pii.patterns.iban_lengths import IBAN_LENGTHS
 # runs too short to be a card, SSN shapes inside longer digit runs.
 CARD_RUN = re.compile(r"(?=[\d \u00a0-]{12})\d+(?:[ \u00a0-]\d+)*")
 IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
-FIRST_GROUP = re.compile(r"\d+")
 SSN_DASHED = re.compile(r"(?<!\d)(\d{3})([- ])(\d{2})\2(\d{4})(?!\d)")
 SSN_PLAIN = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
@@ -69,73 +68,69 @@ def card_brand_ok(d: str) -> bool:
 
 
 def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
-    """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans)."""
+    """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans).
+    A run's verdict (which of its leading groups make a card) is a function of the run as
+    written, memoised on it: dense text repeats its numbers, so most runs cost a slice and a
+    lookup; the words and characters around it are checked at each occurrence."""
     out = []
-    runs = CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape)
-    run = b""
-    for m in runs:
-        if m.end() - m.start() < 12:
+    for m in CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape):
+        s, e = m.span()
+        if e - s < 12:
             continue
-        if shape is None:
-            head = FIRST_GROUP.match(text, m.start())
-            assert head is not None  # a card run starts with a digit
-            first = head.end() - m.start()
-        else:
-            run = shape[m.start() : m.end()]
-            if run.count(b"0") < 12:
-                continue  # no window of the run holds a card's twelve digits
-            first = len(run.split(b" ", 1)[0].split(b"-", 1)[0])
-        if first != 4 and not 12 <= first <= 19:
-            continue  # printed cards start with a group of four, or are one unbroken run
-        # Only the run's first groups can start a card, and a card has at most 19 digits: the
-        # groups are cut there, so a 40 kB line of "1 1 1 …" costs the same as one card.
-        groups, pos, total, end = [], m.start(), 0, m.end()
-        if shape is None:
-            while pos < end and total <= 19:
-                nxt = pos
-                while nxt < end and text[nxt].isdigit():
-                    nxt += 1
-                groups.append((pos, nxt, text[pos:nxt]))
-                total += nxt - pos
-                pos = nxt + 1
-        else:  # the same groups: the shape's runs of "0" between single separators
-            for part in run.replace(b"-", b" ").split(b" "):
-                nxt = pos + len(part)
-                groups.append((pos, nxt, text[pos:nxt]))
-                total += nxt - pos
-                pos = nxt + 1
-                if total > 19:
-                    break
-        out.extend(_cards_in(text, groups, run_end=end))
+        # A card lies in the run's first 40 characters: they hold 20 digits at least (groups
+        # are split by single separators), and the groups are cut at 19 (see _card_ends).
+        run = text[s:e] if e - s <= 40 else text[s : s + 40]
+        ends = CARD_MEMO.get(run)
+        if ends is None:
+            if len(CARD_MEMO) >= MEMO_SIZE:
+                CARD_MEMO.clear()
+            ends = CARD_MEMO[run] = _card_ends(run)
+        if not ends or (s and text[s - 1] == "+"):
+            continue  # "+4915112345678" is a phone number
+        if not context.left_ok(text, s, loose=True):
+            continue
+        for k in ends:
+            if s + k == e and not context.right_ok(text, e, loose=True):
+                continue
+            out.append(Finding("CREDIT_CARD", s, s + k, 0.95))
+            break
     return out
 
 
-def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> list[Finding]:
-    """The longest whole-group window that is a card; a run may carry an expiry or CVV after
-    the number ("4111 1111 1111 1111 12 25"), so windows are tried, not just the whole run."""
-    if groups[0][0] and text[groups[0][0] - 1] == "+":
-        return []  # "+4915112345678" is a phone number
-    if not context.left_ok(text, groups[0][0], loose=True):
-        return []
-    key = tuple(g[2] for g in groups)
-    windows = CARD_MEMO.get(key)
-    if windows is None:
-        if len(CARD_MEMO) >= MEMO_SIZE:
-            CARD_MEMO.clear()
-        windows = CARD_MEMO[key] = _card_windows(key)
-    for j in windows:
-        start, end = groups[0][0], groups[j - 1][1]
-        if end == run_end and not context.right_ok(text, end, loose=True):
-            continue
-        return [Finding("CREDIT_CARD", start, end, 0.95)]
-    return []
+_RUN_SEPARATOR = re.compile(r"[ \u00a0-]")
+
+
+def _card_ends(run: str) -> tuple[int, ...]:
+    """Where the cards a run of digit groups starts with end (offsets in the run), longest
+    first. A run may carry an expiry or CVV after the number ("4111 1111 1111 1111 12 25"), so
+    windows of its leading groups are tried, not just the whole run; only the first groups can
+    start a card, and a card has at most 19 digits: the groups are cut there, so a 40 kB line
+    of "1 1 1 …" costs the same as one card."""
+    parts = _RUN_SEPARATOR.split(run)
+    first = len(parts[0])
+    if first != 4 and not 12 <= first <= 19:
+        return ()  # printed cards start with a group of four, or are one unbroken run
+    groups: list[str] = []
+    offsets: list[int] = []  # each group's end in the run
+    total = pos = 0
+    for part in parts:
+        groups.append(part)
+        pos += len(part)
+        offsets.append(pos)
+        pos += 1
+        total += len(part)
+        if total > 19:
+            break
+    if total < 12:
+        return ()  # no window of the run holds a card's twelve digits
+    return tuple(offsets[j - 1] for j in _card_windows(tuple(groups)))
 
 
 # Verdicts per run of digit groups (cards) and per compact IBAN: number-dense text repeats its
 # numbers, and a verdict is a function of the value alone (the words around it are checked at
 # each occurrence). Bounded: emptied past MEMO_SIZE.
 MEMO_SIZE = 4096
-CARD_MEMO: dict[tuple[str, ...], tuple[int, ...]] = {}
+CARD_MEMO: dict[str, tuple[int, ...]] = {}
 IBAN_MEMO: dict[str, bool] = {}
 
 
@@ -183,19 +178,10 @@ def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
         if not length:
             continue
         # Take exactly the country's length of letters/digits; separators in between.
-        compact, end = [], start
-        for i in range(start, m.end()):
-            c = text[i]
-            if c.isalnum():
-                compact.append(c)
-                if len(compact) == length:
-                    end = i + 1
-                    break
-        if len(compact) != length:
+        end = _iban_end(text, shape, start, m.end(), length)
+        if end < 0 or end < len(text) and text[end].isalnum():
             continue
-        if end < len(text) and text[end].isalnum():
-            continue
-        value = "".join(compact)
+        value = text[start:end].translate(_NO_SEPARATORS)
         if not (value[:2].isupper() or value[:2].islower()):
             continue
         known = IBAN_MEMO.get(value)
@@ -206,6 +192,29 @@ def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
         if known:
             out.append(Finding("IBAN", start, end, 1.0))
     return out
+
+
+def _iban_end(text: str, shape: bytes | None, start: int, stop: int, length: int) -> int:
+    """Where the `length`-th letter or digit from `start` ends (-1: not before `stop`). On the
+    shape one match: its letters and digits are "a" and "0", its separators single."""
+    if shape is not None:
+        take = _IBAN_TAKE.get(length)
+        if take is None:
+            take = _IBAN_TAKE[length] = re.compile(rb"(?:[ -]?[a0]){%d}" % length)
+        m = take.match(shape, start, stop)
+        return m.end() if m else -1
+    count = 0
+    for i in range(start, stop):
+        if text[i].isalnum():
+            count += 1
+            if count == length:
+                return i + 1
+    return -1
+
+
+_IBAN_TAKE: dict[int, re.Pattern[bytes]] = {}
+# An IBAN run's separators (IBAN_RUN's): the rest of it is the compact IBAN.
+_NO_SEPARATORS = str.maketrans("", "", " \u00a0-")
 
 
 def ssn_valid(area: str, group: str, serial: str) -> bool:
@@ -247,7 +256,10 @@ def _plain(text: str, shape: bytes | None) -> list[tuple[int, int]]:
 
 
 def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
+    if shape is not None and b"00-00-0000" not in shape and b"00 00 0000" not in shape:
+        if b"000000000" not in shape:
+            return out  # neither shape can start: two scans at C speed, no calls
     for m in _dashed(text, shape):
         s, e = m.start(), m.end()
         if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
