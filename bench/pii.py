@@ -99,12 +99,23 @@ def _dense(n: int, rows: list[dict]) -> list[str]:
 
 def _forget() -> None:
     """Empty the detector's process-wide memos (validity, candidate shapes, keyword windows)."""
-    from pii.patterns import context, emails, network, numbers, phone_context, phone_shapes, phone_validation
+    from pii.patterns import (
+        context,
+        emails,
+        network,
+        numbers,
+        phone_context,
+        phone_judge,
+        phone_shapes,
+        phone_validation,
+    )
 
     phone_validation._MEMO.clear()
     phone_shapes.PURE.clear()
     phone_context._POSSIBLE.clear()
     phone_context.words_before.cache_clear()
+    phone_context.cue_in.cache_clear()
+    phone_judge.window_words.cache_clear()
     context._last.cache_clear()
     numbers.CARD_MEMO.clear()
     numbers.IBAN_MEMO.clear()

@@ -16,7 +16,7 @@ import pytest
 from pii import prefilter
 from pii.detector import BuiltinDetector
 from pii.evaluation import load
-from pii.patterns import network, numbers, phone_context, phones
+from pii.patterns import network, numbers, phone_context, phone_judge, phones
 
 CORPUS = Path(__file__).parent / "corpus" / "corpus.jsonl"
 ALPHABET = "0123456789 -./()+:,;\n\tabxeDEPLGB@#$€\u00a0éąд電\u212a\u017f\u1c81"
@@ -119,17 +119,17 @@ def test_gates_admit_every_first_letter_their_patterns_accept():
     )
     assert ext <= phones.EXT_LETTERS
     unit = _first_letters(
-        lambda s: phones._UNIT_AFTER.match(s + " "), ["sd", "ur", "bp", "ln", "hf", "py", "ub"]
+        lambda s: phone_judge.UNIT_AFTER.match(s + " "), ["sd", "ur", "bp", "ln", "hf", "py", "ub"]
     )
     unit |= _first_letters(
-        lambda s: phones._UNIT_AFTER.match(s + " "), ["ł", "l", "r", "ollars", "en", "уб", "b"]
+        lambda s: phone_judge.UNIT_AFTER.match(s + " "), ["ł", "l", "r", "ollars", "en", "уб", "b"]
     )
     unit |= _first_letters(
-        lambda s: phones._UNIT_AFTER.match(s + " "), ["m", "g", "s", "ec", "in", "uro", ""]
+        lambda s: phone_judge.UNIT_AFTER.match(s + " "), ["m", "g", "s", "ec", "in", "uro", ""]
     )
     assert (
         unit - {" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85"}
-        <= phones.UNIT_FIRST
+        <= phone_judge.UNIT_FIRST
     )
     labels = set()
     for label in phone_context.LABELS:
