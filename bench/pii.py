@@ -108,10 +108,12 @@ def _forget() -> None:
         phone_judge,
         phone_shapes,
         phone_validation,
+        phones,
     )
 
     phone_validation._MEMO.clear()
     phone_shapes.PURE.clear()
+    phones.KINDS.clear()
     phone_context._POSSIBLE.clear()
     phone_context.words_before.cache_clear()
     phone_context.cue_in.cache_clear()

@@ -65,16 +65,16 @@ def find(text: str, budget: validation.Budget | None = None, shape: bytes | None
             raw = raw[1:]
             if e - s < 7:
                 continue
-        pure = _PURE.get(raw, _MISSING)
-        if pure is _MISSING:
-            pure = shapes.pure_of(raw)
+        pure = KINDS.get(raw)
         if pure is None:
-            if len(raw) <= 12 or _digit_count(raw) <= 12:
-                continue  # shaped as no number (a date, an amount …): no context makes it one
-            budget.calls -= 1
-            # A run that is not one number may hold one next to other digits.
-            if _splittable(text, s, e, raw):
-                out.extend(_split(text, s, e, budget))
+            pure = _kind(raw)
+        if isinstance(pure, int):
+            # Shaped as no number (a date, an amount …): no context makes it one. A run of more
+            # than twelve digits counts as a judgement, and may hold numbers side by side.
+            if pure:
+                budget.calls -= 1
+                if pure == SPLIT and context.boundary_ok(text, s, e):
+                    out.extend(_split(text, s, e, budget))
             continue
         after = text[e : e + 4]
         ext = EXTENSION.match(text, e) if after.lstrip(" \u00a0,")[:1] in EXT_LETTERS else None
@@ -99,19 +99,39 @@ def find(text: str, budget: validation.Budget | None = None, shape: bytes | None
         )
         if score:
             out.append(Finding("PHONE", s, ext.end() if ext else e, score))
-        elif len(raw) > 12 and _digit_count(raw) > 12 and _splittable(text, s, e, raw):
+        elif (
+            len(raw) > 12
+            and _digit_count(raw) > 12
+            and _spaced_not_card(raw)
+            and context.boundary_ok(text, s, e)
+        ):
             out.extend(_split(text, s, e, budget))
     return out
 
 
-_PURE = shapes.PURE
-_MISSING = shapes.MISSING
+# What a candidate is, as written: its phone_shapes.pure_of, or for one shaped as no number
+# SKIP (twelve digits or fewer), LONG (more) or SPLIT (more, spaced, not grouped as a card: it
+# may hold numbers side by side). A function of the candidate alone, so memoised (bounded):
+# number-dense text repeats its dates, amounts and cards, and each then costs one lookup.
+SKIP, LONG, SPLIT = 0, 1, 2
+KINDS: dict[str, tuple[str, bool, bool] | int] = {}
 
 
-def _splittable(text: str, s: int, e: int, raw: str) -> bool:
-    """A run of more than twelve digits with spaces, not a card's grouping, standing alone:
-    it may hold numbers side by side (its digit count is the caller's check)."""
-    return ("\u00a0" in raw or " " in raw) and not CARDLIKE.fullmatch(raw) and context.boundary_ok(text, s, e)
+def _kind(raw: str) -> tuple[str, bool, bool] | int:
+    kind = shapes.pure_of(raw)
+    if kind is None:
+        if len(raw) <= 12 or _digit_count(raw) <= 12:
+            kind = SKIP
+        else:
+            kind = SPLIT if _spaced_not_card(raw) else LONG
+    if len(KINDS) > 16384:
+        KINDS.clear()
+    KINDS[raw] = kind
+    return kind
+
+
+def _spaced_not_card(raw: str) -> bool:
+    return ("\u00a0" in raw or " " in raw) and not CARDLIKE.fullmatch(raw)
 
 
 def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding]:
