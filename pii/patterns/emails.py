@@ -61,10 +61,14 @@ _DOMAIN_ASCII = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*)?")
 
 
 def _local_start_ascii(text: str, at: int) -> int:
+    """_local_start's answer, or -1 where a non-ASCII character ends the scan (_local_start
+    decides: it may be a letter of the local part)."""
     lo = max(0, at - MAX_LOCAL - 17)
     m = _LOCAL_REVERSED.match(text[lo:at][::-1])
     assert m is not None  # the pattern matches the empty string
     i = at - m.end()
+    if i > lo and ord(text[i - 1]) > 127:
+        return -1
     while i < at and text[i] in LEADING_JUNK:
         i += 1
     return i
@@ -137,8 +141,19 @@ def find(text: str) -> list[Finding]:
         if dot < 0:  # no domain can follow this "@" (nor any later one within reach)
             at = text.find("@", at + 1)
             continue
-        start = _local_start_ascii(text, at) if ascii else _local_start(text, at)
-        end = _domain_end_ascii(text, at) if ascii else _domain_end(text, at)
+        # The walks below stop where the C-speed scans stop unless a non-ASCII character is
+        # what stops the scan (it may be a letter the walk goes on with): most addresses, also
+        # in Cyrillic or Japanese chat, are decided by the scans alone.
+        start = _local_start_ascii(text, at)
+        if start < 0:
+            start = _local_start(text, at)
+        end = _domain_end_ascii(text, at)
+        if (
+            not ascii
+            and end < len(text)
+            and (ord(text[end]) > 127 or text[end] == "." and not text[end + 1 : end + 2].isascii())
+        ):
+            end = _domain_end(text, at)
         nxt = text.find("@", at + 1)
         dots = text.rfind("..", start, at)
         if dots >= 0:  # "see...john@x.com": the address starts after the ellipsis

@@ -126,12 +126,12 @@ def _card_ends(run: str) -> tuple[int, ...]:
     return tuple(offsets[j - 1] for j in _card_windows(tuple(groups)))
 
 
-# Verdicts per run of digit groups (cards) and per compact IBAN: number-dense text repeats its
-# numbers, and a verdict is a function of the value alone (the words around it are checked at
-# each occurrence). Bounded: emptied past MEMO_SIZE.
+# Verdicts per run of digit groups (cards) and per IBAN run: number-dense text repeats its
+# numbers, and a verdict is a function of the run alone (the characters around it are checked
+# at each occurrence). Bounded: emptied past MEMO_SIZE.
 MEMO_SIZE = 4096
 CARD_MEMO: dict[str, tuple[int, ...]] = {}
-IBAN_MEMO: dict[str, bool] = {}
+IBAN_MEMO: dict[str, int] = {}
 
 
 def _card_windows(groups: tuple[str, ...]) -> tuple[int, ...]:
@@ -167,52 +167,49 @@ _LETTER_VALUES = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
 def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
+    """IBANs in `text`; with its prefilter shape, the runs are found on the shape (same spans).
+    How much of a run its IBAN takes is a function of the run as written, memoised on it; the
+    characters on either side are checked at each occurrence."""
     out: list[Finding] = []
     if shape is not None and b"aa00" not in shape:
         return out
     for m in IBAN_RUN.finditer(text) if shape is None else prefilter.IBAN_RUN.finditer(shape):
-        start = m.start()
+        start, stop = m.span()
         if start and text[start - 1].isalnum():
             continue
-        length = IBAN_LENGTHS.get(text[start : start + 2].upper())
-        if not length:
-            continue
-        # Take exactly the country's length of letters/digits; separators in between.
-        end = _iban_end(text, shape, start, m.end(), length)
-        if end < 0 or end < len(text) and text[end].isalnum():
-            continue
-        value = text[start:end].translate(_NO_SEPARATORS)
-        if not (value[:2].isupper() or value[:2].islower()):
-            continue
-        known = IBAN_MEMO.get(value)
-        if known is None:
+        run = text[start:stop]
+        size = IBAN_MEMO.get(run)
+        if size is None:
             if len(IBAN_MEMO) >= MEMO_SIZE:
                 IBAN_MEMO.clear()
-            known = IBAN_MEMO[value] = iban_valid(value)
-        if known:
+            size = IBAN_MEMO[run] = _iban_size(run)
+        end = start + size
+        if size and not (end < len(text) and text[end].isalnum()):
             out.append(Finding("IBAN", start, end, 1.0))
     return out
 
 
-def _iban_end(text: str, shape: bytes | None, start: int, stop: int, length: int) -> int:
-    """Where the `length`-th letter or digit from `start` ends (-1: not before `stop`). On the
-    shape one match: its letters and digits are "a" and "0", its separators single."""
-    if shape is not None:
-        take = _IBAN_TAKE.get(length)
-        if take is None:
-            take = _IBAN_TAKE[length] = re.compile(rb"(?:[ -]?[a0]){%d}" % length)
-        m = take.match(shape, start, stop)
-        return m.end() if m else -1
-    count = 0
-    for i in range(start, stop):
-        if text[i].isalnum():
+def _iban_size(run: str) -> int:
+    """How many characters of an IBAN run its IBAN takes (0: none is valid): exactly its
+    country's length of letters and digits, separators between, in one case, mod-97 valid."""
+    length = IBAN_LENGTHS.get(run[:2].upper())
+    if not length:
+        return 0
+    count = end = 0
+    for c in run:
+        end += 1
+        if c.isalnum():
             count += 1
             if count == length:
-                return i + 1
-    return -1
+                break
+    else:
+        return 0
+    value = run[:end].translate(_NO_SEPARATORS)
+    if not (value[:2].isupper() or value[:2].islower()):
+        return 0
+    return end if iban_valid(value) else 0
 
 
-_IBAN_TAKE: dict[int, re.Pattern[bytes]] = {}
 # An IBAN run's separators (IBAN_RUN's): the rest of it is the compact IBAN.
 _NO_SEPARATORS = str.maketrans("", "", " \u00a0-")
 
