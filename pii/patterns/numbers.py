@@ -254,10 +254,11 @@ def _plain(text: str, shape: bytes | None) -> list[tuple[int, int]]:
 
 def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
     out: list[Finding] = []
-    if shape is not None and b"00-00-0000" not in shape and b"00 00 0000" not in shape:
-        if b"000000000" not in shape:
-            return out  # neither shape can start: two scans at C speed, no calls
-    for m in _dashed(text, shape):
+    dashed = plain = True
+    if shape is not None:  # what the shape says can start: scans at C speed instead of calls
+        dashed = b"00-00-0000" in shape or b"00 00 0000" in shape
+        plain = b"000000000" in shape
+    for m in _dashed(text, shape) if dashed else ():
         s, e = m.start(), m.end()
         if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
             m.group(1), m.group(3), m.group(4)
@@ -277,7 +278,7 @@ def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
         elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS, context.before(text, s, 16)) >= 0:
             continue
         out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
-    for s, e in _plain(text, shape):
+    for s, e in _plain(text, shape) if plain else ():
         if not context.boundary_ok(text, s, e):
             continue
         d = text[s:e]

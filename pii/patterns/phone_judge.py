@@ -31,6 +31,7 @@ UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
 # case folding included (U+212A the Kelvin sign, "ſ" the long s; test_prefilter derives them).
 UNIT_FIRST = frozenset("$%CDEGJKMPRSTUYZcdegjkmprstuyz£¥ſРр‰₩€₹₺₽元円\u212a")
 SPACES = frozenset(" \u00a0\t")
+PUNCT = frozenset(".,:")  # right_ok refuses these only before a digit
 # What a currency code or mark before the number can end with (the window is lower-cased;
 # "usd." as written): a window ending otherwise needs no CURRENCY_BEFORE search.
 MONEY_LAST = CURRENCY_MARKS | {code[-1] for code in CURRENCY_CODES} | {"."}
@@ -51,7 +52,14 @@ def judge(
     """The score of the candidate raw = text[s:e] as a phone number (0.0: none); `pure` is its
     phone_shapes.pure_of."""
     digits, plus, formatted = pure
-    if not (glued_ok or text[e : e + 1] in CLEAR or context.right_ok(text, e)):
+    c = text[e : e + 1]
+    # context.right_ok, its common cases first: a clear neighbour, or ".,:" not before a digit.
+    if not (
+        glued_ok
+        or c in CLEAR
+        or (c in PUNCT and not text[e + 1 : e + 2].isdigit())
+        or context.right_ok(text, e)
+    ):
         return 0.0
     if s and not (text[s - 1] in CLEAR or raw[0] in "+(" or context.left_ok(text, s)):
         if not phone_context.label_glued_before(text, s):

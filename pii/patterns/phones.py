@@ -118,12 +118,14 @@ KINDS: dict[str, tuple[str, bool, bool] | int] = {}
 
 
 def _kind(raw: str) -> tuple[str, bool, bool] | int:
-    kind = shapes.pure_of(raw)
-    if kind is None:
-        if len(raw) <= 12 or _digit_count(raw) <= 12:
-            kind = SKIP
-        else:
-            kind = SPLIT if _spaced_not_card(raw) else LONG
+    pure = shapes.pure_of(raw)
+    kind: tuple[str, bool, bool] | int
+    if pure is not None:
+        kind = pure
+    elif len(raw) <= 12 or _digit_count(raw) <= 12:
+        kind = SKIP
+    else:
+        kind = SPLIT if _spaced_not_card(raw) else LONG
     if len(KINDS) > 16384:
         KINDS.clear()
     KINDS[raw] = kind
@@ -149,6 +151,11 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
     i, n = 0, len(chunks)
     if n > 10:
         return out
+    # How many chunks without a digit come before each: a run of chunks holds one when the
+    # counts at its ends differ (one subtraction per run tried, not a scan of its characters).
+    bare = [0]
+    for a, b in chunks:
+        bare.append(bare[-1] + (not any(c.isdigit() for c in text[a:b])))
     while i < n:
         # A chunk without digits ("/" in "512 3381 / 512 3382") divides. Strictly valid numbers
         # first; then, where a label names the first or a joiner lists the next after a number
@@ -156,8 +163,8 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
         named = (not out and i == 0 and phone_context.cue_before(text, s)[0] >= 0) or (
             bool(out) and JOINER.fullmatch(text, out[-1].end, chunks[i][0]) is not None
         )
-        hit = _split_at(text, chunks, i, budget, strict=True) or (
-            _split_at(text, chunks, i, budget, strict=False) if named else None
+        hit = _split_at(text, chunks, bare, i, budget, strict=True) or (
+            _split_at(text, chunks, bare, i, budget, strict=False) if named else None
         )
         if hit:
             out.append(hit[0])
@@ -168,9 +175,10 @@ def _split(text: str, s: int, e: int, budget: validation.Budget) -> list[Finding
 
 
 def _split_at(
-    text: str, chunks: list[tuple[int, int]], i: int, budget: validation.Budget, strict: bool
+    text: str, chunks: list[tuple[int, int]], bare: list[int], i: int, budget: validation.Budget, strict: bool
 ) -> tuple[Finding, int] | None:
-    """The longest run of whole chunks from chunk i that is a number, and where it ends."""
+    """The longest run of whole chunks from chunk i that is a number, and where it ends
+    (`bare` counts the chunks without a digit before each, see _split)."""
     n = len(chunks)
     for j in range(n, i, -1):
         if (i, j) == (0, n):
@@ -180,8 +188,8 @@ def _split_at(
             continue
         if text[cs] == "(" and ")" not in text[cs:ce]:
             continue
-        if any(not any(c.isdigit() for c in text[a:b]) for a, b in chunks[i:j]):
-            continue
+        if bare[j] != bare[i]:
+            continue  # a chunk without digits ("/") divides
         pure = shapes.pure_of(text[cs:ce])
         score = (
             judge.judge(text, cs, ce, text[cs:ce], pure, budget, strict, labelled=not strict) if pure else 0.0
