@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import cast
 
 from pii.patterns import context, phone_context
 from pii.patterns import phone_shapes as shapes
@@ -92,7 +93,7 @@ def judge(
         return 0.0  # a bare digit run is a phone number only when someone says so
     if at > phone_at and not (word in context.GENERIC and phone_at >= 0):
         return 0.0  # phone_context.id_before: "licence number …"
-    if money or _unit_after(text, e):
+    if money or (c and c not in NO_UNIT and _unit_after(text, e)):
         return 0.0  # "$ 1 234 567", "1 234 567 kg"
     if not plus and not labelled and text[e : e + 1] == " " and phone_context.street_after(text, e):
         return 0.0  # "the depot is at 12045 3310 Oak St": a house number
@@ -145,7 +146,12 @@ def _international(
     where someone says it is a phone (or it ends a contact line as E.164 writes it)."""
     bare = raw.lstrip("(")
     e164 = bare if plus else "+" + (bare[2:] if bare.startswith("00") else digits[2:])
-    score = validation.memo("intl", e164, validation.international, budget)
+    known = _VALIDITY.get(("intl", e164))
+    score = (
+        cast(float, known)
+        if known is not None
+        else validation.memo("intl", e164, validation.international, budget)
+    )
     if score is None:
         return 0.0
     if not score and validation.memo("possible", "+" + digits, validation.possible, budget):
@@ -184,7 +190,20 @@ def _local(text: str, s: int, raw: str, budget: validation.Budget, labelled: boo
     gap, word = phone_context.cue_before(text, s)
     if gap < 0 and not labelled:
         return False
-    groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
-    if len(groups) > 5 or any(len(g) < 2 or len(g) > 5 for g in groups[1:]):
+    if not _grouped(raw):
         return False
+    known = _POSSIBLE.get(raw)  # possible_here's memo, read first: no closure to build
+    if known is not None:
+        return known
     return phone_context.possible_here(raw, lambda: phone_context.regions_for(text, s, word), budget)
+
+
+_POSSIBLE = phone_context._POSSIBLE
+
+
+@functools.lru_cache(maxsize=4096)
+def _grouped(raw: str) -> bool:
+    """Digits grouped as people group a local number: at most five groups, each after the
+    first of two to five digits. A function of the candidate alone, so memoised."""
+    groups = [g for g in GROUPS.split(raw.replace("(0)", "")) if g]
+    return len(groups) <= 5 and all(2 <= len(g) <= 5 for g in groups[1:])
