@@ -123,7 +123,7 @@ def _forget() -> None:
     numbers.CARD_MEMO.clear()
     numbers.IBAN_MEMO.clear()
     network._address_valid.cache_clear()
-    emails._domain_ok.cache_clear()
+    emails._domain_cut.cache_clear()
 
 
 def _long(n: int, rows: list[dict], size: int = 2048) -> list[str]:

@@ -126,10 +126,14 @@ _PUNCT = "".join(sorted(LOCAL_PUNCT))
 
 
 @functools.lru_cache(maxsize=4096)
-def _domain_ok(domain: str) -> bool:
-    """A valid domain and no retina image name ("icon@2x.png"); memoised: a text's addresses
-    share their few domains."""
-    return _valid_domain(domain) and not RETINA.fullmatch(domain)
+def _domain_cut(domain: str) -> int:
+    """-1 unless a valid domain and no retina image name ("icon@2x.png"); else how many of its
+    last characters are a file name's extension, not the domain (_without_file_extension).
+    Memoised: a text's addresses share their few domains."""
+    if not _valid_domain(domain) or RETINA.fullmatch(domain):
+        return -1
+    end = len(domain)
+    return end - _without_file_extension(domain, -1, end)
 
 
 def find(text: str) -> list[Finding]:
@@ -166,13 +170,12 @@ def find(text: str) -> list[Finding]:
             and len(local) <= MAX_LOCAL
             and local[-1] != "."
             and local.strip(_PUNCT)  # a letter or digit: the walk passed only those and LOCAL_PUNCT
-            and _domain_ok(domain)
+            and (cut := _domain_cut(domain)) >= 0
             and not _excluded(text, start, end)
         ):
-            while end > at and text[end - 1] == "-":
-                end -= 1
-            end = _without_file_extension(text, at, end)
-            out.append(Finding("EMAIL", start, end, 0.95))
+            # A valid domain ends with a letter or digit (no label ends with "-"): only a file
+            # extension is cut.
+            out.append(Finding("EMAIL", start, end - cut, 0.95))
         at = nxt
     return out
 

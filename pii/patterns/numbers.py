@@ -87,10 +87,10 @@ def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
             ends = CARD_MEMO[run] = _card_ends(run)
         if not ends or (s and text[s - 1] == "+"):
             continue  # "+4915112345678" is a phone number
-        if not context.left_ok(text, s, loose=True):
+        if text[s - 1 : s] not in _CLEAR and not context.left_ok(text, s, loose=True):
             continue
         for k in ends:
-            if s + k == e and not context.right_ok(text, e, loose=True):
+            if s + k == e and text[e : e + 1] not in _CLEAR and not context.right_ok(text, e, loose=True):
                 continue
             out.append(Finding("CREDIT_CARD", s, s + k, 0.95))
             break
@@ -225,9 +225,7 @@ def _dashed(text: str, shape: bytes | None) -> list[re.Match[str]]:
     """SSN_DASHED's matches; with a shape, only where the shape says one can start."""
     if shape is None:
         return list(SSN_DASHED.finditer(text))
-    if b"00-00-0000" not in shape and b"00 00 0000" not in shape:
-        return []
-    out = []
+    out = []  # (find_ssns calls this only where the shape holds "00-00-0000" or "00 00 0000")
     for c in prefilter.SSN_DASHED.finditer(shape):
         if c.start() and shape[c.start() - 1] == 48:
             continue  # the lookbehind: a longer digit run
@@ -252,6 +250,16 @@ def _plain(text: str, shape: bytes | None) -> list[tuple[int, int]]:
     return out
 
 
+_CLEAR = context.CLEAR
+
+
+def _bounded(text: str, s: int, e: int, loose: bool) -> bool:
+    """context.boundary_ok, a set lookup first on each side."""
+    return (text[s - 1 : s] in _CLEAR or context.left_ok(text, s, loose)) and (
+        text[e : e + 1] in _CLEAR or context.right_ok(text, e, loose)
+    )
+
+
 def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
     out: list[Finding] = []
     dashed = plain = True
@@ -260,9 +268,7 @@ def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
         plain = b"000000000" in shape
     for m in _dashed(text, shape) if dashed else ():
         s, e = m.start(), m.end()
-        if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
-            m.group(1), m.group(3), m.group(4)
-        ):
+        if not _bounded(text, s, e, True) or not ssn_valid(m.group(1), m.group(3), m.group(4)):
             continue
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
@@ -279,7 +285,7 @@ def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
             continue
         out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
     for s, e in _plain(text, shape) if plain else ():
-        if not context.boundary_ok(text, s, e):
+        if not _bounded(text, s, e, False):
             continue
         d = text[s:e]
         if not ssn_valid(d[:3], d[3:5], d[5:]):

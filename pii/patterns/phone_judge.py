@@ -22,9 +22,7 @@ NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ \u00a0]?|\d{3}[ .-])\d{3}[ .-]\
 GROUPS = shapes.GROUPS
 CURRENCY_MARKS = frozenset("$€£¥₹₽₩₺¢")
 CURRENCY_CODES = ("usd", "eur", "gbp", "pln", "chf", "jpy", "cny", "rub", "zł")  # context.CURRENCY_BEFORE
-# Neighbours that context.left_ok / right_ok accept whatever stands beyond them ("" is the
-# text's end): the common case, decided without the call.
-CLEAR = frozenset(["", " ", "\n", "\t", "(", ")", "[", "]", "<", ">", "|", ";", "!", "?", '"', "'"])
+CLEAR = context.CLEAR
 LABEL_END = frozenset(":-–")  # phone_context.label_before needs the window to end with one
 NO_UNIT = frozenset(",.;:)!?\n|\"'(-/<>]")
 UNIT_AFTER = re.compile(context.CURRENCY_AFTER.pattern.lstrip("^"), re.I)
