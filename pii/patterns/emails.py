@@ -67,11 +67,17 @@ def _local_start_ascii(text: str, at: int) -> int:
     m = _LOCAL_REVERSED.match(text[lo:at][::-1])
     assert m is not None  # the pattern matches the empty string
     i = at - m.end()
-    if i > lo and ord(text[i - 1]) > 127:
+    if i > lo and _foreign_alnum(text[i - 1]):
         return -1
     while i < at and text[i] in LEADING_JUNK:
         i += 1
     return i
+
+
+def _foreign_alnum(c: str) -> bool:
+    """A non-ASCII letter or digit: where one stops a C-speed scan, the walk may go on (any
+    other character stops both)."""
+    return c > "\x7f" and c.isalnum()
 
 
 def _domain_end_ascii(text: str, at: int) -> int:
@@ -145,17 +151,17 @@ def find(text: str) -> list[Finding]:
         if dot < 0:  # no domain can follow this "@" (nor any later one within reach)
             at = text.find("@", at + 1)
             continue
-        # The walks below stop where the C-speed scans stop unless a non-ASCII character is
-        # what stops the scan (it may be a letter the walk goes on with): most addresses, also
-        # in Cyrillic or Japanese chat, are decided by the scans alone.
+        # The walks below stop where the C-speed scans stop unless a non-ASCII letter or digit
+        # is what stops the scan (the walk may go on with it): most addresses, also in Cyrillic
+        # or Japanese chat, are decided by the scans alone.
         start = _local_start_ascii(text, at)
         if start < 0:
             start = _local_start(text, at)
         end = _domain_end_ascii(text, at)
-        if (
-            not ascii
-            and end < len(text)
-            and (ord(text[end]) > 127 or text[end] == "." and not text[end + 1 : end + 2].isascii())
+        if not ascii and (
+            _foreign_alnum(text[end : end + 1])
+            or text[end : end + 1] == "."
+            and _foreign_alnum(text[end + 1 : end + 2])
         ):
             end = _domain_end(text, at)
         nxt = text.find("@", at + 1)
