@@ -111,8 +111,9 @@ def find(text: str, budget: validation.Budget | None = None, shape: bytes | None
 
 # What a candidate is, as written: its phone_shapes.pure_of, or for one shaped as no number
 # SKIP (twelve digits or fewer), LONG (more) or SPLIT (more, spaced, not grouped as a card: it
-# may hold numbers side by side). A function of the candidate alone, so memoised (bounded):
-# number-dense text repeats its dates, amounts and cards, and each then costs one lookup.
+# may hold numbers side by side). A function of the candidate alone, so memoised (bounded, in
+# entries and in key length): number-dense text repeats its dates, amounts and cards, and each
+# then costs one lookup.
 SKIP, LONG, SPLIT = 0, 1, 2
 KINDS: dict[str, tuple[str, bool, bool] | int] = {}
 
@@ -126,9 +127,10 @@ def _kind(raw: str) -> tuple[str, bool, bool] | int:
         kind = SKIP
     else:
         kind = SPLIT if _spaced_not_card(raw) else LONG
-    if len(KINDS) > 16384:
-        KINDS.clear()
-    KINDS[raw] = kind
+    if len(raw) <= 64:  # a longer run (a table's row, "1 1 1 …") is no number: not kept
+        if len(KINDS) > 16384:
+            KINDS.clear()
+        KINDS[raw] = kind
     return kind
 
 
