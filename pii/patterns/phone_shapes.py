@@ -32,13 +32,12 @@ GROUPS = re.compile(r"\D+")
 PURE: dict[str, tuple[str, bool, bool] | None] = {}
 
 
-# What PURE.get answers for a candidate not judged yet (no verdict is this object).
-MISSING = ("", False, False)
+_MISSING = ("", False, False)
 
 
 def pure_of(raw: str) -> tuple[str, bool, bool] | None:
-    known = PURE.get(raw, MISSING)
-    return _pure(raw) if known is MISSING else known
+    known = PURE.get(raw, _MISSING)
+    return _pure(raw) if known is _MISSING else known
 
 
 def _pure(raw: str) -> tuple[str, bool, bool] | None:
