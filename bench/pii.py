@@ -99,17 +99,31 @@ def _dense(n: int, rows: list[dict]) -> list[str]:
 
 def _forget() -> None:
     """Empty the detector's process-wide memos (validity, candidate shapes, keyword windows)."""
-    from pii.patterns import context, emails, network, numbers, phone_context, phone_shapes, phone_validation
+    from pii.patterns import (
+        context,
+        emails,
+        network,
+        numbers,
+        phone_context,
+        phone_judge,
+        phone_shapes,
+        phone_validation,
+        phones,
+    )
 
     phone_validation._MEMO.clear()
     phone_shapes.PURE.clear()
+    phones.KINDS.clear()
     phone_context._POSSIBLE.clear()
     phone_context.words_before.cache_clear()
+    phone_context.cue_in.cache_clear()
+    phone_judge.window_words.cache_clear()
+    phone_judge._grouped.cache_clear()
     context._last.cache_clear()
     numbers.CARD_MEMO.clear()
     numbers.IBAN_MEMO.clear()
     network._address_valid.cache_clear()
-    emails._domain_ok.cache_clear()
+    emails._domain_cut.cache_clear()
 
 
 def _long(n: int, rows: list[dict], size: int = 2048) -> list[str]:

@@ -113,9 +113,7 @@ class BuiltinDetector:
     def detect(self, text: str) -> list[Finding]:
         if not text:
             return []
-        found: list[Finding] = []
-        if "@" in text:
-            found.extend(emails.find(text))
+        found: list[Finding] = emails.find(text) if "@" in text else []
         # The pre-checks and run scans work on the text's one-byte shape (pii.prefilter): IPv4
         # and IPv6 need their dotted or colon shapes, the numeric types a cluster of seven
         # digits, and each numeric recognizer its own shape. Text with other scripts' digits
@@ -125,20 +123,35 @@ class BuiltinDetector:
             found.extend(network.find_v4(text, shape))
         if ":" in text and (shape is None or prefilter.V6_HINT.search(shape)):
             found.extend(network.find_v6(text))
+        n = len(text)
+        if n <= WHOLE:
+            # A message-sized text with a cluster is scanned whole: its windows would cover
+            # most of it, and slicing and re-offsetting them costs more than the few bytes saved.
+            if (
+                _CLUSTER.search(text)
+                if shape is None
+                else shape.count(b"0") >= 7 and prefilter.CLUSTER.search(shape)
+            ):
+                found.extend(phones.find(text, phone_validation.Budget(n), shape))
+                found.extend(numbers.find_ibans(text, shape))
+                found.extend(numbers.find_cards(text, shape))
+                found.extend(numbers.find_ssns(text, shape))
+        else:
+            self._windows(text, shape, found)
+        if len(found) <= 1 and not ("://" in text or "www." in text):
+            return found
+        return _resolve(text, found)
+
+    def _windows(self, text: str, shape: bytes | None, found: list[Finding]) -> None:
+        """The numeric recognizers on a long text's windows (see _windows), found appended."""
         if shape is None:
             clusters: Iterable[re.Match] = _CLUSTER.finditer(text)
         elif shape.count(b"0") >= 7:
-            clusters = (prefilter.CLUSTER if len(text) <= WHOLE else _CLUSTERS_NEAR).finditer(shape)
+            clusters = _CLUSTERS_NEAR.finditer(shape)
         else:
-            clusters = ()
+            return
         budget = phone_validation.Budget(len(text))  # shared by all windows of this text
-        if len(text) <= WHOLE:
-            # A message-sized text with a cluster is scanned whole: its windows would cover
-            # most of it, and slicing and re-offsetting them costs more than the few bytes saved.
-            windows = [(0, len(text))] if next(iter(clusters), None) is not None else []
-        else:
-            windows = _windows(text, clusters)
-        for lo, hi in windows:
+        for lo, hi in _windows(text, clusters):
             whole = (lo, hi) == (0, len(text))
             window = text if whole else text[lo:hi]
             part = shape if whole or shape is None else shape[lo:hi]
@@ -150,13 +163,11 @@ class BuiltinDetector:
             found.extend(
                 hits if not lo else [Finding(f.type, f.start + lo, f.end + lo, f.score) for f in hits]
             )
-        if len(found) <= 1 and not ("://" in text or "www." in text):
-            return found
-        return _resolve(text, found)
 
 
 def _resolve(text: str, found: list[Finding]) -> list[Finding]:
-    urls = context.url_spans(text)
+    # url_spans looks for "://" and "www." (any case): without either there is no URL.
+    urls = context.url_spans(text) if "://" in text or "w." in text or "W." in text else None
     if urls:
         found = [f for f in found if _allowed_in_url(text, f, urls)]
     by_start = sorted(found, key=_start)

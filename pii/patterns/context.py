@@ -240,6 +240,10 @@ def spaceless(c: str) -> bool:
     )
 
 
+# Neighbours left_ok / right_ok accept, loose or not ("" the text's end): a set lookup first.
+CLEAR = frozenset(["", " ", "\n", "\t", "(", ")", "[", "]", "<", ">", "|", ";", "!", "?", '"', "'"])
+
+
 def left_ok(text: str, start: int, loose: bool = False) -> bool:
     """Nothing glued on before `start`: no letter/digit, and not the tail of a dotted, dashed
     or slashed chain such as a UUID, a version, an OID or a time. `loose`, for values that prove

@@ -61,13 +61,23 @@ _DOMAIN_ASCII = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*)?")
 
 
 def _local_start_ascii(text: str, at: int) -> int:
+    """_local_start's answer, or -1 where a non-ASCII character ends the scan (_local_start
+    decides: it may be a letter of the local part)."""
     lo = max(0, at - MAX_LOCAL - 17)
     m = _LOCAL_REVERSED.match(text[lo:at][::-1])
     assert m is not None  # the pattern matches the empty string
     i = at - m.end()
+    if i > lo and _foreign_alnum(text[i - 1]):
+        return -1
     while i < at and text[i] in LEADING_JUNK:
         i += 1
     return i
+
+
+def _foreign_alnum(c: str) -> bool:
+    """A non-ASCII letter or digit: where one stops a C-speed scan, the walk may go on (any
+    other character stops both)."""
+    return c > "\x7f" and c.isalnum()
 
 
 def _domain_end_ascii(text: str, at: int) -> int:
@@ -122,10 +132,14 @@ _PUNCT = "".join(sorted(LOCAL_PUNCT))
 
 
 @functools.lru_cache(maxsize=4096)
-def _domain_ok(domain: str) -> bool:
-    """A valid domain and no retina image name ("icon@2x.png"); memoised: a text's addresses
-    share their few domains."""
-    return _valid_domain(domain) and not RETINA.fullmatch(domain)
+def _domain_cut(domain: str) -> int:
+    """-1 unless a valid domain and no retina image name ("icon@2x.png"); else how many of its
+    last characters are a file name's extension, not the domain (_without_file_extension).
+    Memoised: a text's addresses share their few domains."""
+    if not _valid_domain(domain) or RETINA.fullmatch(domain):
+        return -1
+    end = len(domain)
+    return end - _without_file_extension(domain, -1, end)
 
 
 def find(text: str) -> list[Finding]:
@@ -137,8 +151,19 @@ def find(text: str) -> list[Finding]:
         if dot < 0:  # no domain can follow this "@" (nor any later one within reach)
             at = text.find("@", at + 1)
             continue
-        start = _local_start_ascii(text, at) if ascii else _local_start(text, at)
-        end = _domain_end_ascii(text, at) if ascii else _domain_end(text, at)
+        # The walks below stop where the C-speed scans stop unless a non-ASCII letter or digit
+        # is what stops the scan (the walk may go on with it): most addresses, also in Cyrillic
+        # or Japanese chat, are decided by the scans alone.
+        start = _local_start_ascii(text, at)
+        if start < 0:
+            start = _local_start(text, at)
+        end = _domain_end_ascii(text, at)
+        if not ascii and (
+            _foreign_alnum(text[end : end + 1])
+            or text[end : end + 1] == "."
+            and _foreign_alnum(text[end + 1 : end + 2])
+        ):
+            end = _domain_end(text, at)
         nxt = text.find("@", at + 1)
         dots = text.rfind("..", start, at)
         if dots >= 0:  # "see...john@x.com": the address starts after the ellipsis
@@ -151,13 +176,12 @@ def find(text: str) -> list[Finding]:
             and len(local) <= MAX_LOCAL
             and local[-1] != "."
             and local.strip(_PUNCT)  # a letter or digit: the walk passed only those and LOCAL_PUNCT
-            and _domain_ok(domain)
+            and (cut := _domain_cut(domain)) >= 0
             and not _excluded(text, start, end)
         ):
-            while end > at and text[end - 1] == "-":
-                end -= 1
-            end = _without_file_extension(text, at, end)
-            out.append(Finding("EMAIL", start, end, 0.95))
+            # A valid domain ends with a letter or digit (no label ends with "-"): only a file
+            # extension is cut.
+            out.append(Finding("EMAIL", start, end - cut, 0.95))
         at = nxt
     return out
 

@@ -15,7 +15,6 @@ from pii.patterns.iban_lengths import IBAN_LENGTHS
 # runs too short to be a card, SSN shapes inside longer digit runs.
 CARD_RUN = re.compile(r"(?=[\d \u00a0-]{12})\d+(?:[ \u00a0-]\d+)*")
 IBAN_RUN = re.compile(r"[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]){8,40}")
-FIRST_GROUP = re.compile(r"\d+")
 SSN_DASHED = re.compile(r"(?<!\d)(\d{3})([- ])(\d{2})\2(\d{4})(?!\d)")
 SSN_PLAIN = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
@@ -69,74 +68,70 @@ def card_brand_ok(d: str) -> bool:
 
 
 def find_cards(text: str, shape: bytes | None = None) -> list[Finding]:
-    """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans)."""
+    """Cards in `text`; with its prefilter shape, the runs are found on the shape (same spans).
+    A run's verdict (which of its leading groups make a card) is a function of the run as
+    written, memoised on it: dense text repeats its numbers, so most runs cost a slice and a
+    lookup; the words and characters around it are checked at each occurrence."""
     out = []
-    runs = CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape)
-    run = b""
-    for m in runs:
-        if m.end() - m.start() < 12:
+    for m in CARD_RUN.finditer(text) if shape is None else prefilter.CARD_RUN.finditer(shape):
+        s, e = m.span()
+        if e - s < 12:
             continue
-        if shape is None:
-            head = FIRST_GROUP.match(text, m.start())
-            assert head is not None  # a card run starts with a digit
-            first = head.end() - m.start()
-        else:
-            run = shape[m.start() : m.end()]
-            if run.count(b"0") < 12:
-                continue  # no window of the run holds a card's twelve digits
-            first = len(run.split(b" ", 1)[0].split(b"-", 1)[0])
-        if first != 4 and not 12 <= first <= 19:
-            continue  # printed cards start with a group of four, or are one unbroken run
-        # Only the run's first groups can start a card, and a card has at most 19 digits: the
-        # groups are cut there, so a 40 kB line of "1 1 1 …" costs the same as one card.
-        groups, pos, total, end = [], m.start(), 0, m.end()
-        if shape is None:
-            while pos < end and total <= 19:
-                nxt = pos
-                while nxt < end and text[nxt].isdigit():
-                    nxt += 1
-                groups.append((pos, nxt, text[pos:nxt]))
-                total += nxt - pos
-                pos = nxt + 1
-        else:  # the same groups: the shape's runs of "0" between single separators
-            for part in run.replace(b"-", b" ").split(b" "):
-                nxt = pos + len(part)
-                groups.append((pos, nxt, text[pos:nxt]))
-                total += nxt - pos
-                pos = nxt + 1
-                if total > 19:
-                    break
-        out.extend(_cards_in(text, groups, run_end=end))
+        # A card lies in the run's first 40 characters: they hold 20 digits at least (groups
+        # are split by single separators), and the groups are cut at 19 (see _card_ends).
+        run = text[s:e] if e - s <= 40 else text[s : s + 40]
+        ends = CARD_MEMO.get(run)
+        if ends is None:
+            if len(CARD_MEMO) >= MEMO_SIZE:
+                CARD_MEMO.clear()
+            ends = CARD_MEMO[run] = _card_ends(run)
+        if not ends or (s and text[s - 1] == "+"):
+            continue  # "+4915112345678" is a phone number
+        if text[s - 1 : s] not in _CLEAR and not context.left_ok(text, s, loose=True):
+            continue
+        for k in ends:
+            if s + k == e and text[e : e + 1] not in _CLEAR and not context.right_ok(text, e, loose=True):
+                continue
+            out.append(Finding("CREDIT_CARD", s, s + k, 0.95))
+            break
     return out
 
 
-def _cards_in(text: str, groups: list[tuple[int, int, str]], run_end: int) -> list[Finding]:
-    """The longest whole-group window that is a card; a run may carry an expiry or CVV after
-    the number ("4111 1111 1111 1111 12 25"), so windows are tried, not just the whole run."""
-    if groups[0][0] and text[groups[0][0] - 1] == "+":
-        return []  # "+4915112345678" is a phone number
-    if not context.left_ok(text, groups[0][0], loose=True):
-        return []
-    key = tuple(g[2] for g in groups)
-    windows = CARD_MEMO.get(key)
-    if windows is None:
-        if len(CARD_MEMO) >= MEMO_SIZE:
-            CARD_MEMO.clear()
-        windows = CARD_MEMO[key] = _card_windows(key)
-    for j in windows:
-        start, end = groups[0][0], groups[j - 1][1]
-        if end == run_end and not context.right_ok(text, end, loose=True):
-            continue
-        return [Finding("CREDIT_CARD", start, end, 0.95)]
-    return []
+_RUN_SEPARATOR = re.compile(r"[ \u00a0-]")
 
 
-# Verdicts per run of digit groups (cards) and per compact IBAN: number-dense text repeats its
-# numbers, and a verdict is a function of the value alone (the words around it are checked at
-# each occurrence). Bounded: emptied past MEMO_SIZE.
+def _card_ends(run: str) -> tuple[int, ...]:
+    """Where the cards a run of digit groups starts with end (offsets in the run), longest
+    first. A run may carry an expiry or CVV after the number ("4111 1111 1111 1111 12 25"), so
+    windows of its leading groups are tried, not just the whole run; only the first groups can
+    start a card, and a card has at most 19 digits: the groups are cut there, so a 40 kB line
+    of "1 1 1 …" costs the same as one card."""
+    parts = _RUN_SEPARATOR.split(run)
+    first = len(parts[0])
+    if first != 4 and not 12 <= first <= 19:
+        return ()  # printed cards start with a group of four, or are one unbroken run
+    groups: list[str] = []
+    offsets: list[int] = []  # each group's end in the run
+    total = pos = 0
+    for part in parts:
+        groups.append(part)
+        pos += len(part)
+        offsets.append(pos)
+        pos += 1
+        total += len(part)
+        if total > 19:
+            break
+    if total < 12:
+        return ()  # no window of the run holds a card's twelve digits
+    return tuple(offsets[j - 1] for j in _card_windows(tuple(groups)))
+
+
+# Verdicts per run of digit groups (cards) and per IBAN run: number-dense text repeats its
+# numbers, and a verdict is a function of the run alone (the characters around it are checked
+# at each occurrence). Bounded: emptied past MEMO_SIZE.
 MEMO_SIZE = 4096
-CARD_MEMO: dict[tuple[str, ...], tuple[int, ...]] = {}
-IBAN_MEMO: dict[str, bool] = {}
+CARD_MEMO: dict[str, tuple[int, ...]] = {}
+IBAN_MEMO: dict[str, int] = {}
 
 
 def _card_windows(groups: tuple[str, ...]) -> tuple[int, ...]:
@@ -172,40 +167,51 @@ _LETTER_VALUES = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
 def find_ibans(text: str, shape: bytes | None = None) -> list[Finding]:
+    """IBANs in `text`; with its prefilter shape, the runs are found on the shape (same spans).
+    How much of a run its IBAN takes is a function of the run as written, memoised on it; the
+    characters on either side are checked at each occurrence."""
     out: list[Finding] = []
     if shape is not None and b"aa00" not in shape:
         return out
     for m in IBAN_RUN.finditer(text) if shape is None else prefilter.IBAN_RUN.finditer(shape):
-        start = m.start()
+        start, stop = m.span()
         if start and text[start - 1].isalnum():
             continue
-        length = IBAN_LENGTHS.get(text[start : start + 2].upper())
-        if not length:
-            continue
-        # Take exactly the country's length of letters/digits; separators in between.
-        compact, end = [], start
-        for i in range(start, m.end()):
-            c = text[i]
-            if c.isalnum():
-                compact.append(c)
-                if len(compact) == length:
-                    end = i + 1
-                    break
-        if len(compact) != length:
-            continue
-        if end < len(text) and text[end].isalnum():
-            continue
-        value = "".join(compact)
-        if not (value[:2].isupper() or value[:2].islower()):
-            continue
-        known = IBAN_MEMO.get(value)
-        if known is None:
+        run = text[start:stop]
+        size = IBAN_MEMO.get(run)
+        if size is None:
             if len(IBAN_MEMO) >= MEMO_SIZE:
                 IBAN_MEMO.clear()
-            known = IBAN_MEMO[value] = iban_valid(value)
-        if known:
+            size = IBAN_MEMO[run] = _iban_size(run)
+        end = start + size
+        if size and not (end < len(text) and text[end].isalnum()):
             out.append(Finding("IBAN", start, end, 1.0))
     return out
+
+
+def _iban_size(run: str) -> int:
+    """How many characters of an IBAN run its IBAN takes (0: none is valid): exactly its
+    country's length of letters and digits, separators between, in one case, mod-97 valid."""
+    length = IBAN_LENGTHS.get(run[:2].upper())
+    if not length:
+        return 0
+    count = end = 0
+    for c in run:
+        end += 1
+        if c.isalnum():
+            count += 1
+            if count == length:
+                break
+    else:
+        return 0
+    value = run[:end].translate(_NO_SEPARATORS)
+    if not (value[:2].isupper() or value[:2].islower()):
+        return 0
+    return end if iban_valid(value) else 0
+
+
+# An IBAN run's separators (IBAN_RUN's): the rest of it is the compact IBAN.
+_NO_SEPARATORS = str.maketrans("", "", " \u00a0-")
 
 
 def ssn_valid(area: str, group: str, serial: str) -> bool:
@@ -219,9 +225,7 @@ def _dashed(text: str, shape: bytes | None) -> list[re.Match[str]]:
     """SSN_DASHED's matches; with a shape, only where the shape says one can start."""
     if shape is None:
         return list(SSN_DASHED.finditer(text))
-    if b"00-00-0000" not in shape and b"00 00 0000" not in shape:
-        return []
-    out = []
+    out = []  # (find_ssns calls this only where the shape holds "00-00-0000" or "00 00 0000")
     for c in prefilter.SSN_DASHED.finditer(shape):
         if c.start() and shape[c.start() - 1] == 48:
             continue  # the lookbehind: a longer digit run
@@ -246,13 +250,25 @@ def _plain(text: str, shape: bytes | None) -> list[tuple[int, int]]:
     return out
 
 
+_CLEAR = context.CLEAR
+
+
+def _bounded(text: str, s: int, e: int, loose: bool) -> bool:
+    """context.boundary_ok, a set lookup first on each side."""
+    return (text[s - 1 : s] in _CLEAR or context.left_ok(text, s, loose)) and (
+        text[e : e + 1] in _CLEAR or context.right_ok(text, e, loose)
+    )
+
+
 def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
-    out = []
-    for m in _dashed(text, shape):
+    out: list[Finding] = []
+    dashed = plain = True
+    if shape is not None:  # what the shape says can start: scans at C speed instead of calls
+        dashed = b"00-00-0000" in shape or b"00 00 0000" in shape
+        plain = b"000000000" in shape
+    for m in _dashed(text, shape) if dashed else ():
         s, e = m.start(), m.end()
-        if not context.boundary_ok(text, s, e, loose=True) or not ssn_valid(
-            m.group(1), m.group(3), m.group(4)
-        ):
+        if not _bounded(text, s, e, True) or not ssn_valid(m.group(1), m.group(3), m.group(4)):
             continue
         window = context.before(text, s, 40)
         ssn_ctx = context.last_match_end(context.SSN_WORDS, window)
@@ -268,8 +284,8 @@ def find_ssns(text: str, shape: bytes | None = None) -> list[Finding]:
         elif ssn_ctx < 0 and context.last_match_end(context.NEGATIVE_WORDS, context.before(text, s, 16)) >= 0:
             continue
         out.append(Finding("US_SSN", s, e, 0.95 if ssn_ctx >= 0 else 0.85))
-    for s, e in _plain(text, shape):
-        if not context.boundary_ok(text, s, e):
+    for s, e in _plain(text, shape) if plain else ():
+        if not _bounded(text, s, e, False):
             continue
         d = text[s:e]
         if not ssn_valid(d[:3], d[3:5], d[5:]):

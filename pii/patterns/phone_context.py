@@ -128,7 +128,12 @@ _PLUS_CC = re.compile(r"\+[ \u00a0]?(\d{1,3})")
 def cue_before(text: str, s: int) -> tuple[int, str]:
     """(distance, word) of a phone label or verb right before `s` ("Phone: ", "ring me on ",
     "nobody picks up at "), with at most three short words and no digits between; (-1, "")."""
-    window = context.before(text, s, 40)
+    return cue_in(context.before(text, s, 40))
+
+
+@functools.lru_cache(maxsize=4096)
+def cue_in(window: str) -> tuple[int, str]:
+    """cue_before's answer from its window alone, memoised like the keyword scans it runs."""
     label = label_before(window)
     if label >= 0:
         return len(window) - label, "m"
