@@ -164,7 +164,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
-# Task events are what Flower shows; they cost ~25-40% of a no-op drain (make bench ONLY=jobs_settings).
+# Task events are what Flower shows; they cost 16-38% of a no-op drain (make bench ONLY=jobs_settings).
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
 # The job table records every enqueue; a task-sent event per message costs ~20-35% of enqueue.
 CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)
