@@ -122,17 +122,25 @@ def test_publishes_failing_mid_batch_still_run_every_job_once(celery_worker, set
     settings.JOBS_RECONCILE_EVERY = 0.5
     settings.JOBS_BROKER_PROBE_EVERY = 0.05
     calls = {"n": 0}
-    real_execute = redis.client.Pipeline.execute
+    real_execute, real_command = redis.client.Pipeline.execute, redis.client.Redis.execute_command
 
-    def flaky_broker(self, *args, **kwargs):  # every other push of jobs to Redis is lost
-        if any(cmd[0][0] == "LPUSH" for cmd in self.command_stack):
-            calls["n"] += 1
-            if calls["n"] % 2 == 1:
-                self.reset()
-                raise redis.exceptions.ConnectionError("connection reset by peer")
+    def lost() -> bool:  # every other push of jobs to Redis is lost
+        calls["n"] += 1
+        return calls["n"] % 2 == 1
+
+    def flaky_pipeline(self, *args, **kwargs):  # a batch (the mover, the relay)
+        if any(cmd[0][0] == "LPUSH" for cmd in self.command_stack) and lost():
+            self.reset()
+            raise redis.exceptions.ConnectionError("connection reset by peer")
         return real_execute(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis.client.Pipeline, "execute", flaky_broker)
+    def flaky_command(self, *args, **options):  # one job's push, sent on its own
+        if args and args[0] == "LPUSH" and lost():
+            raise redis.exceptions.ConnectionError("connection reset by peer")
+        return real_command(self, *args, **options)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", flaky_pipeline)
+    monkeypatch.setattr(redis.client.Redis, "execute_command", flaky_command)
     for n in range(12):
         counted_job.enqueue(n=n, countdown=0.3)  # through the mover's batches
     for n in range(12, 16):
