@@ -118,6 +118,7 @@ def _forget() -> None:
     phone_context.words_before.cache_clear()
     phone_context.cue_in.cache_clear()
     phone_judge.window_words.cache_clear()
+    phone_judge.number_window.cache_clear()
     phone_judge._grouped.cache_clear()
     context._last.cache_clear()
     numbers.CARD_MEMO.clear()

@@ -81,12 +81,9 @@ def judge(
         score = 0.75  # "Phone: 512 3381", "ring me on 8813 2240", "62-18-40-77 (Fax)"
     else:
         return 0.0
-    window = text[s - 32 if s > 32 else 0 : s]  # context.before(text, s, 32), inlined: one per number
-    nl = window.rfind("\n")
-    window = (window[nl + 1 :] if nl >= 0 else window).lower()
-    phone_at, at, word, label, money = window_words(window)
+    phone_at, at, word, label, money, width = number_window(text[s - 32 if s > 32 else 0 : s])
     if labelled or label:
-        phone_at = len(window)  # "…-Office", "M: …": the label is the closest context
+        phone_at = width  # "…-Office", "M: …": the label is the closest context
     if not (plus or formatted) and (phone_at < 0 or len(digits) > 12):
         return 0.0  # a bare digit run is a phone number only when someone says so
     if at > phone_at and not (word in context.GENERIC and phone_at >= 0):
@@ -96,6 +93,17 @@ def judge(
     if not plus and not labelled and text[e : e + 1] == " " and phone_context.street_after(text, e):
         return 0.0  # "the depot is at 12045 3310 Oak St": a house number
     return score + 0.05 if phone_at >= 0 else score  # scores are at most 0.95
+
+
+@functools.lru_cache(maxsize=4096)
+def number_window(raw: str) -> tuple[int, int, str, bool, bool, int]:
+    """window_words of the 32 characters before a number as written (context.before(text, s,
+    32): cut at the last line break, lower-cased), and that window's length. Keyed on the
+    characters as written, so a window seen before costs one lookup instead of a cut, a
+    lower-casing and a lookup: dense text puts its numbers after the same few labels."""
+    nl = raw.rfind("\n")
+    window = (raw[nl + 1 :] if nl >= 0 else raw).lower()
+    return (*window_words(window), len(window))
 
 
 @functools.lru_cache(maxsize=4096)
