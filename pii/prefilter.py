@@ -27,9 +27,14 @@ _OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")
 # Each starts from a literal or a branch of literals, which `re` finds at C speed; the text
 # patterns' leading lookahead (seven or twelve characters of the run) moves after that first
 # character, which is the same condition (a lookahead first is tried at every position).
-# CARD_RUN keeps, of the text pattern's runs, those with twelve digits (a card's fewest): the
-# second lookahead counts them, the first (twelve characters, a charset) fails faster first.
-CARD_RUN = re.compile(rb"0(?=[0 -]{11})(?=(?:[ -]?0){11})0*(?:[ -]0+)*")
+# CARD_RUN keeps, of the text pattern's runs, those with twelve digits (a card's fewest) whose
+# first group has four digits at least (numbers._card_ends refuses the others: printed cards
+# start with a group of four, or are one unbroken run). So it starts from the literal "0000"
+# (a single "0" made `re` try the lookaheads at every digit of dense text: twice the time);
+# the lookbehinds refuse a start inside a run (after a digit, or a digit and one separator),
+# where the text pattern never starts either. The lookaheads count, from the run's second
+# digit as before, eleven characters and eleven digits (three of each are the literal's).
+CARD_RUN = re.compile(rb"0000(?<!00000)(?<!0[ -]0000)(?=[0 -]{8})(?=(?:[ -]?0){8})0*(?:[ -]0+)*")
 IBAN_RUN = re.compile(rb"aa00(?:[ -]?[a0]){8,40}")
 SSN_DASHED = re.compile(rb"000([- ])00\1(?=0000(?!0))")
 DIGITS = re.compile(rb"0+")
