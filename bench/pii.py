@@ -114,6 +114,7 @@ def _forget() -> None:
     phone_validation._MEMO.clear()
     phone_shapes.PURE.clear()
     phones.KINDS.clear()
+    phones.AFTER.clear()
     phone_context._POSSIBLE.clear()
     phone_context.words_before.cache_clear()
     phone_context.cue_in.cache_clear()
