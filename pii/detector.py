@@ -133,7 +133,8 @@ class BuiltinDetector:
                 else shape.count(b"0") >= 7 and prefilter.CLUSTER.search(shape)
             ):
                 found.extend(phones.find(text, phone_validation.Budget(n), shape))
-                found.extend(numbers.find_ibans(text, shape))
+                if shape is None or b"aa00" in shape:  # find_ibans' own gate, without the call
+                    found.extend(numbers.find_ibans(text, shape))
                 found.extend(numbers.find_cards(text, shape))
                 found.extend(numbers.find_ssns(text, shape))
         else:
