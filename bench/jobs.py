@@ -11,7 +11,8 @@ processes of its own worker ((h)/(i): BENCH_DJTASKS_N jobs a round, default min(
 an order of magnitude slower). Then the latency, enqueue → body start, of single jobs on idle workers
 (bench/jobs_latency.py: bare, durable, oban-py; BENCH_LATENCY=0 skips it). The per-job overhead is
 `(1/drain_jobs - 1/drain_bare) x worker slots`, in µs. (c) and (d') are also enqueued alternately,
-call by call, N/2 each (`paired_enqueue_us.*`, `dtasks_enqueue_ratio_vs_jobs_paired`). Medians of BENCH_RUNS
+call by call, N/2 each (`paired_enqueue_us.*`, `dtasks_enqueue_ratio_vs_jobs_paired`), and drained
+together (`paired_drain_us.*`: per node, finish to next finish, by kind). Medians of BENCH_RUNS
 rounds (default 3); each round runs every kind once, so all kinds see the same machine noise,
 in reversed order every other round (use an even BENCH_RUNS to balance the order exactly).
 
@@ -74,6 +75,9 @@ def run() -> list[dict]:
                 jobs_us, dtasks_us = project.enqueue_paired()
                 samples["paired_enqueue_us.jobs"].append(jobs_us)
                 samples["paired_enqueue_us.dtasks"].append(dtasks_us)
+                jobs_us, dtasks_us = project.drain_paired(nodes)
+                samples["paired_drain_us.jobs"].append(jobs_us)
+                samples["paired_drain_us.dtasks"].append(dtasks_us)
                 project.reset()
             if plain:
                 for label, pn in plain_nodes.items():
@@ -185,6 +189,7 @@ def _ratios(med: dict[str, float]) -> dict[str, float]:
         "dtasks_drain_ratio_vs_jobs": ("drain_per_s.dtasks", "drain_per_s.jobs"),
         # The same, paired call by call (µs per enqueue, so jobs / dtasks): the figure that resolves 5%.
         "dtasks_enqueue_ratio_vs_jobs_paired": ("paired_enqueue_us.jobs", "paired_enqueue_us.dtasks"),
+        "dtasks_drain_ratio_vs_jobs_paired": ("paired_drain_us.jobs", "paired_drain_us.dtasks"),
         "drain_ratio_vs_results": ("drain_per_s.jobs", "drain_per_s.results"),
         "enqueue_ratio_vs_bare": ("enqueue_per_s.jobs", "enqueue_per_s.bare"),
         # Against the peer's better of one and two processes (two, as the recommended worker, on 2 cores).

@@ -106,6 +106,35 @@ class ProjectBench:
         self.reset()
         return statistics.median(jobs_us) * 1e6, statistics.median(dtasks_us) * 1e6
 
+    def drain_paired(self, nodes: Nodes, timeout: float = 900) -> tuple[float, float]:
+        """Median µs per job of `jobs` and of `dtasks` in one mixed drain: enqueued alternately at
+        the same priority (one Redis list, so they interleave), drained together; on each node
+        the time from one finish to the next is the later job's whole cost (message, claim,
+        body, outcome), counted for its kind. Both kinds meet the same moment of the machine."""
+        import statistics
+
+        self.reset()
+        for _ in range(self.n // 2):
+            jobs_tasks.jobs_noop.enqueue_with((), {}, priority=5)  # a Django task's default
+            jobs_tasks.dtasks_noop.enqueue()
+        wait_for(lambda: self._depth() >= self.n // 2 * 2, 120, "paired: messages after enqueue")
+        nodes.consume(QUEUE)
+        try:
+            done = lambda: self._count("jobs_job", "state='succeeded'") >= self.n // 2 * 2  # noqa: E731
+            wait_for(done, timeout, "paired: drain")
+        finally:
+            nodes.stop_consuming(QUEUE)
+        with self.connection.cursor() as cur:
+            cur.execute("SELECT task, worker, finished_at FROM jobs_job ORDER BY worker, finished_at")
+            rows = cur.fetchall()
+        gaps: dict[str, list[float]] = {"jobs": [], "dtasks": []}
+        for (_, worker, before), (task, worker_, after) in zip(rows, rows[1:], strict=False):
+            if worker == worker_:
+                kind = "jobs" if task == jobs_tasks.jobs_noop.name else "dtasks"
+                gaps[kind].append((after - before).total_seconds())
+        self.reset()
+        return statistics.median(gaps["jobs"]) * 1e6, statistics.median(gaps["dtasks"]) * 1e6
+
     def drain(self, kind: str, nodes: Nodes, timeout: float = 900) -> float:
         """Let the nodes consume the queue; time until every job has run to its final record."""
         done = {
