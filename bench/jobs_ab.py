@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench import celery_workers
-from bench.celery_workers import Shape, start_nodes
+from bench.celery_workers import Shape
 from bench.common import figure, setup_django
 
 N = int(os.environ.get("BENCH_AB_N", "5000"))
@@ -64,20 +64,5 @@ def run() -> list[dict]:
 
 
 def _start(bench, tag: str, level: str):
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        CELERY_EXTRA_IMPORTS="bench.jobs_tasks",
-        # The project's own prefetch unless BENCH_PREFETCH says otherwise.
-        CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "")
-        or str(settings.CELERY_WORKER_PREFETCH_MULTIPLIER),
-        LOG_LEVEL=level,
-        PYTHONPATH=str(celery_workers.ROOT),
-    )
-    nodes = start_nodes(bench.app, "bench.project_app", SHAPE, env, f"ab-{tag}")
-    nodes.wait_ready()
-    return nodes
+    """Nodes of the tree `celery_workers.ROOT` names, as the jobs bench starts its own."""
+    return bench.start(SHAPE, {"LOG_LEVEL": level, "PYTHONPATH": str(celery_workers.ROOT)}, tag=f"ab-{tag}")

@@ -10,6 +10,7 @@ for a core that claims each execution in the database and batches its finish wri
 from __future__ import annotations
 
 import os
+import statistics
 import time
 
 from bench import jobs_tasks
@@ -48,8 +49,8 @@ class ProjectBench:
             CELERY_WORKER_PREFETCH_MULTIPLIER=os.environ.get("BENCH_PREFETCH", "")
             or str(self.settings.CELERY_WORKER_PREFETCH_MULTIPLIER),
             LOG_LEVEL="WARNING",
-            **(env_extra or {}),
         )
+        env.update(env_extra or {})
         nodes = start_nodes(self.app, "bench.project_app", shape, env, tag)
         nodes.wait_ready()
         return nodes
@@ -93,8 +94,6 @@ class ProjectBench:
         """Median µs of one `task.enqueue()` and of one Django `@task` `.enqueue()`, alternated
         call by call (each pair in both orders) so the machine's noise falls on both alike: the
         round rates swing ±25% here, too much to see a 5% difference; the paired medians do not."""
-        import statistics
-
         self.reset()
         jobs_send, dtasks_send = jobs_tasks.jobs_noop.enqueue, jobs_tasks.dtasks_noop.enqueue
         timer, jobs_us, dtasks_us = time.perf_counter, [], []
@@ -111,17 +110,15 @@ class ProjectBench:
         the same priority (one Redis list, so they interleave), drained together; on each node
         the time from one finish to the next is the later job's whole cost (message, claim,
         body, outcome), counted for its kind. Both kinds meet the same moment of the machine."""
-        import statistics
-
         self.reset()
         for _ in range(self.n // 2):
             jobs_tasks.jobs_noop.enqueue_with((), {}, priority=5)  # a Django task's default
             jobs_tasks.dtasks_noop.enqueue()
-        wait_for(lambda: self._depth() >= self.n // 2 * 2, 120, "paired: messages after enqueue")
+        total = self.n // 2 * 2
+        wait_for(lambda: self._depth() >= total, 120, "paired: messages after enqueue")
         nodes.consume(QUEUE)
         try:
-            done = lambda: self._count("jobs_job", "state='succeeded'") >= self.n // 2 * 2  # noqa: E731
-            wait_for(done, timeout, "paired: drain")
+            wait_for(lambda: self._count("jobs_job", "state='succeeded'") >= total, timeout, "paired: drain")
         finally:
             nodes.stop_consuming(QUEUE)
         with self.connection.cursor() as cur:
