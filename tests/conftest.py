@@ -209,6 +209,8 @@ def worker_process(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for w in started:
         w.stop()
+        # pytest shows what a teardown prints only when the test failed: then the worker's side too
+        print(f"--- worker {w.name}: the end of its log ---\n{w.read_log()[-8000:]}")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,42 @@
+"""kombu's Redis transport with one fix: a channel whose connection kombu has already taken apart
+raises a connection error instead of `AttributeError`.
+
+Why: when a worker loses Redis, Celery's consumer calls `Connection.collect()`, which detaches the
+transport (`transport.client = None`), and then `Connection.close()`. If the first close of a
+channel was cut short, the second one restores the channel's unacked messages through
+`Channel._connparams`, which reads `self.connection.client.hostname`: `AttributeError`. That is
+not one of the transport's connection errors, so it escapes Celery's `ignore_errors`; the worker
+logs "Unrecoverable error" and its consumer is gone for good while the process stays up (seen under
+load in tests/jobs/test_broker_loss.py with kombu 5.7.0 and Celery 5.7.0; related upstream:
+kombu#970, celery#10205). As a `ConnectionError` it is a connection loss like any other: the close
+goes on, Celery reconnects, and what was not restored stays in Redis's unacked index for kombu's
+visibility restore (or, when Redis lost it, the job table republishes it).
+
+`install()` (called by project/celery.py) registers it under kombu's `redis` alias, so every
+connection Celery, Flower and the layer open for a `redis://` URL uses it and URLs stay `redis://`
+(Celery's `broker_transport` setting would turn them into `jobs.broker.transport:Transport://`,
+which Flower's broker page cannot parse).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from kombu import transport as kombu_transport
+from kombu.transport import redis as kombu_redis
+
+
+class Channel(kombu_redis.Channel):
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection was closed; reconnecting")
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel
+
+
+def install() -> None:
+    kombu_transport.TRANSPORT_ALIASES["redis"] = f"{__name__}:Transport"
