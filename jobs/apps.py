@@ -9,5 +9,7 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: it touches models, which are ready only now.
         from jobs import lifecycle
+        from jobs.broker import transport
 
         lifecycle.connect()
+        transport.install()  # before a worker connects: Celery's Django fixup sets Django up first

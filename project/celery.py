@@ -22,10 +22,7 @@ import os
 from celery import Celery
 from kombu import Queue
 
-from jobs.broker import transport
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-transport.install()  # kombu's Redis transport with a reconnect fix (jobs/broker/transport.py)
 
 app = Celery("project")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -12,10 +12,10 @@ kombu#970, celery#10205). As a `ConnectionError` it is a connection loss like an
 goes on, Celery reconnects, and what was not restored stays in Redis's unacked index for kombu's
 visibility restore (or, when Redis lost it, the job table republishes it).
 
-`install()` (called by project/celery.py) registers it under kombu's `redis` alias, so every
-connection Celery, Flower and the layer open for a `redis://` URL uses it and URLs stay `redis://`
-(Celery's `broker_transport` setting would turn them into `jobs.broker.transport:Transport://`,
-which Flower's broker page cannot parse).
+`install()`, called by the app's `ready()` (which a Celery worker runs before it connects),
+registers it under kombu's `redis` alias: every connection Celery, Flower and the layer open for a
+`redis://` URL uses it, and URLs stay `redis://` (Celery's `broker_transport` setting would make
+them `jobs.broker.transport:Transport://`, which Flower's broker page cannot parse).
 """
 
 from __future__ import annotations
