@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from jobs.broker import transport
+
 
 class JobsConfig(AppConfig):
     name = "jobs"
@@ -9,7 +11,6 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: it touches models, which are ready only now.
         from jobs import lifecycle
-        from jobs.broker import transport
 
         lifecycle.connect()
         transport.install()  # before a worker connects: Celery's Django fixup sets Django up first

@@ -64,8 +64,9 @@ class Execution:
             outcome = Outcome("lease_lost", reason="the job was rescued or cancelled meanwhile")
         try:
             written = outcome_write(self, outcome, duration)
-        except UNREACHABLE as exc:  # the outcome cannot be written: the lease lapses, rescue decides
-            _reconnect()
+        except Exception as exc:  # the outcome cannot be written: the lease lapses, rescue decides
+            if isinstance(exc, UNREACHABLE):
+                _reconnect()
             written = False
             outcome = Outcome("requeued", reason=f"outcome not written: {type(exc).__name__}")
         if not written and outcome.kind not in ("requeued", "dropped"):
@@ -80,6 +81,8 @@ class Execution:
         except UNREACHABLE as exc:
             _reconnect()
             return Outcome("requeued", reason=f"database unreachable: {type(exc).__name__}")
+        except Exception as exc:  # undecided: back to the broker; a row it did claim, its lease decides
+            return Outcome("requeued", reason=f"claim failed: {type(exc).__name__}")
         if isinstance(claimed, Outcome):
             return claimed
         try:
@@ -91,7 +94,8 @@ class Execution:
                 self.task, self.queue, self.job_id, self.token, self.args, self.kwargs, paused=self._paused
             )
         except Exception as exc:  # a gate that raises: a bad setting fails, a Redis error retries
-            return self._error(exc, permanent=isinstance(exc, ValueError | TypeError))
+            bad_setting = isinstance(exc, ValueError | TypeError)  # whatever the job's own retry_on
+            return self._error(exc, permanent=bad_setting, transient=not bad_setting)
         if wait is not None:
             return Outcome("deferred", delay=wait.delay, reason=wait.reason, waiting_for=wait.waiting_for)
         return self._body()
@@ -158,11 +162,11 @@ class Execution:
             _current.reset(reset)
         return Outcome("succeeded", result=_jsonable(result))
 
-    def _error(self, exc: Exception, permanent: bool = False) -> Outcome:
+    def _error(self, exc: Exception, permanent: bool = False, transient: bool = False) -> Outcome:
         cause = exc.exc if isinstance(exc, RetryRequested) and exc.exc else exc
         error = clean_text(f"{type(cause).__name__}: {cause}", 2000)
         retryable = not permanent and (
-            isinstance(exc, RetryRequested) or isinstance(cause, self.opts.retry_on)
+            transient or isinstance(exc, RetryRequested) or isinstance(cause, self.opts.retry_on)
         )
         if retryable and self.attempt < self.max_attempts:
             delay = _retry_in(exc, cause, self.opts.backoff.delay(self.attempt))

@@ -53,6 +53,11 @@ class JobTask(Task):
     # the history shows anyway (never a secret).
     display: Any = None
     ignore_result = True  # outcomes live in the job table, read by jobs.core.results
+    # The message is acked after the delivery is decided, whatever the project's Celery settings
+    # say: a delivery whose claim cannot reach the database goes back to the broker (Reject with
+    # requeue, a no-op on an early-acked message), and one whose worker died is redelivered.
+    acks_late = True
+    reject_on_worker_lost = True
     typing = False  # Celery's own argument check; ours runs at enqueue before anything is stored
 
     # -- enqueue ---------------------------------------------------------------------------

@@ -60,11 +60,13 @@ def payload_real(args: Any, kwargs: Any, secret: str | None) -> tuple[list[Any],
             raw = _fernet().decrypt(secret.encode()).decode()
         except InvalidToken:
             raise PayloadError("stored arguments cannot be decrypted with FIELD_ENCRYPTION_KEY") from None
-        wire = json.loads(raw)
     else:
-        wire = [args or [], kwargs or {}]
-    real_args, real_kwargs = kombu_loads(json.dumps(wire))
-    return list(real_args), dict(real_kwargs)
+        raw = json.dumps([args or [], kwargs or {}])
+    try:
+        real_args, real_kwargs = kombu_loads(raw)
+        return list(real_args), dict(real_kwargs)
+    except (ValueError, TypeError) as exc:  # decrypted, but not the [args, kwargs] it was written as
+        raise PayloadError(f"stored arguments are malformed: {type(exc).__name__}") from None
 
 
 def filter_args(value: Any, sensitive: tuple[str, ...] = ()) -> Any:

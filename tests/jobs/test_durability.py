@@ -218,3 +218,24 @@ def test_a_celery_callback_is_refused_rather_than_silently_dropped():
     with pytest.raises(TypeError, match="no Celery callbacks"):
         counted_job.apply_async(kwargs={"n": 1}, link=counted_job.si(n=2))
     assert not Job.objects.exists()
+
+
+def test_job_tasks_ack_late_whatever_the_projects_celery_settings_say():
+    """A project that keeps Celery's early acks (the wheel's users need not set task_acks_late):
+    a job's message is still acked only once its delivery is decided, so a claim that cannot
+    reach the database can hand it back, and a worker's death redelivers it."""
+    from celery import Celery
+
+    from jobs.core.task import JobTask
+
+    other = Celery("early-acks", set_as_current=False)
+    other.conf.task_acks_late = other.conf.task_reject_on_worker_lost = False
+
+    def noop() -> None:
+        """A task body."""
+
+    made = other.task(base=JobTask, name="early_acks.job")(noop)
+    plain = other.task(name="early_acks.plain")(noop)
+    other.finalize()
+    assert (made.acks_late, made.reject_on_worker_lost) == (True, True)
+    assert (plain.acks_late, plain.reject_on_worker_lost) == (False, False)  # Celery's own tasks keep theirs

@@ -71,3 +71,15 @@ def test_unique_until_done_frees_the_key_when_the_job_ends(celery_worker):
     )
     second = unique_until_done_job.enqueue(n=1)
     assert not second.duplicate and second.job_id != first.job_id
+
+
+@pytest.mark.parametrize("stored", ["not json", '{"args": 1}', "[1, 2, 3]", "[[1], 2]"])
+def test_stored_arguments_that_decrypt_to_something_else_are_a_payload_error(stored):
+    """A payload that decrypts (the key is right) but is not the [args, kwargs] it was written
+    as fails the job with that reason; it does not reach Celery as a raw exception."""
+    from jobs.crypto import fernet
+    from jobs.table.payload import PayloadError, payload_real
+
+    secret = fernet("jobs.payload").encrypt(stored.encode()).decode()
+    with pytest.raises(PayloadError, match="stored arguments are malformed"):
+        payload_real(None, None, secret)
