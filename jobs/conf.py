@@ -45,6 +45,9 @@ class JobsSettings:
     max_snooze: float = 24 * 3600.0
     # A delivery whose fate the database cannot decide goes back to the broker after this delay.
     requeue_delay: float = 1.0
+    # Cancelling a running job: its lease ends at once (a body that checks it stops there); the
+    # process still running it after this many seconds is terminated.
+    cancel_grace: float = 10.0
     history_flush_interval: float = 0.25
     history_max_buffer: int = 100_000
     # Coordination backend by dotted path ("" = Redis, or the database in single-machine mode).

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from jobs.broker import publish
+from jobs.conf import conf
 from jobs.console import revoke
 from jobs.models import FINISHED_STATES, PENDING_STATES, Job, JobAttempt, JobState
 from jobs.table import clock, sweeps, transitions
@@ -48,9 +49,10 @@ def job_retry(*, job: Job) -> str:
     return str(job.id)
 
 
-def job_cancel(*, job: Job, grace: float = 10.0) -> Job:
+def job_cancel(*, job: Job, grace: float | None = None) -> Job:
     """Cancel a waiting job (it will not start) or a running one (cooperatively, then
-    terminated after `grace` seconds). Its unique key is free at once."""
+    terminated after `grace` seconds, JOBS_CANCEL_GRACE by default). Its unique key is free at
+    once."""
     was = transitions.job_cancel(
         str(job.id), clock.db_now(), running_too=True, reason="cancelled by an operator"
     )
@@ -72,7 +74,7 @@ def job_cancel(*, job: Job, grace: float = 10.0) -> Job:
                 }
             ]
         )
-        revoke.terminate_later(str(job.id), grace)
+        revoke.terminate_later(str(job.id), conf().cancel_grace if grace is None else grace)
     else:
         current_app.control.revoke(str(job.id))  # a copy a worker already holds is dropped too
     job.refresh_from_db()

@@ -99,7 +99,8 @@ def job_page(request: HttpRequest, object_id: str, model_admin: Any) -> HttpResp
         links=job_links(job),
         retries=Job.objects.filter(retry_of=job.id).only("id", "state", "enqueued_at"),
         can_retry=job.state == JobState.FAILED,
-        can_cancel=job.state in WAITING,
+        can_cancel=job.state in WAITING or job.state == JobState.STARTED,
+        cancel_grace=conf().cancel_grace,
         can_discard=job.state in FINISHED_STATES,
         run_time=(job.finished_at - job.started_at).total_seconds()
         if job.started_at and job.finished_at
@@ -129,8 +130,14 @@ def job_act(request: HttpRequest, job_id: Any, action: str) -> HttpResponse:
             messages.success(request, f"Retried as job {new_id}.")
             return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[new_id]))
         if action == "cancel":
+            was_running = job.state == JobState.STARTED
             job_cancel(job=job)
-            messages.success(request, "Cancelled: it will not start.")
+            messages.success(
+                request,
+                f"Cancelled: its run is stopped (within {conf().cancel_grace:g} s)."
+                if was_running
+                else "Cancelled: it will not start.",
+            )
         elif action == "discard":
             job_discard(job=job)
             messages.success(request, f"Job {job.pk} discarded from the history.")

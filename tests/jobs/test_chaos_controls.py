@@ -14,6 +14,7 @@ import pytest
 import requests
 from celery import current_app
 from django.db.models import Sum
+from django.urls import reverse
 
 from jobs.console.actions import job_retry
 from jobs.console.queues import queue_limit_set, queue_pause, queue_resume
@@ -77,6 +78,28 @@ def test_terminating_a_running_job_cancels_it_with_a_cancelled_attempt_and_no_re
     assert outcomes == ["cancelled"]
     assert chaos_list("chaos:started:term") == ["0"]  # killed, never started again
     assert chaos_list("chaos:runs:term") == []
+
+
+@pytest.mark.integration
+def test_the_console_cancels_a_running_job_and_its_process_is_stopped_not_rescued(
+    worker_process, admin_client, settings
+):
+    settings.JOBS_CANCEL_GRACE = 2  # the terminate is sent by this (the web) process
+    worker_process("console-cancel", queues=["default"], concurrency=1, pool="prefork", **CHAOS_ENV)
+    job_id = _busy("ccancel", seconds=20)
+    page = admin_client.get(reverse("admin:jobs_job_change", args=[job_id])).content.decode()
+    assert "Cancel the run" in page  # offered for a running job, not only for waiting ones
+
+    admin_client.post(reverse("admin:jobs_job_act", args=[job_id, "cancel"]))
+    assert _state(job_id) == JobState.CANCELLED  # at once: its lease is gone
+    time.sleep(2 + PAST_RESCUE)  # the grace, then long enough for a rescue to have happened
+    assert _state(job_id) == JobState.CANCELLED
+    assert list(JobAttempt.objects.filter(job_id=job_id).values_list("outcome", flat=True)) == ["cancelled"]
+    assert chaos_list("chaos:started:ccancel") == ["0"]  # terminated mid-run, never started again
+    assert chaos_list("chaos:runs:ccancel") == []
+    # Its one slot is free long before the 20 s the cancelled run would have taken.
+    after = chaos_mark_job.enqueue(key="ccafter", n=1).job_id
+    assert _ended(after, timeout=8).state == JobState.SUCCEEDED
 
 
 @pytest.mark.integration
