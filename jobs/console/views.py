@@ -126,9 +126,9 @@ def job_act(request: HttpRequest, job_id: Any, action: str) -> HttpResponse:
     here = reverse("admin:jobs_job_change", args=[job.pk])
     try:
         if action == "retry":
-            new_id = job_retry(job=job)
-            messages.success(request, f"Retried as job {new_id}.")
-            return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[new_id]))
+            job_retry(job=job)
+            messages.success(request, "Retried: the same job waits for a worker again.")
+            return HttpResponseRedirect(here)
         if action == "cancel":
             was_running = job.state == JobState.STARTED
             job_cancel(job=job)
