@@ -42,3 +42,16 @@ def test_no_task_routes_remain():
     from project.celery import app
 
     assert not app.conf.task_routes
+
+
+def test_the_worker_command_readiness_suggests_consumes_every_declared_queue():
+    """Readiness's fix for "no worker" is a command built from Celery's task_queues, so it names
+    the invoice queues too (a hand-written list once left them out)."""
+    from jobs.observe.health import fix_for
+    from project.celery import QUEUES
+
+    command = fix_for("workers").split("`")[1]
+    assert command.startswith("celery -A project worker")
+    consumed = command.split("-Q ")[1].split(",")
+    assert sorted(consumed) == sorted(QUEUES)
+    assert {"invoices_priority", "invoices_regular"} <= set(consumed)
