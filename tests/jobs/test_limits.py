@@ -51,3 +51,7 @@ def test_single_flight_runs_one_at_a_time_and_all_complete(worker_process):
     wait_for(lambda: r.llen("test:single_done") >= 20, timeout=90, message="20 completions")
     assert sorted(int(x) for x in r.lrange("test:single_done", 0, -1)) == list(range(20))
     assert max(int(x) for x in r.lrange("test:single_max", 0, -1)) == 1
+    wait_for(lambda: Job.objects.filter(state=JobState.SUCCEEDED).count() == 20, timeout=10, message="rows")
+    # Waiting for the lease is a reserved turn, not a poll: ~1 deferral each (seen: 0-1).
+    each = list(Job.objects.values_list("deferrals", flat=True))
+    assert max(each) <= 3, each
