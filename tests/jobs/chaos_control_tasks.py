@@ -33,6 +33,19 @@ def chaos_suicide_job(key: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _flaky_rate(key: str) -> tuple[str, str]:
+    """A gate whose store fails once (a Redis blip while the gate asks it), then answers."""
+    if chaos_redis().incr(f"chaos:gatecalls:{key}") == 1:
+        raise redis.ConnectionError("Connection reset by peer")
+    return f"chaos-flaky-{key}", "100/1s"
+
+
+@job(queue="default", max_attempts=3, rate_limit=_flaky_rate, retry_on=(KeyError,))
+def chaos_flaky_gate_job(key: str) -> None:
+    """Retries only KeyError from its own body: a gate's transient error must retry all the same."""
+    chaos_redis().rpush(f"chaos:runs:{key}", _attempt())
+
+
 @job(queue="default", max_attempts=2)
 def chaos_mark_job(key: str, n: int, seconds: float = 0.0) -> int:
     """One list entry per run (and per start): the tests count repeated and lost runs from it."""

@@ -19,6 +19,7 @@ from tests.helpers import wait_for
 from tests.jobs.chaos_control_tasks import (
     CHAOS_ENV,
     chaos_bad_rate_job,
+    chaos_flaky_gate_job,
     chaos_list,
     chaos_mark_job,
     chaos_secret_job,
@@ -128,6 +129,18 @@ def test_a_rate_limit_callable_returning_a_malformed_limit_fails_the_job_naming_
     assert (row.state, row.attempt) == (JobState.FAILED, 1)
     assert _outcomes(job_id) == ["failed"]
     assert chaos_list("chaos:runs:badrate") == []
+
+
+@pytest.mark.integration
+def test_a_gate_whose_store_fails_once_retries_the_job_whatever_its_retry_on(worker_process):
+    worker_process("flakygate", queues=["default"], concurrency=1, pool="prefork", **CHAOS_ENV)
+    job_id = chaos_flaky_gate_job.enqueue(key="flaky").job_id
+
+    row = _ended(job_id)
+    assert (row.state, row.attempt) == (JobState.SUCCEEDED, 2)
+    assert _outcomes(job_id) == ["retrying", "succeeded"]
+    assert "ConnectionError" in (JobAttempt.objects.get(job_id=job_id, attempt=1).error or "")
+    assert chaos_list("chaos:runs:flaky") == ["2"]  # the body ran once, on the retry
 
 
 @pytest.mark.integration
