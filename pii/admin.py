@@ -10,9 +10,6 @@ from pii.models import Detection, FileScan, SlackEvent, SlackInstallation
 
 
 class ReadOnly(admin.ModelAdmin):
-    class Media:  # long cells wrap: Status and Reason stay on screen at 1,280 px
-        css = {"all": ("jobs/admin_lists.css",)}
-
     def has_add_permission(self, request) -> bool:
         return False
 

@@ -54,7 +54,7 @@ WSGI_APPLICATION = "project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "project" / "templates"],  # admin/base_site.html: ahead of the admin's own
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

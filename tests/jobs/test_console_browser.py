@@ -86,20 +86,53 @@ def test_the_pii_detection_list_keeps_status_and_reason_on_screen_at_1280_px(pag
             status="partial",
             reason="chat.delete refused: cant_delete_message (the installer is not an admin) " * 3,
         )
+    _fits_at_1280(page, "/admin/pii/detection/", ("status", "reason"), "pii-detections-1280.png")
+
+
+def test_the_widest_app_lists_fit_at_1280_px(page):
+    """Every app's admin gets the same list style (the project's admin base template): the
+    eleven-column e-mail attempt and sync run lists keep their last columns on screen."""
+    from invoices.models import EmailAttempt
+    from sync.models import SyncRun
+    from tests.invoices.factories import invoice_with_lines
+
+    now = timezone.now()
+    for n in range(3):
+        invoice = invoice_with_lines()
+        EmailAttempt.objects.create(
+            invoice=invoice, kind="invoice", recipient=invoice.customer_email, priority=5, status="sent"
+        )
+        SyncRun.objects.create(
+            trigger="scheduled",
+            job_id=f"0f6c2a9e-5b1d-4c3e-9a7f-{n:012d}",
+            state="succeeded",
+            started_at=now,
+            finished_at=now,
+            participants_total=123456,
+            participants_succeeded=123450,
+            participants_failed=6,
+            activities_created=987654,
+            activities_updated=12345,
+        )
+    _fits_at_1280(page, "/admin/invoices/emailattempt/", ("created_at", "sent_at"), "email-attempts-1280.png")
+    _fits_at_1280(page, "/admin/sync/syncrun/", ("participants", "activities"), "sync-runs-1280.png")
+
+
+def _fits_at_1280(page, path: str, last_columns: tuple[str, ...], shot: str) -> None:
+    """The list's own box (it scrolls sideways when the table is wider than it): the last
+    columns lie inside it and inside the window, and nothing is hidden sideways."""
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{page.base}/admin/pii/detection/")
-    # The list's own box (it scrolls sideways when the table is wider than it): every column,
-    # Status and Reason included, lies inside it and inside the window.
+    page.goto(f"{page.base}{path}")
+    page.screenshot(path=str(SHOTS / shot), full_page=False)
     edge = page.evaluate(
         "() => { const r = document.querySelector('#changelist .results').getBoundingClientRect();"
         " return Math.min(r.right, window.innerWidth); }"
     )
-    for column in ("status", "reason"):
+    for column in last_columns:
         box = page.locator(f"th.column-{column}").bounding_box()
-        assert box is not None and box["x"] + box["width"] <= edge + 1, (column, box, edge)
+        assert box is not None and box["x"] + box["width"] <= edge + 1, (path, column, box, edge)
     scroll = page.evaluate(
         "() => { const r = document.querySelector('#changelist .results'); "
         "return [r.scrollWidth, r.clientWidth]; }"
     )
-    assert scroll[0] <= scroll[1] + 1, scroll  # nothing hidden sideways
-    page.screenshot(path=str(SHOTS / "pii-detections-1280.png"), full_page=False)
+    assert scroll[0] <= scroll[1] + 1, (path, scroll)
