@@ -9,6 +9,7 @@ for a core that claims each execution in the database and batches its finish wri
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import time
@@ -95,7 +96,10 @@ class ProjectBench:
         call by call (each pair in both orders) so the machine's noise falls on both alike: the
         round rates swing ±25% here, too much to see a 5% difference; the paired medians do not."""
         self.reset()
-        jobs_send, dtasks_send = jobs_tasks.jobs_noop.enqueue, jobs_tasks.dtasks_noop.enqueue
+        # The same row on both sides: a plain job given the layer's 5, a Django task's default
+        # priority (stored, and pushed to Redis's priority-5 list), as drain_paired does.
+        jobs_send = functools.partial(jobs_tasks.jobs_noop.enqueue_with, (), {}, priority=5)
+        dtasks_send = jobs_tasks.dtasks_noop.enqueue
         timer, jobs_us, dtasks_us = time.perf_counter, [], []
         for i in range(self.n // 2):
             for send, out in ((jobs_send, jobs_us), (dtasks_send, dtasks_us))[:: 1 if i % 2 else -1]:

@@ -140,6 +140,7 @@ def test_the_jobs_wheel_installs_into_a_fresh_project_migrates_and_runs_a_task(t
 
     assert "jobs" in run("-c", "import jobs, sys; print(jobs.__file__)")  # from the venv, not this tree
     assert str(ROOT) not in run("-c", "import jobs; print(jobs.__file__)")
+    assert run("-c", "import django; print(django.get_version())").startswith("5.2")  # the LTS, as documented
     run("manage.py", "migrate", "--noinput")
     log = open(tmp_path / "worker.log", "w")
     worker = subprocess.Popen(
