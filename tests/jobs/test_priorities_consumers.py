@@ -1,9 +1,11 @@
 """Priorities 0–9 are ten distinct levels on Redis, 0 served first (issue 19: they were four
-FIFO buckets), checked with a real one-slot worker; and `check_queue` answers which workers
-consume a queue and with how many slots (Oban's check_queue)."""
+FIFO buckets), and the same direction on RabbitMQ, each checked with a real one-slot worker; and
+`check_queue` answers which workers consume a queue and with how many slots (Oban's check_queue)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -12,7 +14,9 @@ from django.core.management.base import CommandError
 
 from jobs.broker.queues import broker_priority
 from jobs.models import Job, JobState
+from tests.conftest import ROOT, worker_env
 from tests.helpers import wait_for
+from tests.jobs.chaos import broker_under_test, worker_ready
 from tests.jobs.tasks import noop_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -30,6 +34,46 @@ def test_ten_jobs_of_mixed_priority_run_most_urgent_first_on_a_one_slot_worker(w
         timeout=60,
         message="all ten ran",
     )
+    order = [
+        ids[str(j)]
+        for j in Job.objects.filter(pk__in=ids).order_by("started_at").values_list("id", flat=True)
+    ]
+    assert order == list(range(10))
+
+
+def test_the_same_direction_on_rabbitmq_with_a_real_worker(worker_process):
+    """RabbitMQ serves the highest number first; the layer publishes 9 - p there, so priority 0
+    is still the most urgent. Enqueued by another process on a vhost of this test's own, least
+    urgent first, before any worker consumes the queue."""
+    with broker_under_test("rabbitmq") as broker:
+        script = "\n".join(
+            [
+                "import django; django.setup()",
+                "from tests.jobs.tasks import noop_job",
+                "for p in (9, 8, 7, 6, 5, 4, 3, 2, 1, 0):",
+                "    print(noop_job.apply_async(priority=p).enqueued.job_id, p, flush=True)",
+            ]
+        )
+        env = worker_env(**broker.env, JOBS_HISTORY_FLUSH_INTERVAL="0")
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        ids = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines()}
+        worker = worker_process(
+            "prio-amqp",
+            queues=["default"],
+            concurrency=1,
+            ready=False,
+            CELERY_EXTRA_IMPORTS="tests.jobs.tasks",
+            **broker.env,
+        )
+        worker_ready(worker)
+        wait_for(
+            lambda: Job.objects.filter(pk__in=ids, state=JobState.SUCCEEDED).count() == 10,
+            timeout=60,
+            message="all ten ran",
+        )
     order = [
         ids[str(j)]
         for j in Job.objects.filter(pk__in=ids).order_by("started_at").values_list("id", flat=True)
