@@ -42,7 +42,7 @@ def job(
     `task.enqueue(...)` returns `Enqueued(job_id, state, duplicate)`; `delay`/`apply_async`
     go the same way, so beat and Flower's enqueues are recorded too.
     """
-    from jobs.core.task import JobTask
+    from jobs.core.task import JobTask  # at decoration: `from jobs import job` may run before models load
 
     if isinstance(backoff, tuple):
         backoff = Backoff(base=backoff[0], cap=backoff[1])

@@ -176,6 +176,8 @@ class DjangoTasksBackend(BaseTaskBackend):
         return result
 
     def get_result(self, result_id: str) -> TaskResult:
+        # Django loads a Tasks backend whenever `task_backends` is first touched, possibly while
+        # apps are still loading: the model is imported when a result is asked for.
         from jobs.models import Job
 
         try:

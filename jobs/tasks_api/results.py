@@ -150,7 +150,7 @@ def _json_kwargs(kwargs: Any) -> dict[str, Any]:
 
 def result_from_row(*, job: Any, task: Task, backend: str) -> TaskResult:
     """The TaskResult a job row tells (attempt rows give the workers and the errors)."""
-    from jobs.models import JobAttempt
+    from jobs.models import JobAttempt  # at call time: this module loads with the backend (see get_result)
 
     attempts = list(
         JobAttempt.objects.filter(job_id=job.id)
