@@ -36,7 +36,7 @@ class Job(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    task = models.CharField(max_length=200, db_index=True)
+    task = models.CharField(max_length=200)  # indexed by jobs_job_task_state (task first)
     # What the job is, for people (`handler:webhook`), set at enqueue by the task's `display`
     # option; NULL shows the task name. Never holds arguments that are not already shown.
     display_name = models.CharField(max_length=200, null=True, blank=True)

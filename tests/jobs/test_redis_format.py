@@ -174,3 +174,16 @@ def test_a_batch_of_two_tasks_builds_each_message_as_celery_would(conn):
     for spec in (first, second, third):
         _celerys(spec)
         assert ours[spec["id"]] == _as_worker_reads(_consume_one(conn)), spec["task"]
+
+
+def test_a_batchs_messages_carry_distinct_random_delivery_tags(conn):
+    """kombu keys its unacked index on the delivery tag: two messages with one tag would leave one
+    of them unrestorable. The batch draws its tags from one random read, so each must differ."""
+    specs = [{**_spec(i % 10), "id": str(uuid.uuid4())} for i in range(40)]
+    redis_pipeline.redis_publish_many(conn, specs)
+    client = conn.default_channel.client
+    lists = [k for k in client.scan_iter(count=1000) if client.type(k) == b"list"]
+    tags = [json.loads(m)["properties"]["delivery_tag"] for k in lists for m in client.lrange(k, 0, -1)]
+    client.delete(*lists)
+    assert len(tags) == len(set(tags)) == 40
+    assert {uuid.UUID(t).version for t in tags} == {4}
