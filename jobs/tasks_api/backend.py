@@ -106,6 +106,7 @@ class DjangoTasksBackend(BaseTaskBackend):
             if unknown:
                 raise InvalidTask(f"TASKS[{alias!r}]['OPTIONS']: unknown job option(s) {sorted(unknown)}")
         self._ready: dict[Task, tuple[dict[str, Any], Any]] = {}  # valid Task -> (options, job task)
+        self._senders: dict[int, Callable[..., Any]] = {}  # id(job task) -> its enqueue_with
 
     # -- declaration ---------------------------------------------------------------------------
     def validate_task(self, task: Task) -> None:
@@ -158,8 +159,11 @@ class DjangoTasksBackend(BaseTaskBackend):
     # -- enqueue and results ---------------------------------------------------------------------
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         options, made = self._plan(task)
+        send = self._senders.get(id(made))  # (hashing the proxy would evaluate it too)
+        if send is None:  # the job task's own method, not looked up through Celery's lazy proxy
+            send = self._senders[id(made)] = made.enqueue_with
         now = timezone.now()
-        enqueued = made.enqueue_with(args, kwargs, **options)
+        enqueued = send(args, kwargs, **options)
         if enqueued.duplicate:  # a unique job already holds the key: its result, as it stands
             result = self.get_result(enqueued.job_id)
         else:
