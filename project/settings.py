@@ -75,6 +75,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # The job layer's per-job statements (claim, enqueue) are prepared after 5 runs: planning the
+    # claim against the job table's indexes was most of PostgreSQL's work per job (docs/PERFORMANCE.md).
+    # Django turns preparing off by default for connection poolers: DB_PREPARED_STATEMENTS=0 behind
+    # PgBouncer in transaction mode without max_prepared_statements. Django's own queries bind
+    # client-side and are never prepared either way.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -89,10 +89,11 @@ def executemany(sql: str, params: list[list[Any]]) -> None:
 
 def run_hot(sql: str, params: Sequence[Any]) -> list[tuple]:
     """A statement run once per job (the claim, a single enqueue's INSERT): on PostgreSQL with
-    server-side binding on the connection Django holds, so psycopg prepares it after a few runs
-    (its `prepare_threshold`; None there, as for PgBouncer in transaction mode, never prepares).
-    Measured, Django's client-side binding cost the claim ~80 µs of worker CPU per job, and its
-    parse and plan the server's: docs/PERFORMANCE.md. Same transaction, same Django errors."""
+    server-side binding on the connection Django holds (same transaction, same Django errors),
+    so psycopg prepares it after `prepare_threshold` runs. Django sets that to None (never) for
+    connection poolers; set it in DATABASES[...]["OPTIONS"] (this project: 5): planning the claim
+    against the job table's indexes was two thirds of PostgreSQL's CPU per job, and Django's
+    client-side binding ~70 µs of the worker's (docs/PERFORMANCE.md)."""
     with _bound() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall()) if cur.description else []

@@ -1,7 +1,7 @@
-"""The per-job statements and checks made cheaper for issue 20 keep their meaning: the claim's
-relaxed commit stays inside its own statement, a claim on a dead connection is Django's
-"database away", a remembered argument shape never lets a wrong call through, and ids drawn in
-bulk are distinct random UUIDs."""
+"""The per-job statements and checks made cheaper for issue 20 keep their meaning: the claim is
+prepared unless the settings say not to, its relaxed commit stays inside its own statement, a
+claim on a dead connection is Django's "database away", a remembered argument shape never lets a
+wrong call through, and ids drawn in bulk are distinct random UUIDs."""
 
 from __future__ import annotations
 
@@ -51,6 +51,30 @@ def test_the_claims_relaxed_commit_ends_with_the_claim_and_the_claim_is_committe
         state = other.execute("SELECT state FROM jobs_job WHERE id = %s", [uuid.UUID(job_id)]).fetchone()
     assert state == (JobState.STARTED,)
     assert _claim(job_id) is None  # the lease is live: a second copy claims nothing
+
+
+def _prepared_claims() -> int:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%UPDATE jobs_job SET state%%'"
+        )
+        return cur.fetchone()[0]
+
+
+@pytest.mark.skipif(not postgres(), reason="PostgreSQL's prepared statements")
+@pytest.mark.parametrize("threshold", [5, None])
+def test_the_claim_is_prepared_after_a_few_runs_unless_preparing_is_off(threshold):
+    """Planning the claim against the job table's indexes was most of PostgreSQL's work per job;
+    prepare_threshold None (Django's default, for PgBouncer in transaction mode) prepares nothing."""
+    connection.ensure_connection()
+    was, connection.connection.prepare_threshold = connection.connection.prepare_threshold, threshold
+    try:
+        for _ in range(7):
+            assert _claim(_stored(uuid.uuid4())) is not None
+        assert _prepared_claims() == (1 if threshold else 0)
+    finally:
+        connection.close()  # the next test starts with the settings' own connection
+        assert was == 5  # the project's settings turn it on (DB_PREPARED_STATEMENTS)
 
 
 def test_a_claim_inside_a_transaction_leaves_that_transactions_commit_alone():
