@@ -29,9 +29,7 @@ def _claim(job_id: str) -> tuple | None:
 
 
 def _stored(job_id: uuid.UUID) -> str:
-    row = counted_job.job_row((), {"n": 1}, now=timezone.now())
-    row["id"] = job_id
-    jobs_insert([row])
+    jobs_insert([counted_job.job_row((), {"n": 1}, now=timezone.now(), task_id=str(job_id))])
     return str(job_id)
 
 
@@ -47,7 +45,8 @@ def test_the_claims_relaxed_commit_ends_with_the_claim_and_the_claim_is_committe
     assert _claim(job_id) is not None
     # The body runs next on this connection: its own writes must be durable again.
     assert _synchronous_commit() == "on"
-    with psycopg.connect(_dsn(), autocommit=True) as other:  # seen from elsewhere at once
+    # Seen from another connection at once: committed.
+    with psycopg.connect(connection.connection.info.dsn, autocommit=True) as other:
         state = other.execute("SELECT state FROM jobs_job WHERE id = %s", [uuid.UUID(job_id)]).fetchone()
     assert state == (JobState.STARTED,)
     assert _claim(job_id) is None  # the lease is live: a second copy claims nothing
@@ -113,8 +112,3 @@ def test_bulk_ids_are_distinct_random_uuids():
     assert len(set(ids)) == 5000
     assert {i.version for i in ids} == {4}
     assert {i.variant for i in ids} == {uuid.RFC_4122}
-
-
-def _dsn() -> str:
-    s = connection.settings_dict
-    return f"postgresql://{s['USER'] or 'postgres'}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
