@@ -20,6 +20,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from jobs.models import FINISHED_STATES, Job, JobAttempt, JobState
+from jobs.table import hot
 
 TABLE = Job._meta.db_table
 ATTEMPT_TABLE = JobAttempt._meta.db_table
@@ -113,9 +114,10 @@ def run_hot(sql: str, params: Sequence[Any]) -> list[tuple]:
 def _bound() -> Iterator[Any]:
     """A server-side-binding psycopg cursor on Django's connection, opened (and health-checked)
     as Django opens one, its errors Django's (`OperationalError` when the database is away);
-    Django's own cursor on SQLite or psycopg2."""
+    Django's own cursor on SQLite or psycopg2, and where Django is asked to see every statement
+    (`connection.execute_wrapper()`, DEBUG's query log)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each attribute read through `connection` costs ~2.5 µs
-    if postgres():
+    if postgres() and not (db.execute_wrappers or db.queries_logged):
         db.close_if_health_check_failed()
         db.ensure_connection()
         if isinstance(db.connection, psycopg.Connection):
@@ -159,14 +161,18 @@ def jobs_insert(rows: Sequence[dict[str, Any]], batch: int = 500) -> None:
     for a bulk enqueue, one multi-row INSERT per `batch` rows otherwise."""
     if postgres() and len(rows) >= 50:
         return _copy(rows)
+    if len(rows) == 1 and hot.run(_HOT_INSERT, [_column(rows[0], c) for c in COLUMNS]) is not None:
+        return None  # a single enqueue outside a transaction: straight through libpq (table/hot.py)
     for i in range(0, len(rows), batch):
         chunk = rows[i : i + batch]
         params: list[Any] = []
         for row in chunk:
-            params.extend(
-                db_value(c, row.get(c, 0 if c in ("attempt", "deferrals") else None)) for c in COLUMNS
-            )
+            params.extend(db_value(c, _column(row, c)) for c in COLUMNS)
         run_hot(_insert_sql(len(chunk)), params)
+
+
+def _column(row: dict[str, Any], name: str) -> Any:
+    return row.get(name, 0 if name in ("attempt", "deferrals") else None)
 
 
 @functools.cache
@@ -176,6 +182,11 @@ def _insert_sql(n: int) -> str:
     return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES {', '.join([one] * n)}"
 
 
+_HOT_INSERT = hot.Statement(
+    "jobs_insert", _insert_sql(1), json_at=[COLUMNS.index(c) for c in ("args", "kwargs")]
+)
+
+
 def _copy(rows: Sequence[dict[str, Any]]) -> None:
     json_cols = {"args", "kwargs"}
     with (
@@ -183,14 +194,7 @@ def _copy(rows: Sequence[dict[str, Any]]) -> None:
         cur.cursor.copy(f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row.get(c))
-                    if c in json_cols
-                    else row.get(c, 0 if c in ("attempt", "deferrals") else None)
-                    for c in COLUMNS
-                ]
-            )
+            copy.write_row([json.dumps(row.get(c)) if c in json_cols else _column(row, c) for c in COLUMNS])
 
 
 # -- uniqueness ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from jobs.conf import conf
 from jobs.models import JobState, QueueControl
 from jobs.runtime import runtime
+from jobs.table import hot
 from jobs.table.rows import (
     ATTEMPT_TABLE,
     TABLE,
@@ -46,8 +47,9 @@ def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_unti
     """Start a delivery: (attempt, max_attempts, deferrals, secret_payload, paused), or None when the job
     is not runnable (finished, cancelled, waiting for its time, or running under a live lease).
 
-    On PostgreSQL outside a transaction this is one prepared statement, one round trip, whose
-    commit does not wait for the disk (see relaxed_commit and RELAXED_CLAIM_SQL)."""
+    On PostgreSQL outside a transaction this is one prepared statement sent through libpq
+    (table/hot.py), one round trip, whose commit does not wait for the disk (see relaxed_commit
+    and RELAXED_CLAIM_SQL)."""
     params = [
         JobState.STARTED,
         db_time(now),
@@ -60,8 +62,10 @@ def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_unti
         JobState.STARTED,
         db_time(now),
     ]
-    relaxed = postgres() and not connection.in_atomic_block
-    rows = run_hot(RELAXED_CLAIM_SQL if relaxed else CLAIM_SQL, params)
+    rows = hot.run(HOT_CLAIM, params)  # outside a transaction on PostgreSQL: straight through libpq
+    if rows is None:
+        relaxed = postgres() and not connection.in_atomic_block
+        rows = run_hot(RELAXED_CLAIM_SQL if relaxed else CLAIM_SQL, params)
     return rows[0] if rows else None
 
 
@@ -84,6 +88,7 @@ RELAXED_CLAIM_SQL = (
     "WITH relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v) "
     + CLAIM_SQL.replace("WHERE id = %s AND", "WHERE id = %s AND (SELECT v FROM relaxed) = 'off' AND", 1)
 )
+HOT_CLAIM = hot.Statement("jobs_claim", RELAXED_CLAIM_SQL, columns=(int, int, int, str, hot.boolean))
 
 
 # A wake-up comes this much after the due time: a stager a hair early would find nothing, then poll.

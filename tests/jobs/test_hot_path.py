@@ -5,12 +5,13 @@ wrong call through, and ids drawn in bulk are distinct random UUIDs."""
 
 from __future__ import annotations
 
+import signal
 import uuid
 from datetime import timedelta
 
 import psycopg
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobState
@@ -112,3 +113,105 @@ def test_bulk_ids_are_distinct_random_uuids():
     assert len(set(ids)) == 5000
     assert {i.version for i in ids} == {4}
     assert {i.variant for i in ids} == {uuid.RFC_4122}
+
+
+# -- the claim and a single enqueue sent straight through libpq (jobs/table/hot.py) -------------
+def _prepared_names() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cur.fetchall()}
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_outside_a_transaction_the_enqueue_and_the_claim_take_libpq_and_inside_one_they_stay_in_it():
+    job_id = counted_job.enqueue(n=1).job_id
+    assert _claim(job_id) is not None
+    assert {"jobs_insert", "jobs_claim"} <= _prepared_names()
+    # Inside atomic() the INSERT is the caller's: rolled back with it, never committed on its own.
+    with pytest.raises(Boom), transaction.atomic():
+        counted_job.enqueue(n=2)
+        raise Boom
+    assert list(Job.objects.values_list("kwargs", flat=True)) == [{"n": 1}]
+
+
+def _row(**extra) -> dict:
+    row = counted_job.job_row((), {"n": 1}, now=timezone.now(), countdown=60)
+    text = {"display_name": 'Zoë ✓ "quoted" \\ back', "kwargs": {"n": 1, "deep": [{"ä": None, "e": 1.5}]}}
+    return row | text | extra
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_a_row_written_through_libpq_reads_back_as_the_cursors_does():
+    fast = _row(id=uuid.uuid4(), retry_of=str(uuid.uuid4()))
+    slow = fast | {"id": uuid.uuid4()}
+    jobs_insert([fast])
+    with transaction.atomic():  # the cursor path
+        jobs_insert([slow])
+    got = {j.pk: j for j in Job.objects.all()}
+    a, b = got[fast["id"]], got[slow["id"]]
+    fields = [f.attname for f in Job._meta.concrete_fields if f.attname != "id"]
+    assert {f: getattr(a, f) for f in fields} == {f: getattr(b, f) for f in fields}
+    assert a.kwargs == {"n": 1, "deep": [{"ä": None, "e": 1.5}]} and a.scheduled_at == fast["scheduled_at"]
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_a_server_error_is_djangos_error_and_the_connection_stays_usable():
+    row = _row(id=uuid.uuid4())
+    jobs_insert([row])
+    with pytest.raises(IntegrityError):
+        jobs_insert([row])  # the same id again
+    assert _claim(_stored(uuid.uuid4())) is not None  # the next statements are answered
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_a_statement_the_session_lost_is_prepared_again():
+    assert _claim(_stored(uuid.uuid4())) is not None
+    with connection.cursor() as cur:
+        cur.execute("DEALLOCATE ALL")  # as a pooler's session reset does
+    assert _claim(_stored(uuid.uuid4())) is not None
+    assert "jobs_claim" in _prepared_names()
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_a_signal_that_interrupts_a_waiting_claim_leaves_the_connection_usable():
+    """A soft time limit or a shutdown raises from a signal handler while the claim waits (here
+    on a row another session holds): the claim is cancelled on the server and the connection
+    answers the next statement."""
+    job_id = _stored(uuid.uuid4())
+    assert _claim(_stored(uuid.uuid4())) is not None  # prepared, connection open
+
+    def interrupt(signum, frame):
+        raise Boom
+
+    with psycopg.connect(connection.connection.info.dsn) as holder:
+        holder.execute("SELECT 1 FROM jobs_job WHERE id = %s FOR UPDATE", [uuid.UUID(job_id)])
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        try:
+            with pytest.raises(Boom):
+                _claim(job_id)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        holder.rollback()
+    assert _claim(job_id) is not None  # the cancelled claim changed nothing; this one claims
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_an_execute_wrapper_still_sees_the_enqueue_and_the_claim():
+    """Django's documented hook for instrumenting queries (and DEBUG's query log) sees every
+    statement: the libpq path steps aside for it."""
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert _claim(_stored(uuid.uuid4())) is not None
+    assert any(s.startswith("INSERT INTO jobs_job") for s in seen)
+    assert any("UPDATE jobs_job SET state" in s for s in seen)
