@@ -7,4 +7,4 @@ given as ratios against a peer measured in the same run.
 
 PARTS = ("jobs", "jobs_outage", "emails", "invoices", "pii", "queue_handlers", "sync", "ops")
 # Studies run only when named (`make bench ONLY=jobs_settings`): long, and not figures to track.
-STUDIES = ("jobs_settings", "jobs_profile", "jobs_ab", "jobs_batch")
+STUDIES = ("jobs_settings", "jobs_profile", "jobs_ab", "jobs_batch", "jobs_claim")

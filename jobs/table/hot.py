@@ -3,9 +3,9 @@ through libpq (`psycopg.pq`, psycopg's documented wrapper of it) on the connecti
 
 Why not psycopg's cursor: measured on the claim (docs/PERFORMANCE.md, "Stop 29"), the cursor's
 own Python (the prepared-statement manager, a dumper per parameter, the result's description
-and loaders) was ~90 µs of the worker's CPU per claim, two thirds of it, for a statement whose
-ten parameters are strings, UUIDs and timestamps and whose one row is five scalars; the round
-trip itself is the same. Sent here, the claim costs ~50 µs of CPU instead of ~140, and ~100 µs
+and loaders) was most of the worker's CPU per claim, for a statement whose ten parameters are
+strings, UUIDs and timestamps and whose one row is five scalars; the round trip is the same.
+Sent here, a whole `job_claim` costs ~85 µs of the caller's CPU instead of ~140, and ~55 µs
 less wall time.
 
 Only where that is exactly what psycopg would send: PostgreSQL on psycopg 3, Django in

@@ -1,0 +1,92 @@
+"""jobs_claim: the claim alone, sent through libpq vs psycopg's cursor (a study:
+`python -m bench --only jobs_claim`).
+
+The claim is the one statement every delivery adds to a bare Celery task. Each round stores
+BENCH_CLAIM_N rows (default 2,000) and claims them one by one in this process, once with
+`jobs/table/hot.py` (libpq, prepared once per connection) and once with the psycopg cursor path
+it falls back to (prepared by psycopg after `prepare_threshold` runs; the first 50 claims of a
+side warm it up and are not timed), alternating which goes first. Prints medians of BENCH_RUNS
+rounds: wall µs per claim and this process's CPU µs per claim (less moved by other load), and
+the libpq side's ratio to the cursor side taken round by round.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from bench.common import figure, setup_django
+
+N = int(os.environ.get("BENCH_CLAIM_N", "2000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+WARM = 50
+
+
+def run() -> list[dict]:
+    setup_django()
+    from django.conf import settings
+    from django.db import connection
+
+    from jobs.table import hot
+
+    settings.DEBUG = False  # DEBUG's query log would send both sides through Django's cursor
+    libpq = hot.run
+    sides: dict[str, Callable[..., Any]] = {"libpq": libpq, "cursor": lambda statement, values: None}
+    wall: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    try:
+        for r in range(RUNS):
+            for name in sides if r % 2 == 0 else reversed(sides):
+                hot.run = sides[name]  # None from it: job_claim takes its cursor path
+                w, c = _claims(_stored(N + WARM))
+                wall[name].append(w)
+                cpu[name].append(c)
+                print(f"# {time.strftime('%H:%M:%S')} jobs_claim.{name} {w:.0f} µs", file=sys.stderr)
+                with connection.cursor() as cur:
+                    cur.execute("TRUNCATE jobs_job, jobs_jobattempt CASCADE")
+    finally:
+        hot.run = libpq
+    figs = [figure(f"jobs_claim.wall_us.{k}", statistics.median(v), "us") for k, v in wall.items()]
+    figs += [figure(f"jobs_claim.cpu_us.{k}", statistics.median(v), "us") for k, v in cpu.items()]
+    paired = [c / lp for lp, c in zip(wall["libpq"], wall["cursor"], strict=True)]
+    figs.append(figure("jobs_claim.libpq_speedup_vs_cursor", statistics.median(paired), "ratio"))
+    return figs
+
+
+def _stored(n: int) -> list[str]:
+    from django.utils import timezone
+
+    from bench.jobs_tasks import jobs_noop
+    from jobs.table.rows import jobs_insert
+
+    now = timezone.now()
+    rows = [jobs_noop.job_row((), {}, now=now, task_id=str(uuid.uuid4()), queue="default") for _ in range(n)]
+    jobs_insert(rows)
+    return [str(row["id"]) for row in rows]
+
+
+def _claims(ids: list[str]) -> tuple[float, float]:
+    """Wall and CPU µs per claim over ids[WARM:], after claiming ids[:WARM] untimed."""
+    from django.utils import timezone
+
+    from jobs.table.transitions import job_claim
+
+    def claim(job_id: str) -> None:
+        now = timezone.now()
+        lease = now + timedelta(seconds=30)
+        if job_claim(job_id, token="bench:1", worker="bench", now=now, lease_until=lease) is None:
+            raise RuntimeError(f"{job_id} was not claimable")
+
+    for job_id in ids[:WARM]:
+        claim(job_id)
+    timed = ids[WARM:]
+    t0, c0 = time.perf_counter(), time.process_time()
+    for job_id in timed:
+        claim(job_id)
+    return (time.perf_counter() - t0) / len(timed) * 1e6, (time.process_time() - c0) / len(timed) * 1e6
