@@ -4,7 +4,9 @@
 bench's shape) are started from that tree and from this one, on the same database and Redis; each
 round drains BENCH_AB_N no-op jobs (default 5,000) with each tree, bare task and durable job, in
 turn, so a busy machine's noise falls on both trees alike. LOG_LEVEL (default INFO, the project's
-own) is the workers'. Prints drain rates, durable/bare per tree and the per-job overhead in µs.
+own) is the workers'. Prints drain rates, durable/bare per tree and the per-job overhead in µs,
+and where the CPU went per job (Linux `/proc`): the worker nodes', PostgreSQL's (every `postgres`
+process) and Redis's, each the median over rounds of CPU seconds during the drain / N.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import celery_workers
 from bench.celery_workers import Shape
@@ -34,6 +37,7 @@ def run() -> list[dict]:
     trees = {"before": before, "after": celery_workers.ROOT}
     nodes = {}
     samples: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     try:
         for name, root in trees.items():
             celery_workers.ROOT = root  # start_nodes runs `celery` from this tree
@@ -42,7 +46,10 @@ def run() -> list[dict]:
             for name in trees:
                 for kind in ("bare", "jobs"):
                     bench.enqueue(kind)
+                    before = _cpu(nodes[name])
                     rate = bench.drain(kind, nodes[name])
+                    for part, used in _cpu(nodes[name], since=before).items():
+                        cpu.setdefault(f"{name}.{kind}.{part}", []).append(sum(used.values()) / N * 1e6)
                     samples.setdefault(f"{name}.{kind}", []).append(rate)
                     print(f"# {time.strftime('%H:%M:%S')} jobs_ab.{name}.{kind} {rate:.0f}", file=sys.stderr)
     finally:
@@ -60,7 +67,37 @@ def run() -> list[dict]:
             figure(f"jobs_ab.{name}.overhead_us_per_job_per_slot", (1 / jobs - 1 / bare) * slots * 1e6, "us")
         )
     figs.append(figure("jobs_ab.after_vs_before.jobs", med["after.jobs"] / med["before.jobs"], "ratio"))
+    per_job = {k: statistics.median(v) for k, v in sorted(cpu.items())}
+    figs += [figure(f"jobs_ab.cpu_us_per_job.{k}", v, "us") for k, v in per_job.items()]
     return figs
+
+
+def _cpu(nodes: Any, since: dict[str, dict[int, float]] | None = None) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far, per process: the nodes', every `postgres` process's and
+    `redis-server`'s; with `since`, what each used after it (a process that exited in between
+    is not counted, one that started is counted whole)."""
+    used: dict[str, dict[int, float]] = {"workers": {p.pid: _proc_cpu(p.pid) for p in nodes.procs}}
+    used["postgres"], used["redis"] = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            part = {"postgres": "postgres", "redis-server": "redis"}.get(comm)
+            if part:
+                used[part][int(entry.name)] = _proc_cpu(int(entry.name))
+    if since is None:
+        return used
+    return {k: {pid: t - since[k].get(pid, 0.0) for pid, t in v.items()} for k, v in used.items()}
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _start(bench, tag: str, level: str):

@@ -5,8 +5,8 @@ Why not psycopg's cursor: measured on the claim (docs/PERFORMANCE.md, "Stop 29")
 own Python (the prepared-statement manager, a dumper per parameter, the result's description
 and loaders) was most of the worker's CPU per claim, for a statement whose ten parameters are
 strings, UUIDs and timestamps and whose one row is five scalars; the round trip is the same.
-Sent here, a whole `job_claim` costs ~85 µs of the caller's CPU instead of ~140, and ~55 µs
-less wall time.
+Sent here, a whole `job_claim` or a single `jobs_insert` costs 80–100 µs of the caller's CPU
+instead of 115–150, and 25–60 µs less wall time (`make bench ONLY=jobs_claim`).
 
 Only where that is exactly what psycopg would send: PostgreSQL on psycopg 3, Django in
 autocommit mode with no transaction open on the session (libpq's own status says so), so the
