@@ -3,10 +3,10 @@ cursor (a study: `python -m bench --only jobs_claim`).
 
 The claim is the one statement every delivery adds to a bare Celery task; the INSERT is what a
 single enqueue adds to a bare publish. Each round inserts BENCH_CLAIM_N rows (default 2,000) one
-by one, then claims them one by one, in this process, once with
-`jobs/table/hot.py` (libpq, prepared once per connection) and once with the psycopg cursor path
-it falls back to (prepared by psycopg after `prepare_threshold` runs; the first 50 claims of a
-side warm it up and are not timed), alternating which goes first. Prints medians of BENCH_RUNS
+by one, then claims them one by one, in this process, once with `jobs/table/hot.py` (libpq,
+prepared once per connection) and once with the psycopg cursor path it falls back to (prepared
+by psycopg after `prepare_threshold` runs; the first 50 statements of each kind warm it up and
+are not timed), alternating which side goes first. Prints medians of BENCH_RUNS
 rounds: wall µs per statement and this process's CPU µs per statement (less moved by other
 load), and the libpq side's ratio to the cursor side taken round by round.
 """
