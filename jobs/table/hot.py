@@ -77,21 +77,31 @@ class Statement:
         ]
 
 
-def run(statement: Statement, values: Sequence[Any]) -> list[tuple] | None:
-    """The statement's rows, or None when it cannot be sent this way here (see the module)."""
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.vendor != "postgresql" or db.in_atomic_block or db.execute_wrappers or db.queries_logged:
-        return None  # wrappers and DEBUG's query log see every statement: the cursor's path then
+def psycopg_connection(db: Any) -> psycopg.Connection | None:
+    """Django's psycopg 3 connection, opened and health-checked as Django's `cursor()` opens it,
+    for the layer's per-job statements; None where they take Django's own cursor: not PostgreSQL
+    on psycopg 3, or Django asked to see every statement (`execute_wrapper()`, DEBUG's log)."""
+    if db.vendor != "postgresql" or db.execute_wrappers or db.queries_logged:
+        return None
     db.close_if_health_check_failed()
     db.ensure_connection()
     conn = db.connection
-    if not isinstance(conn, psycopg.Connection) or not conn.autocommit:
+    if not isinstance(conn, psycopg.Connection):
+        return None
+    db.validate_thread_sharing()
+    return conn
+
+
+def run(statement: Statement, values: Sequence[Any]) -> list[tuple] | None:
+    """The statement's rows, or None when it cannot be sent this way here (see the module)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    conn = None if db.in_atomic_block else psycopg_connection(db)
+    if conn is None or not conn.autocommit:
         return None
     try:
         params = statement.params(values)
     except Unfit:
         return None
-    db.validate_thread_sharing()
     with db.wrap_database_errors, conn.lock:
         if conn.closed:
             raise psycopg.OperationalError("the connection is closed")
@@ -137,9 +147,8 @@ def _result(conn: Any, pgconn: Any) -> Any:
         except Exception:
             conn.close()
         raise
-    result, last = None, pgconn.get_result()
-    while last is not None:  # every result up to the end of the statement, keeping the first
-        result = result or last
+    result = last = pgconn.get_result()
+    while last is not None:  # read up to the end of the statement; the first result is its answer
         last = pgconn.get_result()
     if result is None:
         raise psycopg.OperationalError(pgconn.error_message.decode(errors="replace") or "no result")

@@ -117,14 +117,11 @@ def _bound() -> Iterator[Any]:
     Django's own cursor on SQLite or psycopg2, and where Django is asked to see every statement
     (`connection.execute_wrapper()`, DEBUG's query log)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each attribute read through `connection` costs ~2.5 µs
-    if postgres() and not (db.execute_wrappers or db.queries_logged):
-        db.close_if_health_check_failed()
-        db.ensure_connection()
-        if isinstance(db.connection, psycopg.Connection):
-            db.validate_thread_sharing()
-            with db.wrap_database_errors, psycopg.Cursor(db.connection) as cur:
-                yield cur
-            return
+    conn = hot.psycopg_connection(db)
+    if conn is not None:
+        with db.wrap_database_errors, psycopg.Cursor(conn) as cur:
+            yield cur
+        return
     with db.cursor() as cur:
         yield cur
 

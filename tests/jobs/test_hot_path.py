@@ -1,4 +1,6 @@
-"""The per-job statements and checks made cheaper for issue 20 keep their meaning: the claim is
+"""The per-job statements and checks made cheaper for issue 20 keep their meaning: the claim and
+a single enqueue's INSERT go through libpq outside a transaction and behave as through psycopg's
+cursor (same rows, Django's errors, a usable connection after an error or a signal), the claim is
 prepared unless the settings say not to, its relaxed commit stays inside its own statement, a
 claim on a dead connection is Django's "database away", a remembered argument shape never lets a
 wrong call through, and ids drawn in bulk are distinct random UUIDs."""
@@ -63,7 +65,7 @@ def _prepared_claims() -> int:
 
 @pytest.mark.skipif(not postgres(), reason="PostgreSQL's prepared statements")
 @pytest.mark.parametrize("threshold", [5, None])
-def test_the_claim_is_prepared_after_a_few_runs_unless_preparing_is_off(threshold):
+def test_the_claim_is_prepared_unless_preparing_is_off(threshold):
     """Planning the claim against the job table's indexes was most of PostgreSQL's work per job;
     prepare_threshold None (Django's default, for PgBouncer in transaction mode) prepares nothing."""
     connection.ensure_connection()
