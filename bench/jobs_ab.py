@@ -3,10 +3,12 @@
 `BENCH_AB_BEFORE=/path/to/an/older/checkout make bench ONLY=jobs_ab`: worker nodes (solo:1x2, the
 bench's shape) are started from that tree and from this one, on the same database and Redis; each
 round drains BENCH_AB_N no-op jobs (default 5,000) with each tree, bare task and durable job, in
-turn, so a busy machine's noise falls on both trees alike. LOG_LEVEL (default INFO, the project's
-own) is the workers'. Prints drain rates, durable/bare per tree and the per-job overhead in µs,
-and where the CPU went per job (Linux `/proc`): the worker nodes', PostgreSQL's (every `postgres`
-process) and Redis's, each the median over rounds of CPU seconds during the drain / N.
+turn, so a busy machine's noise falls on both trees alike. LOG_LEVEL (default INFO, the
+project's own) is the workers'. BENCH_AB_AFTER_ENV (`NAME=value,...`) is added to the "after"
+nodes' environment: with BENCH_AB_BEFORE=. it compares a setting on one tree. Prints drain
+rates, durable/bare per tree and the per-job overhead in µs, and where the CPU went per job
+(Linux `/proc`): the worker nodes', PostgreSQL's (every `postgres` process) and Redis's, each
+the median over rounds of CPU seconds during the drain / N.
 """
 
 from __future__ import annotations
@@ -101,5 +103,10 @@ def _proc_cpu(pid: int) -> float:
 
 
 def _start(bench, tag: str, level: str):
-    """Nodes of the tree `celery_workers.ROOT` names, as the jobs bench starts its own."""
-    return bench.start(SHAPE, {"LOG_LEVEL": level, "PYTHONPATH": str(celery_workers.ROOT)}, tag=f"ab-{tag}")
+    """Nodes of the tree `celery_workers.ROOT` names, as the jobs bench starts its own; the
+    "after" nodes also get BENCH_AB_AFTER_ENV (`NAME=value,...`), to compare a setting."""
+    env = {"LOG_LEVEL": level, "PYTHONPATH": str(celery_workers.ROOT)}
+    if tag == "after":
+        extra = os.environ.get("BENCH_AB_AFTER_ENV", "")
+        env |= dict(pair.split("=", 1) for pair in extra.split(",") if pair)
+    return bench.start(SHAPE, env, tag=f"ab-{tag}")

@@ -43,6 +43,10 @@ class JobsSettings:
     publish_socket_timeout: float = 0.25
     max_retry_after: float = 6 * 3600.0
     max_snooze: float = 24 * 3600.0
+    # A solo worker sends a job's claim as its message arrives and reads it once kombu has
+    # recorded the message in Redis (core/early.py): one wait for both round trips. Off unless
+    # asked for: it pays where the database is across a network (docs/PERFORMANCE.md).
+    early_claim: bool = False
     # A delivery whose fate the database cannot decide goes back to the broker after this delay.
     requeue_delay: float = 1.0
     # Cancelling a running job: its lease ends at once (a body that checks it stops there); the

@@ -19,6 +19,7 @@ from django.db.models.signals import post_migrate
 from jobs.conf import conf
 from jobs.console import checks, queues
 from jobs.console.revoke import job_revoked
+from jobs.core import early
 from jobs.observe import metrics
 from jobs.plugins import cron, lifeline, reconciler, stager
 from jobs.runtime import reset_after_fork, runtime
@@ -56,6 +57,8 @@ def _flusher() -> None:
 
 
 def start_plugins(sender: Any = None, **_kw: Any) -> None:
+    if sender is not None:
+        early.install(sender)
     rt = runtime()
     for plugin in (stager, reconciler, lifeline):
         plugin.register(rt)
@@ -71,6 +74,7 @@ def stop_plugins() -> None:
 
 
 def _stop(**_kw: Any) -> None:
+    early.uninstall()
     runtime().stop()
 
 

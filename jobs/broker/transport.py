@@ -20,14 +20,34 @@ them `jobs.broker.transport:Transport://`, which Flower's broker page cannot par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from kombu import transport as kombu_transport
 from kombu.transport import redis as kombu_redis
 
+# Called with each message as it arrives, before kombu records it as unacked in Redis (a round
+# trip) and hands it to Celery; what a receiver returns (if not None) is called once that write
+# is done, or failed. A solo worker's early claim is sent and read across it (core/early.py).
+# A receiver must not raise; it is given the message only to read.
+ON_ARRIVAL: list[Callable[[Any], Callable[[], None] | None]] = []
+
+
+class QoS(kombu_redis.QoS):
+    def append(self, message: Any, delivery_tag: Any) -> None:
+        then = [receiver(message) for receiver in ON_ARRIVAL]
+        try:
+            super().append(message, delivery_tag)
+        finally:
+            for done in then:
+                if done is not None:
+                    done()
+
 
 class Channel(kombu_redis.Channel):
+    QoS = QoS
+
     def _connparams(self, asynchronous: bool = False) -> Any:
         if self.connection.client is None:
             raise redis.exceptions.ConnectionError("the broker connection was closed; reconnecting")

@@ -28,6 +28,7 @@ from jobs.broker import MARKER
 from jobs.conf import conf
 from jobs.core import gates, leases
 from jobs.core.context import JobContext, LeaseLost, RetryRequested, Snooze, _current
+from jobs.core.early import early_claim_take
 from jobs.core.outcome import Outcome, celery_answer, outcome_write
 from jobs.runtime import runtime
 from jobs.table import clock, rows, transitions
@@ -101,11 +102,16 @@ class Execution:
         return self._body()
 
     def _claim(self) -> Outcome | None:
-        now = clock.db_now()
-        lease_until = now + timedelta(seconds=conf().lease_ttl)
-        got = transitions.job_claim(
-            self.job_id, token=self.token, worker=self.worker, now=now, lease_until=lease_until
-        )
+        early = early_claim_take(self.job_id)  # sent as the message arrived (solo workers)
+        got: tuple | None
+        if early is not None:
+            self.token, now, lease_until, got = early.token, early.now, early.lease_until, early.row
+        else:
+            now = clock.db_now()
+            lease_until = now + timedelta(seconds=conf().lease_ttl)
+            got = transitions.job_claim(
+                self.job_id, token=self.token, worker=self.worker, now=now, lease_until=lease_until
+            )
         if got is None:
             state = transitions.job_state(self.job_id)
             if state is not None:

@@ -92,9 +92,27 @@ def psycopg_connection(db: Any) -> psycopg.Connection | None:
     return conn
 
 
-def run(statement: Statement, values: Sequence[Any]) -> list[tuple] | None:
+def run(statement: Statement, values: Sequence[Any], db: Any = None) -> list[tuple] | None:
     """The statement's rows, or None when it cannot be sent this way here (see the module)."""
-    db = connections[DEFAULT_DB_ALIAS]
+    sent = send(statement, values, db)
+    return None if sent is None else sent.rows()
+
+
+class Sent:
+    """A statement on its way: `rows()` waits for its answer. One per connection at a time."""
+
+    def __init__(self, db: Any, conn: Any, statement: Statement, params: list[bytes | None]) -> None:
+        self.db, self.conn, self.statement, self.params = db, conn, statement, params
+
+    def rows(self) -> list[tuple]:
+        with self.db.wrap_database_errors, self.conn.lock:
+            return self.statement.rows(_answer(self.conn, self.statement, self.params))
+
+
+def send(statement: Statement, values: Sequence[Any], db: Any = None) -> Sent | None:
+    """Send the statement and return without waiting for its answer (`Sent.rows()` reads it;
+    until then the connection takes nothing else); None where `run` would answer None."""
+    db = db or connections[DEFAULT_DB_ALIAS]
     conn = None if db.in_atomic_block else psycopg_connection(db)
     if conn is None or not conn.autocommit:
         return None
@@ -108,27 +126,33 @@ def run(statement: Statement, values: Sequence[Any]) -> list[tuple] | None:
         pgconn = conn.pgconn
         if pgconn.transaction_status != _IDLE or pgconn.pipeline_status != pq.PipelineStatus.OFF:
             return None
-        return statement.rows(_execute(conn, pgconn, statement, params))
+        _send(conn, pgconn, statement, params)
+    return Sent(db, conn, statement, params)
 
 
-def _execute(conn: Any, pgconn: Any, statement: Statement, params: list[bytes | None]) -> Any:
+def _send(conn: Any, pgconn: Any, statement: Statement, params: list[bytes | None]) -> None:
     if conn.prepare_threshold is None:  # preparing is off: bound on the server all the same
         pgconn.send_query_params(statement.sql, params)
-        return _result(conn, pgconn)
+        return
     prepared: set[bytes] = conn.__dict__.setdefault("_jobs_prepared", set())
-    for _ in range(2):
-        if statement.name not in prepared:
-            pgconn.send_prepare(statement.name, statement.sql)
-            _result(conn, pgconn)
-            prepared.add(statement.name)
-        pgconn.send_query_prepared(statement.name, params)
-        try:
-            return _result(conn, pgconn)
-        except psycopg.Error as exc:
-            if exc.sqlstate != _LOST_STATEMENT:
-                raise
-            prepared.discard(statement.name)  # the session dropped it (DISCARD ALL): once more
-    raise psycopg.OperationalError(f"{statement.name.decode()}: could not be prepared")
+    if statement.name not in prepared:
+        pgconn.send_prepare(statement.name, statement.sql)
+        _result(conn, pgconn)
+        prepared.add(statement.name)
+    pgconn.send_query_prepared(statement.name, params)
+
+
+def _answer(conn: Any, statement: Statement, params: list[bytes | None]) -> Any:
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    try:
+        return _result(conn, conn.pgconn)
+    except psycopg.Error as exc:
+        if exc.sqlstate != _LOST_STATEMENT:
+            raise
+    conn.__dict__["_jobs_prepared"].discard(statement.name)  # the session dropped it: once more
+    _send(conn, conn.pgconn, statement, params)
+    return _result(conn, conn.pgconn)
 
 
 def _result(conn: Any, pgconn: Any) -> Any:

@@ -50,7 +50,35 @@ def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_unti
     On PostgreSQL outside a transaction this is one prepared statement sent through libpq
     (table/hot.py), one round trip, whose commit does not wait for the disk (see relaxed_commit
     and RELAXED_CLAIM_SQL)."""
-    params = [
+    params = _claim_params(job_id, token, worker, now, lease_until)
+    rows = hot.run(HOT_CLAIM, params)  # outside a transaction on PostgreSQL: straight through libpq
+    if rows is None:
+        relaxed = postgres() and not connection.in_atomic_block
+        rows = run_hot(RELAXED_CLAIM_SQL if relaxed else CLAIM_SQL, params)
+    return rows[0] if rows else None
+
+
+def job_claim_undo(job_id: str, token: str) -> bool:
+    """Give back a claim whose job did not run here: queued again, its attempt not counted."""
+    rows = run_sql(
+        f"UPDATE {TABLE} SET state = %s, attempt = attempt - 1, lease_token = NULL, "
+        f"lease_expires_at = NULL WHERE id = %s AND lease_token = %s RETURNING id",
+        [JobState.QUEUED, db_id(job_id), token],
+    )
+    return bool(rows)
+
+
+def job_claim_send(
+    db: Any, job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime
+) -> hot.Sent | None:
+    """`job_claim` sent on `db` without waiting for it: `.rows()` answers it later ([] or
+    job_claim's row), and `db` takes nothing else until then; None where it cannot be sent so
+    (see table/hot.py)."""
+    return hot.send(HOT_CLAIM, _claim_params(job_id, token, worker, now, lease_until), db)
+
+
+def _claim_params(job_id: str, token: str, worker: str, now: datetime, lease_until: datetime) -> list:
+    return [
         JobState.STARTED,
         db_time(now),
         worker[:200],
@@ -62,11 +90,6 @@ def job_claim(job_id: str, *, token: str, worker: str, now: datetime, lease_unti
         JobState.STARTED,
         db_time(now),
     ]
-    rows = hot.run(HOT_CLAIM, params)  # outside a transaction on PostgreSQL: straight through libpq
-    if rows is None:
-        relaxed = postgres() and not connection.in_atomic_block
-        rows = run_hot(RELAXED_CLAIM_SQL if relaxed else CLAIM_SQL, params)
-    return rows[0] if rows else None
 
 
 CLAIM_SQL = (
