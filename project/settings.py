@@ -205,8 +205,8 @@ JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=300)
 JOBS_MOVER_INTERVAL = env.float("JOBS_MOVER_INTERVAL", default=0.5 if EMBEDDED_MODE else 0.1)
 JOBS_RECONCILE_EVERY = env.float("JOBS_RECONCILE_EVERY", default=5)
 # A solo worker sends a job's claim as its message arrives, overlapping kombu's write to Redis
-# (jobs/core/early.py). Off by default: it pays where the database is across a network and the
-# worker's cores are its own; on one small machine shared with PostgreSQL it costs throughput
+# (jobs/core/early.py). Off by default: one solo node here drains 7% more with it, two nodes
+# sharing two cores with PostgreSQL 5% fewer; it is for a database across a network
 # (docs/PERFORMANCE.md, "Stop 30").
 JOBS_EARLY_CLAIM = env.bool("JOBS_EARLY_CLAIM", default=False)
 # A delivery the database cannot decide (or a worker that does not know the task) is sent back

@@ -18,10 +18,10 @@ answer is a shortcut, never the verdict). A claim whose job did not start after 
 dropped the message) is given back, queued with its attempt not counted, by the next arrival or
 the next job.
 
-Off unless `JOBS_EARLY_CLAIM = True`. Measured (`jobs_ab`): one solo node on this project's
-2-core bench machine drains 12–19% more durable jobs with it; two nodes there, which with
-PostgreSQL and Redis fill both cores, drain 6–12% fewer, as the overlapped claim competes for
-the cores the other node needs. It is for a worker whose database is across a network.
+Off unless `JOBS_EARLY_CLAIM = True`. Measured (`jobs_ab`, docs/PERFORMANCE.md "Stop 30"): one
+solo node on this project's 2-core bench machine, which also runs PostgreSQL and Redis, drains 7%
+more durable jobs with it; two nodes there drain 5% fewer. It is for a worker whose database is
+across a network, where the wait it hides is the network's.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from typing import Any
 
 from celery.concurrency.solo import TaskPool as SoloPool
 from celery.worker import state as worker_state
-from django.db import DEFAULT_DB_ALIAS, connections
 
 from jobs.broker import MARKER, transport
 from jobs.conf import conf
@@ -93,12 +92,7 @@ def on_arrival(message: Any) -> Callable[[], None] | None:
         now = clock.db_now()
         lease_until = now + timedelta(seconds=conf().lease_ttl)
         sent = transitions.job_claim_send(
-            connections[DEFAULT_DB_ALIAS],
-            job_id,
-            token=token,
-            worker=_node.worker,
-            now=now,
-            lease_until=lease_until,
+            job_id, token=token, worker=_node.worker, now=now, lease_until=lease_until
         )
     except Exception as exc:  # never in a delivery's way: that job claims as before
         _pause(exc)
@@ -157,11 +151,12 @@ def _give_back(claimed: Claimed) -> None:
     not decode, for one): queued again, to be published again whole (JOBS_REPUBLISH_AFTER)."""
     fields = {"job_id": claimed.job_id}
     try:
-        transitions.job_claim_undo(claimed.job_id, claimed.token)
+        undone = transitions.job_claim_undo(claimed.job_id, claimed.token)
     except Exception as exc:  # its lease lapses and rescue queues it again
         logger.warning("early claim not given back", extra={"fields": fields | {"error": type(exc).__name__}})
         return
-    logger.info("early claim given back: the job did not start", extra={"fields": fields})
+    if undone:  # else the row has moved on (cancelled meanwhile): nothing of ours to give back
+        logger.info("early claim given back: the job did not start", extra={"fields": fields})
 
 
 def _pause(exc: Exception) -> None:

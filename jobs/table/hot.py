@@ -92,9 +92,9 @@ def psycopg_connection(db: Any) -> psycopg.Connection | None:
     return conn
 
 
-def run(statement: Statement, values: Sequence[Any], db: Any = None) -> list[tuple] | None:
+def run(statement: Statement, values: Sequence[Any]) -> list[tuple] | None:
     """The statement's rows, or None when it cannot be sent this way here (see the module)."""
-    sent = send(statement, values, db)
+    sent = send(statement, values)
     return None if sent is None else sent.rows()
 
 
@@ -109,10 +109,11 @@ class Sent:
             return self.statement.rows(_answer(self.conn, self.statement, self.params))
 
 
-def send(statement: Statement, values: Sequence[Any], db: Any = None) -> Sent | None:
-    """Send the statement and return without waiting for its answer (`Sent.rows()` reads it;
-    until then the connection takes nothing else); None where `run` would answer None."""
-    db = db or connections[DEFAULT_DB_ALIAS]
+def send(statement: Statement, values: Sequence[Any]) -> Sent | None:
+    """Send the statement and return without waiting for its answer: `Sent.rows()` reads it,
+    and until then the connection takes nothing else (a solo worker's early claim, core/early.py,
+    reads it within kombu's own call). None where `run` would answer None."""
+    db = connections[DEFAULT_DB_ALIAS]
     conn = None if db.in_atomic_block else psycopg_connection(db)
     if conn is None or not conn.autocommit:
         return None

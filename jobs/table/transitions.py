@@ -69,12 +69,12 @@ def job_claim_undo(job_id: str, token: str) -> bool:
 
 
 def job_claim_send(
-    db: Any, job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime
+    job_id: str, *, token: str, worker: str, now: datetime, lease_until: datetime
 ) -> hot.Sent | None:
-    """`job_claim` sent on `db` without waiting for it: `.rows()` answers it later ([] or
-    job_claim's row), and `db` takes nothing else until then; None where it cannot be sent so
-    (see table/hot.py)."""
-    return hot.send(HOT_CLAIM, _claim_params(job_id, token, worker, now, lease_until), db)
+    """`job_claim` sent without waiting for it: `.rows()` answers it later ([] or job_claim's
+    row), and Django's connection takes nothing else until then; None where it cannot be sent so
+    (see table/hot.py): the job claims when it starts."""
+    return hot.send(HOT_CLAIM, _claim_params(job_id, token, worker, now, lease_until))
 
 
 def _claim_params(job_id: str, token: str, worker: str, now: datetime, lease_until: datetime) -> list:
