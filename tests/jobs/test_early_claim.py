@@ -165,8 +165,8 @@ def test_a_solo_worker_that_claims_early_runs_each_job_once(worker_process):
 @pytest.mark.integration
 def test_a_message_celery_cannot_read_gives_its_early_claim_back(worker_process, settings):
     """A job whose message is damaged in the broker: Celery drops it after the early claim was
-    sent; the row is queued again (not left `started` for rescue), and the layer's republish
-    delivers it whole later."""
+    made; the row is queued again, its attempt not counted (not left `started` until rescue), for
+    the layer to publish it whole again after JOBS_REPUBLISH_AFTER (not waited for here)."""
     damaged = chaos_mark_job.enqueue(key="damaged", n=1).job_id
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     key = next(k for k in client.scan_iter(b"default*") if client.type(k) == b"list")
