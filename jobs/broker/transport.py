@@ -36,6 +36,8 @@ ON_ARRIVAL: list[Callable[[Any], Callable[[], None] | None]] = []
 
 class QoS(kombu_redis.QoS):
     def append(self, message: Any, delivery_tag: Any) -> None:
+        if not ON_ARRIVAL:  # no receiver (the default): kombu's own call, nothing around it
+            return super().append(message, delivery_tag)
         then = [receiver(message) for receiver in ON_ARRIVAL]
         try:
             super().append(message, delivery_tag)

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from celery.concurrency.solo import TaskPool as SoloPool
@@ -39,9 +38,9 @@ from celery.worker import state as worker_state
 
 from jobs.broker import MARKER, transport
 from jobs.conf import conf
+from jobs.core import leases
 from jobs.core.context import _current
-from jobs.runtime import runtime
-from jobs.table import clock, transitions
+from jobs.table import transitions
 
 logger = logging.getLogger("jobs.early")
 PAUSE_AFTER_ERROR = 5.0  # the database did not take an early claim: claim as before meanwhile
@@ -88,9 +87,8 @@ def on_arrival(message: Any) -> Callable[[], None] | None:
         job_id = _claimable(message)
         if job_id is None:
             return None
-        token = f"{runtime().token}:{uuid.uuid4().hex[:12]}"
-        now = clock.db_now()
-        lease_until = now + timedelta(seconds=conf().lease_ttl)
+        token = leases.execution_token()
+        now, lease_until = leases.lease_from_now()
         sent = transitions.job_claim_send(
             job_id, token=token, worker=_node.worker, now=now, lease_until=lease_until
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection
@@ -30,7 +29,6 @@ from jobs.core import gates, leases
 from jobs.core.context import JobContext, LeaseLost, RetryRequested, Snooze, _current
 from jobs.core.early import early_claim_take
 from jobs.core.outcome import Outcome, celery_answer, outcome_write
-from jobs.runtime import runtime
 from jobs.table import clock, rows, transitions
 from jobs.table.payload import PayloadError, clean_text, payload_real
 
@@ -45,7 +43,7 @@ class Execution:
         self.job_id = str(req.id)
         self.queue = (req.delivery_info or {}).get("routing_key") or self.opts.queue
         self.worker = req.hostname or ""
-        self.token = f"{runtime().token}:{uuid.uuid4().hex[:12]}"  # per execution: threads too
+        self.token = leases.execution_token()
         self.attempt, self.max_attempts, self.deferrals = 1, self.opts.max_attempts, 0
         self.started_at = clock.db_now()
         self.lease_lost = False
@@ -107,8 +105,7 @@ class Execution:
         if early is not None:
             self.token, now, lease_until, got = early.token, early.now, early.lease_until, early.row
         else:
-            now = clock.db_now()
-            lease_until = now + timedelta(seconds=conf().lease_ttl)
+            now, lease_until = leases.lease_from_now()
             got = transitions.job_claim(
                 self.job_id, token=self.token, worker=self.worker, now=now, lease_until=lease_until
             )

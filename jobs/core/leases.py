@@ -10,15 +10,27 @@ marks that execution's lease lost. The body sees it (`current_job().lease_lost`,
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from jobs.conf import conf
 from jobs.coordination import coordinator
 from jobs.runtime import reset_after_fork, runtime
 from jobs.table import clock, transitions
+
+
+def execution_token() -> str:
+    """The lease token of one execution: this process's, plus its own (threads run several)."""
+    return f"{runtime().token}:{uuid.uuid4().hex[:12]}"
+
+
+def lease_from_now() -> tuple[datetime, datetime]:
+    """(now, when a lease taken now lapses), on the database's clock."""
+    now = clock.db_now()
+    return now, now + timedelta(seconds=conf().lease_ttl)
 
 
 class Holder(Protocol):
@@ -66,7 +78,7 @@ class Holdings:
             jobs = list(self.jobs.values())
         errors: list[Exception] = []
         if jobs:
-            until = clock.db_now() + timedelta(seconds=conf().lease_ttl)
+            until = lease_from_now()[1]
             try:
                 kept = transitions.leases_renew([(h.job_id, h.token) for h in jobs], until)
                 for h in jobs:

@@ -128,9 +128,12 @@ def test_messages_celery_may_hold_or_drop_are_claimed_as_before(solo_node, case,
 def test_a_worker_of_another_pool_claims_when_the_job_starts(transactional_db, settings):
     settings.JOBS_EARLY_CLAIM = True
     early.install(SimpleNamespace(pool=object(), app=current_app, hostname=HOST))  # prefork, threads
-    job_id = noop_job.enqueue().job_id
-    _arrive()
-    assert _row(job_id).state == JobState.QUEUED
+    try:
+        job_id = noop_job.enqueue().job_id
+        _arrive()
+        assert _row(job_id).state == JobState.QUEUED
+    finally:
+        early.uninstall()  # had it installed, later tests would claim early
 
 
 def test_a_database_that_does_not_answer_pauses_early_claims_and_jobs_claim_as_before(
