@@ -32,6 +32,10 @@ from kombu.transport import redis as kombu_redis
 # is done, or failed. A solo worker's early claim is sent and read across it (core/early.py).
 # A receiver must not raise; it is given the message only to read.
 ON_ARRIVAL: list[Callable[[Any], Callable[[], None] | None]] = []
+# Called after the consumer's own callback has returned (or raised) for a message: in a solo
+# worker the job ran inside it, so what the arrival prepared for a job that did not start is
+# still there to undo (core/early.py gives its claim back). Must not raise.
+AFTER_DELIVERY: list[Callable[[], None]] = []
 
 
 class QoS(kombu_redis.QoS):
@@ -49,6 +53,19 @@ class QoS(kombu_redis.QoS):
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
+
+    def basic_consume(self, queue: str, *args: Any, **kwargs: Any) -> Any:
+        callback = kwargs["callback"]  # kombu's Queue.consume passes it by name
+
+        def delivered(message: Any) -> Any:
+            try:
+                return callback(message)
+            finally:
+                for done in AFTER_DELIVERY:
+                    done()
+
+        kwargs["callback"] = delivered
+        return super().basic_consume(queue, *args, **kwargs)
 
     def _connparams(self, asynchronous: bool = False) -> Any:
         if self.connection.client is None:

@@ -15,8 +15,9 @@ a thread has a connection of its own), a message the layer published for a job t
 worker, with no eta, no expiry and no Celery rate limit, not revoked. Anything else claims as
 before, and so does a job whose early claim found nothing to claim (asked again: the early
 answer is a shortcut, never the verdict). A claim whose job did not start after all (Celery
-dropped the message) is given back, queued with its attempt not counted, by the next arrival or
-the next job.
+dropped the message) is given back, queued with its attempt not counted, as soon as Celery's
+handling of that message returns (the transport's `AFTER_DELIVERY`: a solo worker runs the job
+inside it).
 
 Off unless `JOBS_EARLY_CLAIM = True`. Measured (`jobs_ab`, docs/PERFORMANCE.md "Stop 30"): one
 solo node on this project's 2-core bench machine, which also runs PostgreSQL and Redis, drains 7%
@@ -72,18 +73,20 @@ def install(consumer: Any) -> None:
     _node.app, _node.worker = consumer.app, consumer.hostname or ""
     if on_arrival not in transport.ON_ARRIVAL:
         transport.ON_ARRIVAL.append(on_arrival)
+        transport.AFTER_DELIVERY.append(_settle)
 
 
 def uninstall() -> None:
     if on_arrival in transport.ON_ARRIVAL:
         transport.ON_ARRIVAL.remove(on_arrival)
+        transport.AFTER_DELIVERY.remove(_settle)
     _settle()
 
 
 def on_arrival(message: Any) -> Callable[[], None] | None:
     """Send this message's claim; the answer is read by what this returns (kombu calls it)."""
     try:
-        _settle()
+        _settle()  # one left by a message taken without a delivery callback (kombu's basic_get)
         job_id = _claimable(message)
         if job_id is None:
             return None
@@ -138,7 +141,7 @@ def _claimable(message: Any) -> str | None:
 
 
 def _settle() -> None:
-    """A claim still here when the next message arrives: its job did not start."""
+    """A claim still here when Celery is done with its message: its job did not start."""
     claimed, _node.claimed = _node.claimed, None
     if claimed is not None:
         _give_back(claimed)
