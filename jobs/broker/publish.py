@@ -139,7 +139,7 @@ os.register_at_fork(after_in_child=breaker_reset)
 def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -> bool:
     """Put one stored job on its queue; False when the broker did not take it (logged, kept).
 
-    Without a producer this is `jobs_publish([spec])` (on Redis: one pipelined push); with one,
+    Without a producer this is `jobs_publish([spec])` (on Redis: one LPUSH); with one,
     Celery's own publish (other transports)."""
     if MANUAL.get():
         return True
@@ -177,7 +177,7 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
 
 
 def jobs_publish(specs: list[dict[str, Any]]) -> int:
-    """Publish several: on Redis in one pipeline per thousand (jobs.broker.redis_pipeline), elsewhere over
+    """Publish several: on Redis one LPUSH per list and thousand (jobs.broker.redis_pipeline), elsewhere over
     one producer. When the batch fails, every job in it stays unpublished for the relay (a part
     that did reach Redis runs once: a second copy cannot claim the row). Returns how many the
     broker took."""

@@ -2,6 +2,9 @@
 Celery's own `amqp.as_task_v2`), pushed as kombu's Redis transport stores them. A bulk enqueue
 or the mover's batch costs one round trip per thousand jobs instead of one publish each.
 Only for kombu's Redis transport; every other transport goes through the normal publish.
+The messages for one list go in one LPUSH with many values, which Redis documents as the same as
+one LPUSH per value in that order (each pushed onto the head, so BRPOP still takes the first
+first), at one command and one reply per list instead of one per job (`make bench ONLY=jobs_batch`).
 
 Why not kombu 5.7's own `Producer.batch()`, which pipelines the same way and writes the message
 itself: through `send_task` it costs four times the CPU per job, and even fed Celery's message
@@ -12,8 +15,11 @@ Celery's for every priority."""
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import uuid
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from celery import current_app
@@ -29,17 +35,22 @@ def supported(conn: Any) -> bool:
 
 
 def redis_publish_many(conn: Any, specs: list[dict[str, Any]], chunk: int = 1000) -> None:
-    """Push every spec's message; raises when Redis did not take them (nothing is marked)."""
+    """Push every spec's message; raises when Redis did not take them (nothing is marked). A
+    chunk is one LPUSH per list it touches, those in one pipeline."""
     channel = conn.default_channel
     client, build = _client(channel), _Messages(current_app.amqp, channel)
     tags = new_ids(len(specs))  # kombu's delivery tags, one random read for the batch
-    if len(specs) == 1:  # a single enqueue: the push itself, without a pipeline's bookkeeping
-        client.lpush(*build(specs[0], tags[0]))
-        return
     for i in range(0, len(specs), chunk):
-        pipe = client.pipeline(transaction=False)
+        lists: dict[str, list[str]] = {}
         for spec, tag in zip(specs[i : i + chunk], tags[i : i + chunk], strict=True):
-            pipe.lpush(*build(spec, tag))
+            key, message = build(spec, tag)
+            lists.setdefault(key, []).append(message)
+        if len(lists) == 1:  # one queue and priority (a single enqueue, most batches): one command
+            client.lpush(key, *lists[key])
+            continue
+        pipe = client.pipeline(transaction=False)
+        for key, messages in lists.items():
+            pipe.lpush(key, *messages)
         pipe.execute()
 
 
@@ -60,46 +71,68 @@ class _Messages:
     bulk enqueue's time went to building every message from scratch). The stored arguments are
     already in kombu's JSON form (jobs.table.payload), so they go into the body as they are.
     reply_to and the reprs among the properties as `send_task` has them (it passes the app's
-    thread oid, and its options go on to `publish` as properties): tests/jobs/test_redis_format.py."""
+    thread oid, and its options go on to `publish` as properties): tests/jobs/test_redis_format.py.
+
+    The message's JSON is written once per task, queue and priority with a slot where each job's
+    own values go (`_frame`), and each job's message is that text with its values filled in: JSON
+    encoding the whole message per job was two thirds of the build (`make bench ONLY=jobs_batch`)."""
 
     def __init__(self, amqp: Any, channel: Any) -> None:
         self.amqp, self.channel = amqp, channel
 
     def __call__(self, spec: dict[str, Any], tag: uuid.UUID) -> tuple[str, str]:
-        headers, properties, embed = self._template(spec["task"])
-        job_id, priority = spec["id"], spec.get("priority") or 0
+        queue, priority = spec["queue"], spec.get("priority") or 0
+        key, frame, embed = self._frame(spec["task"], queue, priority)
+        args, kwargs = spec["args"] or [], spec["kwargs"] or {}
+        body = f"[{json.dumps(args)}, {json.dumps(kwargs)}, {embed}]"
         shown = reprs(spec["args"], spec["kwargs"])
-        body = [spec["args"] or [], spec["kwargs"] or {}, embed]
-        message = {
-            "body": base64.b64encode(dumps(body).encode()).decode(),
-            "content-encoding": "utf-8",
-            "content-type": "application/json",
-            "headers": {**headers, "id": job_id, "root_id": job_id, **shown, MARKER: 1},
-            "properties": {
-                **properties,
-                "correlation_id": job_id,
-                **shown,
-                "delivery_mode": 2,
-                "delivery_info": {"exchange": "", "routing_key": spec["queue"]},
-                "priority": priority,
-                "body_encoding": "base64",
-                "delivery_tag": str(tag),
-            },
-        }
-        return self.channel._q_for_pri(spec["queue"], priority), dumps(message)
+        message = frame.format(
+            body=f'"{base64.b64encode(body.encode()).decode()}"',
+            id=_string(str(spec["id"])),
+            argsrepr=_string(shown["argsrepr"]),
+            kwargsrepr=_string(shown["kwargsrepr"]),
+            tag=f'"{tag}"',
+        )
+        return key, message
 
-    def _template(self, task: str) -> tuple[dict, dict, dict]:
+    def _frame(self, task: str, queue: str, priority: int) -> tuple[str, str, str]:
+        """(list, the message's JSON as a `str.format` template, the body's embed as JSON)."""
         reply_to = self.amqp.app.thread_oid
-        key = (task, reply_to, os.getpid())  # Celery's origin names the process
-        found = _templates.get(key)
+        key = (task, queue, priority, reply_to, os.getpid())  # Celery's origin names the process
+        found = _frames.get(key)
         if found is None:
             msg = self.amqp.as_task_v2(
                 "", task, [], {}, ignore_result=True, reply_to=reply_to, argsrepr="", kwargsrepr=""
             )
-            found = _templates[key] = (msg.headers, msg.properties, msg.body[2])
+            slot = {name: f"\x00{name}\x00" for name in ("body", "id", "argsrepr", "kwargsrepr", "tag")}
+            shown = {"argsrepr": slot["argsrepr"], "kwargsrepr": slot["kwargsrepr"]}
+            message = {
+                "body": slot["body"],
+                "content-encoding": "utf-8",
+                "content-type": "application/json",
+                "headers": {**msg.headers, "id": slot["id"], "root_id": slot["id"], **shown, MARKER: 1},
+                "properties": {
+                    **msg.properties,
+                    "correlation_id": slot["id"],
+                    **shown,
+                    "delivery_mode": 2,
+                    "delivery_info": {"exchange": "", "routing_key": queue},
+                    "priority": priority,
+                    "body_encoding": "base64",
+                    "delivery_tag": slot["tag"],
+                },
+            }
+            parts = _SLOT.split(dumps(message))  # literal, slot name, literal, …
+            frame = "".join(
+                "{" + part + "}" if i % 2 else part.replace("{", "{{").replace("}", "}}")
+                for i, part in enumerate(parts)
+            )
+            found = _frames[key] = (self.channel._q_for_pri(queue, priority), frame, dumps(msg.body[2]))
         return found
 
 
-# (task, reply_to, pid) -> Celery's message parts: built once per process, not once per enqueue
-# (`as_task_v2` and its origin lookup were 7% of a single enqueue's CPU).
-_templates: dict[tuple[str, str, int], tuple[dict, dict, dict]] = {}
+# (task, queue, priority, reply_to, pid) -> (list, frame, embed): built once per process, not once
+# per enqueue (`as_task_v2` and its origin lookup were 7% of a single enqueue's CPU).
+_frames: dict[tuple[str, str, int, str, int], tuple[str, str, str]] = {}
+_SLOT = re.compile(r'"\\u0000(\w+)\\u0000"')  # a slot's name as dumps() writes it
+_string = encode_basestring_ascii  # a str as a JSON string, as dumps() writes one

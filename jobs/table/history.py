@@ -108,6 +108,8 @@ def _apply(kind: str, batch: list[Any]) -> None:
         JobAttempt.objects.bulk_create([JobAttempt(**row) for row in batch])
     elif kind == FINISH:
         transitions.jobs_finish(batch)
+    elif kind == transitions.PUBLISHED_SQL:
+        transitions.jobs_mark_published(batch)
     else:
         executemany(kind, batch)
 

@@ -254,6 +254,19 @@ def leases_renew(held: list[tuple[str, str]], until: datetime) -> set[str]:
 
 
 PUBLISHED_SQL = f"UPDATE {TABLE} SET published_at = %s WHERE id = %s AND published_at IS NULL"
+_PUBLISHED_MANY = (
+    f"UPDATE {TABLE} AS j SET published_at = v.at FROM unnest(%s::uuid[], %s::timestamptz[]) "
+    f"AS v(id, at) WHERE j.id = v.id AND j.published_at IS NULL"
+)
+
+
+def jobs_mark_published(batch: list[list[Any]]) -> None:
+    """Write a batch of publish marks (PUBLISHED_SQL's [at, id] rows). On PostgreSQL one statement
+    for the batch: one per row cost a bulk enqueue's flush ~28 µs a job, as much as its publish."""
+    if connection.vendor != "postgresql":
+        executemany(PUBLISHED_SQL, batch)
+        return
+    run_hot(_PUBLISHED_MANY, [[db_id(p[1]) for p in batch], [db_time(p[0]) for p in batch]])
 
 
 def job_cancel(job_id: str, now: datetime, *, running_too: bool = False, reason: str = "") -> str | None:

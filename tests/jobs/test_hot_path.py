@@ -217,3 +217,19 @@ def test_an_execute_wrapper_still_sees_the_enqueue_and_the_claim():
         assert _claim(_stored(uuid.uuid4())) is not None
     assert any(s.startswith("INSERT INTO jobs_job") for s in seen)
     assert any("UPDATE jobs_job SET state" in s for s in seen)
+
+
+# -- the write-behind's publish marks -------------------------------------------------------------
+@pytest.mark.skipif(not postgres(), reason="one statement with arrays is PostgreSQL's")
+def test_a_batch_of_publish_marks_is_one_statement_and_keeps_each_jobs_first_mark():
+    ids = [_stored(i) for i in new_ids(3)]
+    first, later = timezone.now() - timedelta(minutes=5), timezone.now()
+    transitions.jobs_mark_published([[first, uuid.UUID(ids[0])]])
+    statements: list[str] = []
+    with connection.execute_wrapper(lambda run, sql, *a: statements.append(sql) or run(sql, *a)):
+        again = [ids[0], ids[1], ids[1], ids[2]]  # one job twice; ids as the relay has them (str)
+        transitions.jobs_mark_published([[later, job_id] for job_id in again])
+    assert len(statements) == 1
+    marks = dict(Job.objects.filter(pk__in=ids).values_list("id", "published_at"))
+    assert marks[uuid.UUID(ids[0])] == first  # a job published again keeps its first mark
+    assert marks[uuid.UUID(ids[1])] == marks[uuid.UUID(ids[2])] == later

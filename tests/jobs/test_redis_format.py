@@ -187,3 +187,16 @@ def test_a_batchs_messages_carry_distinct_random_delivery_tags(conn):
     client.delete(*lists)
     assert len(tags) == len(set(tags)) == 40
     assert {uuid.UUID(t).version for t in tags} == {4}
+
+
+def test_a_batch_is_consumed_in_the_order_given_within_each_priority(conn):
+    """One list's messages go in one LPUSH with many values: kombu's consumer must still take
+    them first in, first out, as it would after one LPUSH per job, and each priority's own list
+    must keep its order too (the batch mixes them: one LPUSH per list, in one pipeline)."""
+    specs = [{**_spec((0, 0, 9, 0, 9, 9, 0)[i]), "id": str(uuid.uuid4()), "args": [i]} for i in range(7)]
+    redis_pipeline.redis_publish_many(conn, specs)
+    taken = [_consume_one(conn).headers["id"] for _ in specs]
+    by_id = {s["id"]: s for s in specs}
+    assert [by_id[i]["priority"] for i in taken] == [0, 0, 0, 0, 9, 9, 9]  # the urgent list first
+    in_order = [s["id"] for s in specs if s["priority"] == 0] + [s["id"] for s in specs if s["priority"] == 9]
+    assert taken == in_order
