@@ -192,16 +192,11 @@ def _attempt_value(column: str, row: dict[str, Any]) -> Any:
     return db_time(value) if column in ("started_at", "finished_at") else value
 
 
-# A success: the job's finish and its attempt row, written behind (table/history.py) as one
-# statement, and only while the run still holds its lease.
+# A success: the job's finish and its attempt row, written behind (table/history.py), and only
+# while the run still holds its lease. On SQLite two statements per job (no UPDATE in a WITH).
 _FINISH = (
     f"UPDATE {TABLE} SET state = %s, finished_at = %s, result = %s, lease_token = NULL, "
     f"lease_expires_at = NULL WHERE id = %s AND lease_token = %s"
-)
-_FINISH_WITH_ATTEMPT = (
-    f"WITH f AS ({_FINISH} RETURNING id, attempt) INSERT INTO {ATTEMPT_TABLE} "
-    f"(job_id, attempt, started_at, finished_at, duration_ms, worker, outcome, error) "
-    f"SELECT id, attempt, %s, %s, %s, %s, %s, '' FROM f"
 )
 
 
@@ -222,10 +217,26 @@ def finish_params(
     ]
 
 
+# On PostgreSQL one statement for the whole batch, its rows as arrays: one statement per job
+# (executemany) cost the worker's flush CPU and PostgreSQL an execution per job
+# (docs/PERFORMANCE.md, "Stop 33").
+_FINISH_MANY = (
+    f"WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
+    f"%s::float8[], %s::text[], %s::jsonb[]) AS v(id, token, started_at, finished_at, duration_ms, "
+    f"worker, result)), f AS (UPDATE {TABLE} AS j SET state = %s, finished_at = v.finished_at, "
+    f"result = v.result, lease_token = NULL, lease_expires_at = NULL FROM v "
+    f"WHERE j.id = v.id AND j.lease_token = v.token "
+    f"RETURNING j.id, j.attempt, v.started_at, v.finished_at, v.duration_ms, v.worker) "
+    f"INSERT INTO {ATTEMPT_TABLE} (job_id, attempt, started_at, finished_at, duration_ms, worker, "
+    f"outcome, error) SELECT id, attempt, started_at, finished_at, duration_ms, worker, %s, '' FROM f"
+)
+
+
 def jobs_finish(batch: list[list[Any]]) -> None:
     """Write a batch of successes (finish_params rows)."""
     if connection.vendor == "postgresql":
-        executemany(_FINISH_WITH_ATTEMPT, batch)
+        columns = [[p[i] for p in batch] for i in (3, 4, 5, 6, 7, 8, 2)]
+        run_hot(_FINISH_MANY, [*columns, JobState.SUCCEEDED, "succeeded"])
         return
     for p in batch:  # SQLite has no UPDATE in a WITH: the same, in two statements
         rows = run_sql(f"{_FINISH} RETURNING attempt", p[:5])

@@ -10,13 +10,14 @@ from __future__ import annotations
 import signal
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from jobs.models import Job, JobState
+from jobs.models import Job, JobAttempt, JobState
 from jobs.table import transitions
 from jobs.table.rows import jobs_insert, new_ids, postgres
 from tests.jobs.tasks import counted_job
@@ -219,17 +220,54 @@ def test_an_execute_wrapper_still_sees_the_enqueue_and_the_claim():
     assert any("UPDATE jobs_job SET state" in s for s in seen)
 
 
-# -- the write-behind's publish marks -------------------------------------------------------------
+# -- the write-behind's batches ------------------------------------------------------------------
+def _noting_many(seen: list[bool]) -> Any:
+    def wrapper(run: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(many)
+        return run(sql, params, many, context)
+
+    return wrapper
+
+
 @pytest.mark.skipif(not postgres(), reason="one statement with arrays is PostgreSQL's")
 def test_a_batch_of_publish_marks_is_one_statement_and_keeps_each_jobs_first_mark():
     ids = [_stored(i) for i in new_ids(3)]
     first, later = timezone.now() - timedelta(minutes=5), timezone.now()
     transitions.jobs_mark_published([[first, uuid.UUID(ids[0])]])
-    statements: list[str] = []
-    with connection.execute_wrapper(lambda run, sql, *a: statements.append(sql) or run(sql, *a)):
+    statements: list[bool] = []  # for each statement: was it an executemany
+    with connection.execute_wrapper(_noting_many(statements)):
         again = [ids[0], ids[1], ids[1], ids[2]]  # one job twice; ids as the relay has them (str)
         transitions.jobs_mark_published([[later, job_id] for job_id in again])
-    assert len(statements) == 1
+    assert statements == [False]
     marks = dict(Job.objects.filter(pk__in=ids).values_list("id", "published_at"))
     assert marks[uuid.UUID(ids[0])] == first  # a job published again keeps its first mark
     assert marks[uuid.UUID(ids[1])] == marks[uuid.UUID(ids[2])] == later
+
+
+@pytest.mark.skipif(not postgres(), reason="one statement with arrays is PostgreSQL's")
+def test_a_batch_of_successes_is_one_statement_and_only_lease_holders_finish():
+    ids = [_stored(i) for i in new_ids(3)]
+    for job_id in ids:
+        assert _claim(job_id) is not None  # token "t:1", attempt 1
+    now = timezone.now()
+    started = now - timedelta(seconds=2)
+    batch = [
+        transitions.finish_params(ids[0], "t:1", started, now, 2.0, "w1", {"sent": 3, "to": ["ü"]}),
+        transitions.finish_params(ids[1], "t:1", started, now, 2.0, "w1", None),
+        transitions.finish_params(ids[2], "t:stale", started, now, 2.0, "w2", "late"),  # lease lost
+    ]
+    statements: list[bool] = []  # for each statement: was it an executemany
+    with connection.execute_wrapper(_noting_many(statements)):
+        transitions.jobs_finish(batch)
+    assert statements == [False]
+    jobs = {str(j.id): j for j in Job.objects.filter(pk__in=ids)}
+    assert [jobs[i].state for i in ids] == [JobState.SUCCEEDED, JobState.SUCCEEDED, JobState.STARTED]
+    assert jobs[ids[0]].result == {"sent": 3, "to": ["ü"]} and jobs[ids[1]].result is None
+    assert jobs[ids[0]].finished_at == now and jobs[ids[0]].lease_token is None
+    assert jobs[ids[2]].lease_token == "t:1" and jobs[ids[2]].result is None
+    attempts = JobAttempt.objects.filter(job_id__in=ids).values_list(
+        "job_id", "attempt", "outcome", "duration_ms", "worker", "started_at"
+    )
+    assert sorted((str(a[0]), *a[1:]) for a in attempts) == sorted(
+        (i, 1, "succeeded", 2000.0, "w1", started) for i in ids[:2]
+    )
