@@ -177,30 +177,65 @@ def job_publish(spec: dict[str, Any], producer: Any = None, mark: bool = True) -
 
 
 def jobs_publish(specs: list[dict[str, Any]]) -> int:
-    """Publish several: on Redis one LPUSH per list and thousand (jobs.broker.redis_pipeline), elsewhere over
-    one producer. When the batch fails, every job in it stays unpublished for the relay (a part
-    that did reach Redis runs once: a second copy cannot claim the row). Returns how many the
-    broker took."""
-    if MANUAL.get():
-        return len(specs)
-    if not specs or broker_down():
-        return 0
-    sent: list[str] = []
-    try:
-        with publish_pool().acquire(block=True) as conn:
-            if redis_pipeline.supported(conn):
-                redis_pipeline.redis_publish_many(conn, specs)
-                sent = [spec["id"] for spec in specs]
+    """Publish several: on Redis one LPUSH per list and thousand (jobs.broker.redis_pipeline),
+    elsewhere over one producer. When the batch fails, every job in it stays unpublished for the
+    relay (a part that did reach Redis runs once: a second copy cannot claim the row). Returns
+    how many the broker took."""
+    return Pending(specs).send()
+
+
+class Pending:
+    """A publish made ready before it is sent: a broker connection taken and, on Redis, the
+    messages written. A single enqueue makes it while PostgreSQL runs its INSERT (core/task.py)
+    and sends it once the row is committed, so that work costs no time of its own; it is
+    dropped when the row is not. Never raises an Exception: a broker that fails here fails the
+    publish, as in `send()`."""
+
+    def __init__(self, specs: list[dict[str, Any]]) -> None:
+        self.specs, self.conn, self.chunks = specs, None, None
+        self.error: Exception | None = None
+        self.idle = MANUAL.get() or not specs or broker_down()  # send() sends nothing
+        if self.idle:
+            return
+        try:
+            self.conn = publish_pool().acquire(block=True)
+            if redis_pipeline.supported(self.conn):
+                self.chunks = redis_pipeline.redis_messages(self.conn, specs)
+        except Exception as exc:  # the broker is away (the connection is made on first use)
+            self.error = exc
+        except BaseException:
+            self.drop()
+            raise
+
+    def send(self) -> int:
+        """Publish; how many the broker took (all of them under jobs.testing.manual())."""
+        if self.idle:
+            return len(self.specs) if MANUAL.get() else 0
+        sent: list[str] = []
+        try:
+            if self.error is not None:
+                raise self.error
+            if self.chunks is not None:
+                redis_pipeline.redis_push(self.conn, self.chunks)
+                sent = [spec["id"] for spec in self.specs]
             else:
                 with current_app.producer_or_acquire() as producer:
-                    sent = [spec["id"] for spec in specs if job_publish(spec, producer=producer, mark=False)]
-    except Exception as exc:  # the batch did not reach the broker: the relay publishes them
-        _trip(exc)
-        fields = {"jobs": len(specs), "error": type(exc).__name__}
-        logger.warning("publish: batch failed", extra={"fields": fields})
-        return 0
-    _mark_published(sent)
-    return len(sent)
+                    sent = [s["id"] for s in self.specs if job_publish(s, producer=producer, mark=False)]
+        except Exception as exc:  # the batch did not reach the broker: the relay publishes them
+            _trip(exc)
+            fields = {"jobs": len(self.specs), "error": type(exc).__name__}
+            logger.warning("publish: batch failed", extra={"fields": fields})
+            return 0
+        finally:
+            self.drop()
+        _mark_published(sent)
+        return len(sent)
+
+    def drop(self) -> None:
+        """Give the connection back without publishing."""
+        if self.conn is not None:
+            self.conn.release()
+            self.conn = None
 
 
 def _mark_published(ids: list[str]) -> None:

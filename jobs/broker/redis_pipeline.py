@@ -35,18 +35,35 @@ def supported(conn: Any) -> bool:
 
 
 def redis_publish_many(conn: Any, specs: list[dict[str, Any]], chunk: int = 1000) -> None:
-    """Push every spec's message; raises when Redis did not take them (nothing is marked). A
-    chunk is one LPUSH per list it touches, those in one pipeline."""
-    channel = conn.default_channel
-    client, build = _client(channel), _Messages(current_app.amqp, channel)
+    """Push every spec's message; raises when Redis did not take them (nothing is marked)."""
+    redis_push(conn, redis_messages(conn, specs, chunk))
+
+
+Chunks = list[dict[str, list[str]]]  # per chunk of jobs: each list's messages, in order
+
+
+def redis_messages(conn: Any, specs: list[dict[str, Any]], chunk: int = 1000) -> Chunks:
+    """The specs' messages, by chunk and list, ready for `redis_push` (nothing sent yet)."""
+    build = _Messages(current_app.amqp, conn.default_channel)
     tags = new_ids(len(specs))  # kombu's delivery tags, one random read for the batch
+    chunks: Chunks = []
     for i in range(0, len(specs), chunk):
         lists: dict[str, list[str]] = {}
         for spec, tag in zip(specs[i : i + chunk], tags[i : i + chunk], strict=True):
             key, message = build(spec, tag)
             lists.setdefault(key, []).append(message)
+        chunks.append(lists)
+    return chunks
+
+
+def redis_push(conn: Any, chunks: Chunks) -> None:
+    """Each chunk as one LPUSH per list it touches, those in one pipeline; raises when Redis did
+    not take them."""
+    client = _client(conn.default_channel)
+    for lists in chunks:
         if len(lists) == 1:  # one queue and priority (a single enqueue, most batches): one command
-            client.lpush(key, *lists[key])
+            ((key, messages),) = lists.items()
+            client.lpush(key, *messages)
             continue
         pipe = client.pipeline(transaction=False)
         for key, messages in lists.items():

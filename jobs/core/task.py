@@ -28,7 +28,7 @@ from jobs.core.execution import Execution
 from jobs.core.options import JobOptions
 from jobs.models import JobState
 from jobs.table.payload import payload_build
-from jobs.table.rows import jobs_insert, new_ids, unique_holder, unique_lock
+from jobs.table.rows import job_insert_send, jobs_insert, new_ids, unique_holder, unique_lock
 
 
 class UnknownQueue(ValueError):
@@ -118,6 +118,9 @@ class JobTask(Task):
                     telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
                     return Enqueued(holder[0], str(holder[1]), duplicate=True)
                 jobs_insert([row])
+        elif row["state"] == JobState.QUEUED and (sent := job_insert_send(row)) is not None:
+            _insert_then_publish(sent, _spec(row))
+            return Enqueued(str(row["id"]), str(row["state"]))
         else:
             jobs_insert([row])  # in the caller's transaction, or committed at once
         if row["state"] == JobState.QUEUED:
@@ -251,6 +254,24 @@ def _after_commit(fn: Any) -> None:
         transaction.on_commit(fn, robust=True)
     else:
         fn()
+
+
+def _insert_then_publish(sent: Any, spec: dict[str, Any]) -> None:
+    """A single enqueue outside a transaction: its message is made ready while PostgreSQL runs
+    the INSERT and commits it, and published once that answered; an INSERT that failed (its
+    error raised here) publishes nothing. The INSERT's answer is always read, so the connection
+    is free again whatever happens in between."""
+    try:
+        pending = publish.Pending([spec])
+    except BaseException:
+        sent.rows()
+        raise
+    try:
+        sent.rows()
+    except BaseException:
+        pending.drop()
+        raise
+    pending.send()
 
 
 def _spec(row: dict[str, Any]) -> dict[str, Any]:

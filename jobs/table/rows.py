@@ -168,6 +168,13 @@ def jobs_insert(rows: Sequence[dict[str, Any]], batch: int = 500) -> None:
         run_hot(_insert_sql(len(chunk)), params)
 
 
+def job_insert_send(row: dict[str, Any]) -> hot.Sent | None:
+    """Send one new row's INSERT without waiting for it (`.rows()` waits: the row is committed),
+    where it would go straight through libpq (autocommit, no transaction open); None elsewhere,
+    where `jobs_insert` writes it."""
+    return hot.send(_HOT_INSERT, [_column(row, c) for c in COLUMNS])
+
+
 def _column(row: dict[str, Any], name: str) -> Any:
     return row.get(name, 0 if name in ("attempt", "deferrals") else None)
 

@@ -17,6 +17,8 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from jobs.broker import publish
+from jobs.broker.depth import queue_depth
 from jobs.models import Job, JobAttempt, JobState
 from jobs.table import transitions
 from jobs.table.rows import jobs_insert, new_ids, postgres
@@ -271,3 +273,19 @@ def test_a_batch_of_successes_is_one_statement_and_only_lease_holders_finish():
     assert sorted((str(a[0]), *a[1:]) for a in attempts) == sorted(
         (i, 1, "succeeded", 2000.0, "w1", started) for i in ids[:2]
     )
+
+
+# -- a single enqueue: its message made while PostgreSQL runs the INSERT (core/task.py) -----------
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_a_single_enqueue_whose_insert_fails_publishes_nothing_and_keeps_no_broker_connection():
+    job_id = str(uuid.uuid4())
+    counted_job.enqueue_with((), {"n": 1}, task_id=job_id)
+    assert queue_depth("default") == 1
+    for _ in range(3):  # fewer than the pool holds: a connection kept would fail below, not hang
+        with pytest.raises(IntegrityError):
+            counted_job.enqueue_with((), {"n": 2}, task_id=job_id)  # the same id again
+    assert queue_depth("default") == 1  # the failed INSERTs sent no message
+    assert not publish.publish_pool()._dirty  # every broker connection given back
+    assert _claim(counted_job.enqueue(n=3).job_id) is not None  # the database connection is free
+    assert queue_depth("default") == 2
+    assert Job.objects.filter(pk=job_id).values_list("kwargs", flat=True).get() == {"n": 1}
