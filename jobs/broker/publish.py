@@ -28,7 +28,7 @@ from jobs import telemetry
 from jobs.broker import MARKER, redis_pipeline
 from jobs.broker.queues import broker_priority
 from jobs.conf import conf
-from jobs.table import clock, history, rows, transitions
+from jobs.table import clock, history
 from jobs.table.payload import payload_real, reprs
 
 logger = logging.getLogger("jobs.broker.publish")
@@ -239,6 +239,5 @@ class Pending:
 
 
 def _mark_published(ids: list[str]) -> None:
-    now = rows.db_time(clock.db_now())
-    for job_id in ids:
-        history.record(transitions.PUBLISHED_SQL, [now, rows.db_id(job_id)])
+    if ids:
+        history.record(history.PUBLISHED, (clock.db_now(), [str(job_id) for job_id in ids]))

@@ -27,6 +27,7 @@ from jobs.table.rows import executemany
 logger = logging.getLogger("jobs.table.history")
 ATTEMPT = "attempt"
 FINISH = "finish"  # a success: table.transitions.finish_params rows
+PUBLISHED = "published"  # a publish: (when, [job ids]), one entry per batch the broker took
 
 _buffer: deque[tuple[str, Any]] = deque()
 # Who flushes: set by the process's runtime wiring (jobs.apps), called when the buffer fills
@@ -108,14 +109,14 @@ def _apply(kind: str, batch: list[Any]) -> None:
         JobAttempt.objects.bulk_create([JobAttempt(**row) for row in batch])
     elif kind == FINISH:
         transitions.jobs_finish(batch)
-    elif kind == transitions.PUBLISHED_SQL:
+    elif kind == PUBLISHED:
         transitions.jobs_mark_published(batch)
     else:
         executemany(kind, batch)
 
 
 def _label(kind: str) -> str:
-    return kind if kind in (ATTEMPT, FINISH) else kind.split(" SET ")[1].split(" ")[0]
+    return kind if kind in (ATTEMPT, FINISH, PUBLISHED) else kind.split(" SET ")[1].split(" ")[0]
 
 
 def set_waker(fn: Callable[[], object] | None) -> None:

@@ -266,18 +266,21 @@ def leases_renew(held: list[tuple[str, str]], until: datetime) -> set[str]:
 
 PUBLISHED_SQL = f"UPDATE {TABLE} SET published_at = %s WHERE id = %s AND published_at IS NULL"
 _PUBLISHED_MANY = (
-    f"UPDATE {TABLE} AS j SET published_at = v.at FROM unnest(%s::uuid[], %s::timestamptz[]) "
-    f"AS v(id, at) WHERE j.id = v.id AND j.published_at IS NULL"
+    f"UPDATE {TABLE} AS j SET published_at = v.at FROM unnest(string_to_array(%s, ',')::uuid[], "
+    f"string_to_array(%s, ',')::timestamptz[]) AS v(id, at) WHERE j.id = v.id AND j.published_at IS NULL"
 )
 
 
-def jobs_mark_published(batch: list[list[Any]]) -> None:
-    """Write a batch of publish marks (PUBLISHED_SQL's [at, id] rows). On PostgreSQL one statement
-    for the batch: one per row cost a bulk enqueue's flush ~28 µs a job, as much as its publish."""
+def jobs_mark_published(batch: list[tuple[datetime, list[str]]]) -> None:
+    """Write publish marks: (when, job ids) per batch the broker took. On PostgreSQL one statement
+    for them all, ids and times each as one string: a statement per job cost a bulk enqueue's
+    flush ~28 µs a job, and a UUID and a datetime object per job most of what was left."""
     if connection.vendor != "postgresql":
-        executemany(PUBLISHED_SQL, batch)
+        executemany(PUBLISHED_SQL, [[db_time(at), db_id(i)] for at, ids in batch for i in ids])
         return
-    run_hot(_PUBLISHED_MANY, [[db_id(p[1]) for p in batch], [db_time(p[0]) for p in batch]])
+    all_ids = ",".join(",".join(ids) for _, ids in batch)
+    times = ",".join(",".join([at.isoformat()] * len(ids)) for at, ids in batch)
+    run_hot(_PUBLISHED_MANY, [all_ids, times])
 
 
 def job_cancel(job_id: str, now: datetime, *, running_too: bool = False, reason: str = "") -> str | None:
