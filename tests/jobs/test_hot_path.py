@@ -290,3 +290,36 @@ def test_a_single_enqueue_whose_insert_fails_publishes_nothing_and_keeps_no_brok
     assert _claim(counted_job.enqueue(n=3).job_id) is not None  # the database connection is free
     assert queue_depth("default") == 2
     assert Job.objects.filter(pk=job_id).values_list("kwargs", flat=True).get() == {"n": 1}
+
+
+@pytest.mark.skipif(not postgres(), reason="libpq")
+def test_a_signal_that_interrupts_a_single_enqueue_publishes_nothing_and_frees_both_connections():
+    """A soft time limit raised while a single enqueue waits for its INSERT (here behind another
+    session's uncommitted row with the same id): the INSERT is cancelled, its made-ready message
+    never pushed, the broker connection given back, and the database answers the next enqueue."""
+    job_id = str(uuid.uuid4())
+    counted_job.enqueue(n=0)  # the statement prepared, both connections open
+    assert queue_depth("default") == 1
+
+    def interrupt(signum, frame):
+        raise Boom
+
+    with psycopg.connect(connection.connection.info.dsn) as holder:
+        holder.execute(  # the same id, uncommitted: our INSERT waits on its key
+            "INSERT INTO jobs_job (id, task, queue, state, attempt, max_attempts, args, kwargs, "
+            "enqueued_at, deferrals) VALUES (%s, %s, 'default', 'queued', 0, 1, '[]', '{}', now(), 0)",
+            [uuid.UUID(job_id), counted_job.name],
+        )
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        try:
+            with pytest.raises(Boom):
+                counted_job.enqueue_with((), {"n": 1}, task_id=job_id)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        holder.rollback()
+    assert queue_depth("default") == 1  # nothing pushed for the interrupted enqueue
+    assert not publish.publish_pool()._dirty
+    assert counted_job.enqueue_with((), {"n": 1}, task_id=job_id).job_id == job_id  # now it stores
+    assert queue_depth("default") == 2
