@@ -20,7 +20,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from jobs.conf import conf
 from jobs.core.results import JobFailed
 from jobs.models import JobAttempt, JobState
-from jobs.table import clock, history, transitions
+from jobs.table import behind, clock, history, transitions
 
 if TYPE_CHECKING:
     from jobs.core.execution import Execution
@@ -63,7 +63,7 @@ def outcome_write(ex: Execution, outcome: Outcome, duration: float) -> bool:
     if outcome.kind == "succeeded":  # the hot path: written behind, still fenced by the lease
         history.record(
             history.FINISH,
-            transitions.finish_params(
+            behind.finish_params(
                 ex.job_id, ex.token, ex.started_at, now, duration, ex.worker, outcome.result
             ),
         )

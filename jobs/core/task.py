@@ -1,9 +1,9 @@
 """JobTask: a Celery task whose every accepted job is a row in the job table.
 
 Enqueue (`enqueue`, `apply_async`, so `delay`, beat and Flower too) writes the row — inside the
-caller's transaction when there is one — and publishes after commit; a publish that fails is
-left to the relay (jobs.plugins.reconciler), so enqueue returns even with the broker down. Execution
-lives in jobs.core.execution.
+caller's transaction when there is one — and publishes after commit (jobs.core.handoff); a
+publish that fails is left to the relay (jobs.plugins.reconciler), so enqueue returns even with
+the broker down. Execution lives in jobs.core.execution.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, current_app
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from jobs import telemetry
@@ -25,6 +25,7 @@ from jobs.broker import publish
 from jobs.broker.queues import declared_queues, queue_declared
 from jobs.core.context import RetryRequested
 from jobs.core.execution import Execution
+from jobs.core.handoff import after_commit, insert_then_publish, spec_for
 from jobs.core.options import JobOptions
 from jobs.models import JobState
 from jobs.table.payload import payload_build
@@ -82,7 +83,8 @@ class JobTask(Task):
         if any(r["unique_key"] for r in rows):
             return [self.enqueue_with((), kw, **options) for kw in kwargs_list]
         jobs_insert(rows)
-        _after_commit(lambda: publish.jobs_publish([_spec(r) for r in rows if r["state"] == JobState.QUEUED]))
+        queued = [spec_for(r) for r in rows if r["state"] == JobState.QUEUED]
+        after_commit(lambda: publish.jobs_publish(queued))
         return [Enqueued(str(r["id"]), r["state"]) for r in rows]
 
     def apply_async(
@@ -119,13 +121,13 @@ class JobTask(Task):
                     return Enqueued(holder[0], str(holder[1]), duplicate=True)
                 jobs_insert([row])
         elif row["state"] == JobState.QUEUED and (sent := job_insert_send(row)) is not None:
-            _insert_then_publish(sent, _spec(row))
+            insert_then_publish(sent, spec_for(row))
             return Enqueued(str(row["id"]), str(row["state"]))
         else:
             jobs_insert([row])  # in the caller's transaction, or committed at once
         if row["state"] == JobState.QUEUED:
-            spec = _spec(row)
-            _after_commit(lambda: publish.job_publish(spec))
+            spec = spec_for(row)
+            after_commit(lambda: publish.job_publish(spec))
         return Enqueued(str(row["id"]), str(row["state"]))
 
     def job_row(
@@ -246,40 +248,6 @@ class JobTask(Task):
         if req.called_directly:
             return self.run(*args, **kwargs)
         return Execution(self, req, args, kwargs).run()
-
-
-def _after_commit(fn: Any) -> None:
-    """Publish when the caller's transaction commits (at once in autocommit)."""
-    if connection.in_atomic_block:
-        transaction.on_commit(fn, robust=True)
-    else:
-        fn()
-
-
-def _insert_then_publish(sent: Any, spec: dict[str, Any]) -> None:
-    """A single enqueue outside a transaction: its message is made ready while PostgreSQL runs
-    the INSERT and commits it, and published once that answered; an INSERT that failed (its
-    error raised here) publishes nothing. The INSERT's answer is always read, so the connection
-    is free again whatever happens in between."""
-    try:
-        pending = publish.Pending([spec])
-    except BaseException:
-        sent.rows()
-        raise
-    try:
-        sent.rows()
-    except BaseException:
-        pending.drop()
-        raise
-    pending.send()
-
-
-def _spec(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("task", "queue", "priority", "args", "kwargs")} | {
-        "id": str(row["id"]),
-        "attempt": 0,
-        "deferrals": 0,
-    }
 
 
 def _job_id(task_id: str | None) -> uuid.UUID:

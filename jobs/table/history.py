@@ -21,12 +21,12 @@ from django.db import InterfaceError, OperationalError, close_old_connections, t
 
 from jobs.conf import conf
 from jobs.models import JobAttempt
-from jobs.table import transitions
+from jobs.table import behind, transitions
 from jobs.table.rows import executemany
 
 logger = logging.getLogger("jobs.table.history")
 ATTEMPT = "attempt"
-FINISH = "finish"  # a success: table.transitions.finish_params rows
+FINISH = "finish"  # a success: table.behind.finish_params rows
 PUBLISHED = "published"  # a publish: (when, [job ids]), one entry per batch the broker took
 
 _buffer: deque[tuple[str, Any]] = deque()
@@ -108,9 +108,9 @@ def _apply(kind: str, batch: list[Any]) -> None:
     if kind == ATTEMPT:
         JobAttempt.objects.bulk_create([JobAttempt(**row) for row in batch])
     elif kind == FINISH:
-        transitions.jobs_finish(batch)
+        behind.jobs_finish(batch)
     elif kind == PUBLISHED:
-        transitions.jobs_mark_published(batch)
+        behind.jobs_mark_published(batch)
     else:
         executemany(kind, batch)
 

@@ -23,7 +23,6 @@ from jobs.table.rows import (
     db_id,
     db_time,
     db_value,
-    executemany,
     postgres,
     run_hot,
     run_sql,
@@ -192,62 +191,6 @@ def _attempt_value(column: str, row: dict[str, Any]) -> Any:
     return db_time(value) if column in ("started_at", "finished_at") else value
 
 
-# A success: the job's finish and its attempt row, written behind (table/history.py), and only
-# while the run still holds its lease. On SQLite two statements per job (no UPDATE in a WITH).
-_FINISH = (
-    f"UPDATE {TABLE} SET state = %s, finished_at = %s, result = %s, lease_token = NULL, "
-    f"lease_expires_at = NULL WHERE id = %s AND lease_token = %s"
-)
-
-
-def finish_params(
-    job_id: str, token: str, started: datetime, now: datetime, duration: float, worker: str, result: Any
-) -> list:
-    return [
-        JobState.SUCCEEDED,
-        db_time(now),
-        db_value("result", result),
-        db_id(job_id),
-        token,
-        db_time(started),
-        db_time(now),
-        round(duration * 1000, 3),
-        worker[:200],
-        "succeeded",
-    ]
-
-
-# On PostgreSQL one statement for the whole batch, its rows as arrays: one statement per job
-# (executemany) cost the worker's flush CPU and PostgreSQL an execution per job
-# (docs/PERFORMANCE.md, "Stop 33").
-_FINISH_MANY = (
-    f"WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
-    f"%s::float8[], %s::text[], %s::jsonb[]) AS v(id, token, started_at, finished_at, duration_ms, "
-    f"worker, result)), f AS (UPDATE {TABLE} AS j SET state = %s, finished_at = v.finished_at, "
-    f"result = v.result, lease_token = NULL, lease_expires_at = NULL FROM v "
-    f"WHERE j.id = v.id AND j.lease_token = v.token "
-    f"RETURNING j.id, j.attempt, v.started_at, v.finished_at, v.duration_ms, v.worker) "
-    f"INSERT INTO {ATTEMPT_TABLE} (job_id, attempt, started_at, finished_at, duration_ms, worker, "
-    f"outcome, error) SELECT id, attempt, started_at, finished_at, duration_ms, worker, %s, '' FROM f"
-)
-
-
-def jobs_finish(batch: list[list[Any]]) -> None:
-    """Write a batch of successes (finish_params rows)."""
-    if connection.vendor == "postgresql":
-        columns = [[p[i] for p in batch] for i in (3, 4, 5, 6, 7, 8, 2)]
-        run_hot(_FINISH_MANY, [*columns, JobState.SUCCEEDED, "succeeded"])
-        return
-    for p in batch:  # SQLite has no UPDATE in a WITH: the same, in two statements
-        rows = run_sql(f"{_FINISH} RETURNING attempt", p[:5])
-        if rows:
-            run_sql(
-                f"INSERT INTO {ATTEMPT_TABLE} (job_id, attempt, started_at, finished_at, duration_ms, "
-                f"worker, outcome, error) VALUES (%s, %s, %s, %s, %s, %s, %s, '')",
-                [p[3], rows[0][0], *p[5:]],
-            )
-
-
 def leases_renew(held: list[tuple[str, str]], until: datetime) -> set[str]:
     """Extend the leases of (job_id, token) pairs; returns the tokens that still hold their row."""
     if not held:
@@ -262,25 +205,6 @@ def leases_renew(held: list[tuple[str, str]], until: datetime) -> set[str]:
         params,
     )
     return {r[0] for r in rows}
-
-
-PUBLISHED_SQL = f"UPDATE {TABLE} SET published_at = %s WHERE id = %s AND published_at IS NULL"
-_PUBLISHED_MANY = (
-    f"UPDATE {TABLE} AS j SET published_at = v.at FROM unnest(string_to_array(%s, ',')::uuid[], "
-    f"string_to_array(%s, ',')::timestamptz[]) AS v(id, at) WHERE j.id = v.id AND j.published_at IS NULL"
-)
-
-
-def jobs_mark_published(batch: list[tuple[datetime, list[str]]]) -> None:
-    """Write publish marks: (when, job ids) per batch the broker took. On PostgreSQL one statement
-    for them all, ids and times each as one string: a statement per job cost a bulk enqueue's
-    flush ~28 µs a job, and a UUID and a datetime object per job most of what was left."""
-    if connection.vendor != "postgresql":
-        executemany(PUBLISHED_SQL, [[db_time(at), db_id(i)] for at, ids in batch for i in ids])
-        return
-    all_ids = ",".join(",".join(ids) for _, ids in batch)
-    times = ",".join(",".join([at.isoformat()] * len(ids)) for at, ids in batch)
-    run_hot(_PUBLISHED_MANY, [all_ids, times])
 
 
 def job_cancel(job_id: str, now: datetime, *, running_too: bool = False, reason: str = "") -> str | None:

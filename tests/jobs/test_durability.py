@@ -18,7 +18,7 @@ from django.utils import timezone
 from jobs.console.actions import job_cancel
 from jobs.models import Job, JobAttempt, JobState
 from jobs.plugins.lifeline import jobs_rescue
-from jobs.table import history
+from jobs.table import behind, history
 from jobs.table import transitions as store
 from tests.helpers import wait_for
 from tests.jobs.tasks import counted_job, sensitive_effect_job, snoozing_job, unique_job
@@ -109,7 +109,8 @@ def test_a_poison_history_write_is_dropped_and_later_writes_leases_and_jobs_go_o
     dropped = history.stats["dropped_rejected"]
     # A write PostgreSQL rejects: a NUL in a text column (the old writer retried it forever).
     now = timezone.now()
-    history.record(history.FINISH, store.finish_params(str(uuid.uuid4()), "t", now, now, 0.1, "x\x00y", None))
+    poison = behind.finish_params(str(uuid.uuid4()), "t", now, now, 0.1, "x\x00y", None)
+    history.record(history.FINISH, poison)
     enq = counted_job.enqueue(n=3, seconds=2.5)  # outlives its 1 s lease unless it is renewed
     wait_for(lambda: Job.objects.get(pk=enq.job_id).state == JobState.SUCCEEDED, timeout=30, message="ran")
     assert _runs() == [3]  # the lease was renewed: no second run

@@ -20,7 +20,7 @@ from django.utils import timezone
 from jobs.broker import publish
 from jobs.broker.depth import queue_depth
 from jobs.models import Job, JobAttempt, JobState
-from jobs.table import transitions
+from jobs.table import behind, transitions
 from jobs.table.rows import jobs_insert, new_ids, postgres
 from tests.jobs.tasks import counted_job
 
@@ -236,10 +236,10 @@ def test_a_batch_of_publish_marks_is_one_statement_and_keeps_each_jobs_first_mar
     ids = [_stored(i) for i in new_ids(3)]
     now = timezone.now()
     first, later, latest = now - timedelta(minutes=5), now - timedelta(seconds=1), now
-    transitions.jobs_mark_published([(first, [ids[0]])])
+    behind.jobs_mark_published([(first, [ids[0]])])
     statements: list[bool] = []  # for each statement: was it an executemany
     with connection.execute_wrapper(_noting_many(statements)):  # two batches, one job in both
-        transitions.jobs_mark_published([(later, [ids[0], ids[1]]), (latest, [ids[2], ids[1]])])
+        behind.jobs_mark_published([(later, [ids[0], ids[1]]), (latest, [ids[2], ids[1]])])
     assert statements == [False]
     marks = dict(Job.objects.filter(pk__in=ids).values_list("id", "published_at"))
     assert marks[uuid.UUID(ids[0])] == first  # a job published again keeps its first mark
@@ -255,13 +255,13 @@ def test_a_batch_of_successes_is_one_statement_and_only_lease_holders_finish():
     now = timezone.now()
     started = now - timedelta(seconds=2)
     batch = [
-        transitions.finish_params(ids[0], "t:1", started, now, 2.0, "w1", {"sent": 3, "to": ["ü"]}),
-        transitions.finish_params(ids[1], "t:1", started, now, 2.0, "w1", None),
-        transitions.finish_params(ids[2], "t:stale", started, now, 2.0, "w2", "late"),  # lease lost
+        behind.finish_params(ids[0], "t:1", started, now, 2.0, "w1", {"sent": 3, "to": ["ü"]}),
+        behind.finish_params(ids[1], "t:1", started, now, 2.0, "w1", None),
+        behind.finish_params(ids[2], "t:stale", started, now, 2.0, "w2", "late"),  # lease lost
     ]
     statements: list[bool] = []  # for each statement: was it an executemany
     with connection.execute_wrapper(_noting_many(statements)):
-        transitions.jobs_finish(batch)
+        behind.jobs_finish(batch)
     assert statements == [False]
     jobs = {str(j.id): j for j in Job.objects.filter(pk__in=ids)}
     assert [jobs[i].state for i in ids] == [JobState.SUCCEEDED, JobState.SUCCEEDED, JobState.STARTED]

@@ -1,0 +1,51 @@
+"""Handing a newly stored job to the broker at enqueue: after the caller's transaction commits,
+or, for a single enqueue outside a transaction, overlapped with PostgreSQL's commit.
+
+The row is always committed before a message for it exists; a publish that fails is left to the
+relay (jobs.plugins.reconciler), so an enqueue returns even with the broker down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection, transaction
+
+from jobs.broker import publish
+from jobs.table import hot
+
+
+def after_commit(fn: Callable[[], object]) -> None:
+    """Publish when the caller's transaction commits (at once in autocommit)."""
+    if connection.in_atomic_block:
+        transaction.on_commit(fn, robust=True)
+    else:
+        fn()
+
+
+def insert_then_publish(sent: hot.Sent, spec: dict[str, Any]) -> None:
+    """A single enqueue outside a transaction, its INSERT already sent (`rows.job_insert_send`):
+    its message is made ready while PostgreSQL runs the INSERT and commits it, and published once
+    that answered; an INSERT that failed (its error raised here) publishes nothing. The INSERT's
+    answer is always read, so the connection is free again whatever happens in between."""
+    try:
+        pending = publish.Pending([spec])
+    except BaseException:
+        sent.rows()
+        raise
+    try:
+        sent.rows()
+    except BaseException:
+        pending.drop()
+        raise
+    pending.send()
+
+
+def spec_for(row: dict[str, Any]) -> dict[str, Any]:
+    """What the publish path needs of a new row."""
+    return {k: row[k] for k in ("task", "queue", "priority", "args", "kwargs")} | {
+        "id": str(row["id"]),
+        "attempt": 0,
+        "deferrals": 0,
+    }
