@@ -1,12 +1,13 @@
-"""Write-behind for the job table's hot-path writes: finishes, publish marks, attempt rows.
+"""Write-behind for the job table's hot-path writes: successes (with their attempt rows) and
+publish marks.
 
 A job's claim, deferral, retry and snooze are written at once (they decide what runs next);
-what only records an outcome is buffered here and flushed by the runtime thread as one
-`executemany` per kind. The writer never hurts a job: `record()` never raises, the buffer is
-bounded (the oldest entries are dropped and counted, never an exception), and a row the database
-rejects is retried alone once and then dropped with a counted log line — never retried forever,
-never blocking the rows behind it. With JOBS_HISTORY_FLUSH_INTERVAL=0 every entry is written at
-once (tests, management commands).
+what only records an outcome is buffered here and flushed by the runtime thread, each kind as
+one statement for the whole batch (table/behind.py). The writer never hurts a job: `record()`
+never raises, the buffer is bounded (the oldest entries are dropped and counted, never an
+exception), and an entry the database rejects is retried alone once and then dropped with a
+counted log line — never retried forever, never blocking the entries behind it. With
+JOBS_HISTORY_FLUSH_INTERVAL=0 every entry is written at once (tests, management commands).
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 
 from jobs.conf import conf
-from jobs.models import JobAttempt
 from jobs.table import behind, transitions
-from jobs.table.rows import executemany
 
 logger = logging.getLogger("jobs.table.history")
-ATTEMPT = "attempt"
 FINISH = "finish"  # a success: table.behind.finish_params rows
 PUBLISHED = "published"  # a publish: (when, [job ids]), one entry per batch the broker took
 
@@ -38,7 +36,7 @@ stats = {"written": 0, "dropped_rejected": 0, "dropped_overflow": 0}
 
 
 def record(kind: str, params: Any) -> None:
-    """Buffer one write (an SQL statement of table.transitions and its parameters, or an attempt row)."""
+    """Buffer one write: FINISH with finish_params, or PUBLISHED with (when, [job ids])."""
     try:
         if len(_buffer) >= conf().history_max_buffer:
             _buffer.popleft()
@@ -97,7 +95,7 @@ def _write(kind: str, batch: list[Any]) -> int:
             stats["dropped_rejected"] += 1
             logger.warning(
                 "job history: write dropped",
-                extra={"fields": {"kind": _label(kind), "error": type(exc).__name__}},
+                extra={"fields": {"kind": kind, "error": type(exc).__name__}},
             )
             return 0
     # One rejected row must not cost the others: write them one by one.
@@ -105,18 +103,12 @@ def _write(kind: str, batch: list[Any]) -> int:
 
 
 def _apply(kind: str, batch: list[Any]) -> None:
-    if kind == ATTEMPT:
-        JobAttempt.objects.bulk_create([JobAttempt(**row) for row in batch])
-    elif kind == FINISH:
+    if kind == FINISH:
         behind.jobs_finish(batch)
     elif kind == PUBLISHED:
         behind.jobs_mark_published(batch)
     else:
-        executemany(kind, batch)
-
-
-def _label(kind: str) -> str:
-    return kind if kind in (ATTEMPT, FINISH, PUBLISHED) else kind.split(" SET ")[1].split(" ")[0]
+        raise ValueError(f"job history: unknown kind {kind!r}")
 
 
 def set_waker(fn: Callable[[], object] | None) -> None:
