@@ -96,6 +96,8 @@ class _Messages:
 
     def __init__(self, amqp: Any, channel: Any) -> None:
         self.amqp, self.channel = amqp, channel
+        # Celery's origin: this thread's reply_to and the process; once per batch, not per message.
+        self.reply_to, self.pid = amqp.app.thread_oid, os.getpid()
 
     def __call__(self, spec: dict[str, Any], tag: uuid.UUID) -> tuple[str, str]:
         queue, priority = spec["queue"], spec.get("priority") or 0
@@ -114,12 +116,11 @@ class _Messages:
 
     def _frame(self, task: str, queue: str, priority: int) -> tuple[str, str, str]:
         """(list, the message's JSON as a `str.format` template, the body's embed as JSON)."""
-        reply_to = self.amqp.app.thread_oid
-        key = (task, queue, priority, reply_to, os.getpid())  # Celery's origin names the process
+        key = (task, queue, priority, self.reply_to, self.pid)
         found = _frames.get(key)
         if found is None:
             msg = self.amqp.as_task_v2(
-                "", task, [], {}, ignore_result=True, reply_to=reply_to, argsrepr="", kwargsrepr=""
+                "", task, [], {}, ignore_result=True, reply_to=self.reply_to, argsrepr="", kwargsrepr=""
             )
             slot = {name: f"\x00{name}\x00" for name in ("body", "id", "argsrepr", "kwargsrepr", "tag")}
             shown = {"argsrepr": slot["argsrepr"], "kwargsrepr": slot["kwargsrepr"]}

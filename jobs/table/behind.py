@@ -41,7 +41,9 @@ def finish_params(
     ]
 
 
-# On PostgreSQL the whole batch in one statement, its rows as arrays.
+# On PostgreSQL the whole batch in one statement, its rows as arrays: finish_params' positions
+# of the job id, token, started, finished, duration, worker and result, in the unnest's order.
+_ARRAYS = (3, 4, 5, 6, 7, 8, 2)
 _FINISH_MANY = (
     f"WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
     f"%s::float8[], %s::text[], %s::jsonb[]) AS v(id, token, started_at, finished_at, duration_ms, "
@@ -57,7 +59,7 @@ _FINISH_MANY = (
 def jobs_finish(batch: list[list[Any]]) -> None:
     """Write a batch of successes (finish_params rows)."""
     if connection.vendor == "postgresql":
-        columns = [[p[i] for p in batch] for i in (3, 4, 5, 6, 7, 8, 2)]
+        columns = [[p[i] for p in batch] for i in _ARRAYS]
         run_hot(_FINISH_MANY, [*columns, JobState.SUCCEEDED, "succeeded"])
         return
     for p in batch:  # SQLite has no UPDATE in a WITH: the same, in two statements
