@@ -44,9 +44,13 @@ class JobsSettings:
     max_retry_after: float = 6 * 3600.0
     max_snooze: float = 24 * 3600.0
     # A solo worker sends a job's claim as its message arrives and reads it once kombu has
-    # recorded the message in Redis (core/early.py): one wait for both round trips. Off unless
-    # asked for: it pays where the database is across a network (docs/PERFORMANCE.md).
+    # recorded the message as unacked (core/early.py): one wait for both round trips where that
+    # record is in Redis (broker_unacked). Off unless asked for (docs/PERFORMANCE.md).
     early_claim: bool = False
+    # The layer's own messages are kept unacked in the worker's memory only, not also in kombu's
+    # unacked hash in Redis (two round trips per job): a message lost with its worker is found
+    # by the database (rescue, reconciler). True: kombu's Redis record and visibility restore too.
+    broker_unacked: bool = False
     # A delivery whose fate the database cannot decide goes back to the broker after this delay.
     requeue_delay: float = 1.0
     # Cancelling a running job: its lease ends at once (a body that checks it stops there); the

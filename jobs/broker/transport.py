@@ -16,21 +16,40 @@ visibility restore (or, when Redis lost it, the job table republishes it).
 registers it under kombu's `redis` alias: every connection Celery, Flower and the layer open for a
 `redis://` URL uses it, and URLs stay `redis://` (Celery's `broker_transport` setting would make
 them `jobs.broker.transport:Transport://`, which Flower's broker page cannot parse).
+
+And one change of what is recorded where: **the layer's own messages are held unacked in the
+worker's memory only.** kombu emulates acks on Redis by writing every delivered message to its
+`unacked` hash and index (a pipeline, before Celery sees it) and deleting it at the ack (another),
+so that a message whose worker died is restored after the visibility timeout (an hour here). For
+a message the layer published, the job table already decides that: a job whose worker died
+while running it is rescued when its lease lapses, and one whose message went with the worker
+before its claim is published again by the reconciler (JOBS_REPUBLISH_AFTER); a copy delivered
+twice runs once. Those two round trips were a third of what a durable job cost a worker more than a
+bare task (docs/PERFORMANCE.md, "Stop 34"). What kombu does in memory is kept: prefetch counts,
+and a message rejected with requeue, or still held when the channel closes (a warm shutdown), is
+pushed back to the head of its list from memory, marked redelivered, as kombu would from its hash.
+Other messages (a plain `send_task`, Celery's own) keep kombu's Redis record; JOBS_BROKER_UNACKED
+gives it to the layer's too.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 import redis
 from kombu import transport as kombu_transport
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 
-# Called with each message as it arrives, before kombu records it as unacked in Redis (a round
-# trip) and hands it to Celery; what a receiver returns (if not None) is called once that write
-# is done, or failed. A solo worker's early claim is sent and read across it (core/early.py).
-# A receiver must not raise; it is given the message only to read.
+from jobs.broker import MARKER
+from jobs.conf import conf
+
+# Called with each message as it arrives, before kombu records it as unacked (in Redis, or for
+# the layer's messages in memory) and hands it to Celery; what a receiver returns (if not None)
+# is called once that is done, or failed. A solo worker's early claim is sent and read across it
+# (core/early.py). A receiver must not raise; it is given the message only to read.
 ON_ARRIVAL: list[Callable[[Any], Callable[[], None] | None]] = []
 # Called after the consumer's own callback has returned (or raised) for a message: in a solo
 # worker the job ran inside it, so what the arrival prepared for a job that did not start is
@@ -39,16 +58,55 @@ AFTER_DELIVERY: list[Callable[[], None]] = []
 
 
 class QoS(kombu_redis.QoS):
+    """kombu's Redis ack emulation, with the layer's messages held in memory only (see the module)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_memory: set[Any] = set()  # delivery tags of held messages with no Redis record
+
     def append(self, message: Any, delivery_tag: Any) -> None:
-        if not ON_ARRIVAL:  # no receiver (the default): kombu's own call, nothing around it
-            return super().append(message, delivery_tag)
         then = [receiver(message) for receiver in ON_ARRIVAL]
         try:
-            super().append(message, delivery_tag)
+            if (message.headers or {}).get(MARKER) and not conf().broker_unacked:
+                self._in_memory.add(delivery_tag)
+                virtual.QoS.append(self, message, delivery_tag)
+            else:
+                super().append(message, delivery_tag)
         finally:
             for done in then:
                 if done is not None:
                     done()
+
+    def ack(self, delivery_tag: Any) -> None:
+        if delivery_tag in self._in_memory:
+            self._in_memory.discard(delivery_tag)
+            return virtual.QoS.ack(self, delivery_tag)
+        return super().ack(delivery_tag)
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        if delivery_tag in self._in_memory:
+            if requeue:
+                self.restore_by_tag(delivery_tag, leftmost=True)
+            self._in_memory.discard(delivery_tag)
+            return virtual.QoS.ack(self, delivery_tag)
+        return super().reject(delivery_tag, requeue)
+
+    def restore_by_tag(self, tag: Any, client: Any = None, leftmost: bool = False) -> None:
+        """Back into its list: from memory for a held layer message, else from kombu's hash."""
+        if tag not in self._in_memory:
+            return super().restore_by_tag(tag, client=client, leftmost=leftmost)
+        self._in_memory.discard(tag)
+        message = (self._delivered or {}).get(tag)
+        if message is None:
+            return None
+        info = message.delivery_info
+        payload = copy.deepcopy(message._raw)  # marked redelivered, as kombu marks its hash's copy
+        channel: Any = self.channel  # kombu's Redis channel (the stubs know the virtual one)
+        with channel.conn_or_acquire(client) as conn:
+            pipe = conn.pipeline()
+            channel._do_restore_message(payload, info["exchange"], info["routing_key"], pipe, leftmost)
+            pipe.execute()
+        return None
 
 
 class Channel(kombu_redis.Channel):
