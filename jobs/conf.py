@@ -47,9 +47,9 @@ class JobsSettings:
     # recorded the message as unacked (core/early.py): one wait for both round trips where that
     # record is in Redis (broker_unacked). Off unless asked for (docs/PERFORMANCE.md).
     early_claim: bool = False
-    # The layer's own messages are kept unacked in the worker's memory only, not also in kombu's
-    # unacked hash in Redis (two round trips per job): a message lost with its worker is found
-    # by the database (rescue, reconciler). True: kombu's Redis record and visibility restore too.
+    # A solo worker node keeps the layer's unacked messages in its memory only, not also in
+    # kombu's unacked hash in Redis (two round trips per job): a message lost with its worker is
+    # found by the job table (rescue, reconciler). True: kombu's Redis record on every node.
     broker_unacked: bool = False
     # A delivery whose fate the database cannot decide goes back to the broker after this delay.
     requeue_delay: float = 1.0

@@ -4,6 +4,8 @@
   queue controls and metrics receivers (importing them connects them);
 - worker nodes (`worker_ready`): the plugins register their loops — stager, reconciler,
   lifeline — on that node's runtime (any node may run them: every move is a conditional update);
+  a solo node claims early when asked (core/early.py) and holds the layer's unacked messages in
+  memory (broker/transport.py);
 - worker processes: revoke and terminate from Celery's controls go through the job table;
 - beat: the entries to run at start; migrate: the schedules declared in code.
 """
@@ -13,9 +15,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery.concurrency.solo import TaskPool as SoloPool
 from celery.signals import beat_init, task_revoked, worker_process_shutdown, worker_ready, worker_shutdown
 from django.db.models.signals import post_migrate
 
+from jobs.broker import transport
 from jobs.conf import conf
 from jobs.console import checks, queues
 from jobs.console.revoke import job_revoked
@@ -59,6 +63,9 @@ def _flusher() -> None:
 def start_plugins(sender: Any = None, **_kw: Any) -> None:
     if sender is not None:
         early.install(sender)
+        # A solo node runs each message as it takes it: nothing held waits unclaimed, so the
+        # layer's messages need no Redis record of their own (jobs/broker/transport.py).
+        transport.hold_in_memory(isinstance(sender.pool, SoloPool) and not conf().broker_unacked)
     rt = runtime()
     for plugin in (stager, reconciler, lifeline):
         plugin.register(rt)
@@ -75,6 +82,7 @@ def stop_plugins() -> None:
 
 def _stop(**_kw: Any) -> None:
     early.uninstall()
+    transport.hold_in_memory(False)  # what is held is still put back from memory at the close
     runtime().stop()
 
 

@@ -17,19 +17,23 @@ registers it under kombu's `redis` alias: every connection Celery, Flower and th
 `redis://` URL uses it, and URLs stay `redis://` (Celery's `broker_transport` setting would make
 them `jobs.broker.transport:Transport://`, which Flower's broker page cannot parse).
 
-And one change of what is recorded where: **the layer's own messages are held unacked in the
-worker's memory only.** kombu emulates acks on Redis by writing every delivered message to its
-`unacked` hash and index (a pipeline, before Celery sees it) and deleting it at the ack (another),
-so that a message whose worker died is restored after the visibility timeout (an hour here). For
-a message the layer published, the job table already decides that: a job whose worker died
-while running it is rescued when its lease lapses, and one whose message went with the worker
-before its claim is published again by the reconciler (JOBS_REPUBLISH_AFTER); a copy delivered
-twice runs once. Those two round trips were a third of what a durable job cost a worker more than a
-bare task (docs/PERFORMANCE.md, "Stop 34"). What kombu does in memory is kept: prefetch counts,
-and a message rejected with requeue, or still held when the channel closes (a warm shutdown), is
-pushed back to the head of its list from memory, marked redelivered, as kombu would from its hash.
-Other messages (a plain `send_task`, Celery's own) keep kombu's Redis record; JOBS_BROKER_UNACKED
-gives it to the layer's too.
+And one change of what is recorded where: **on a solo worker node the layer's own messages are
+held unacked in the worker's memory only.** kombu emulates acks on Redis by writing every
+delivered message to its `unacked` hash and index (a pipeline, before Celery sees it) and
+deleting it at the ack (another), so that a message whose worker died is restored after the
+visibility timeout (an hour here). For a message the layer published, the job table already
+decides that: a job whose worker died while running it is rescued when its lease lapses, and one
+whose message went with the worker before its claim is published again by the reconciler
+(JOBS_REPUBLISH_AFTER); a copy delivered twice runs once. Those two round trips were a third of
+what a durable job cost a worker more than a bare task (docs/PERFORMANCE.md, "Stop 34"). What
+kombu does in memory is kept: prefetch counts, and a message rejected with requeue, or still
+held when the channel closes (a warm shutdown), is pushed back to its list from memory, marked
+redelivered, as kombu would from its hash.
+Only where the worker runs each message as it takes it (the solo pool, `hold_in_memory` at
+worker_ready): a prefork or threads node also holds prefetched messages no job has claimed yet,
+which kombu's visibility restore brings back if the whole node dies, so those keep kombu's record
+(the reconciler would too, but only after JOBS_REPUBLISH_AFTER). Other messages (a plain
+`send_task`, Celery's own) keep it everywhere; JOBS_BROKER_UNACKED = True keeps it for all.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 
 from jobs.broker import MARKER
-from jobs.conf import conf
 
 # Called with each message as it arrives, before kombu records it as unacked (in Redis, or for
 # the layer's messages in memory) and hands it to Celery; what a receiver returns (if not None)
@@ -55,6 +58,12 @@ ON_ARRIVAL: list[Callable[[Any], Callable[[], None] | None]] = []
 # worker the job ran inside it, so what the arrival prepared for a job that did not start is
 # still there to undo (core/early.py gives its claim back). Must not raise.
 AFTER_DELIVERY: list[Callable[[], None]] = []
+_hold = {"in_memory": False}  # this process holds layer messages in memory (a solo node)
+
+
+def hold_in_memory(on: bool) -> None:
+    """At worker_ready (jobs.lifecycle): a solo node holds the layer's unacked messages in memory."""
+    _hold["in_memory"] = on
 
 
 class QoS(kombu_redis.QoS):
@@ -67,7 +76,7 @@ class QoS(kombu_redis.QoS):
     def append(self, message: Any, delivery_tag: Any) -> None:
         then = [receiver(message) for receiver in ON_ARRIVAL]
         try:
-            if (message.headers or {}).get(MARKER) and not conf().broker_unacked:
+            if _hold["in_memory"] and (message.headers or {}).get(MARKER):
                 self._in_memory.add(delivery_tag)
                 virtual.QoS.append(self, message, delivery_tag)
             else:

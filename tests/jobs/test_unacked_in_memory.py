@@ -1,10 +1,11 @@
-"""The layer's messages held unacked in the worker's memory, not in kombu's Redis hash
+"""A solo node holds the layer's unacked messages in its memory, not in kombu's Redis hash
 (jobs/broker/transport.py): the job table decides what a lost message becomes.
 
-Each message is taken from Redis through kombu's own consumer path (our transport's QoS, as a
-worker's consumer takes it) after the layer or Celery published it; what a worker does with it
-(ack, reject with requeue, close at a warm shutdown, die) is done to it here. Real Redis and
-PostgreSQL; nothing of ours is replaced."""
+The in-process tests take each message from Redis through kombu's own consumer path (our
+transport's QoS, as a worker's consumer takes it) after the layer or Celery published it, in a
+process set up as a solo node is at worker_ready; what a worker does with it (ack, reject with
+requeue, close at a warm shutdown, die) is done to it here. The last test runs real solo and
+prefork workers. Real Redis and PostgreSQL; nothing of ours is replaced."""
 
 from __future__ import annotations
 
@@ -17,14 +18,24 @@ import redis
 from celery import current_app
 from django.conf import settings
 
+from jobs.broker import transport
 from jobs.broker.depth import queue_depth
 from jobs.conf import conf
 from jobs.models import Job, JobState
 from jobs.plugins.reconciler import reconcile
 from jobs.table import clock
-from tests.jobs.tasks import noop_job
+from tests.helpers import wait_for
+from tests.jobs.tasks import noop_job, slow_effect_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def solo_node() -> Iterator[None]:
+    """This process holds layer messages as a solo node does after worker_ready."""
+    transport.hold_in_memory(True)
+    yield
+    transport.hold_in_memory(False)
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +71,7 @@ def _recorded_in_redis(message: Any, client: redis.Redis) -> bool:
     )
 
 
-def test_a_layer_message_is_held_in_memory_and_a_plain_celery_message_in_redis():
+def test_a_layer_message_is_held_in_memory_and_a_plain_celery_message_in_redis(solo_node):
     job_id = noop_job.enqueue().job_id
 
     def held(message: Any, client: redis.Redis) -> tuple:
@@ -81,8 +92,8 @@ def test_a_layer_message_is_held_in_memory_and_a_plain_celery_message_in_redis()
     assert _take(plain) == (True, False)
 
 
-def test_the_setting_gives_layer_messages_kombus_redis_record_again(settings):
-    settings.JOBS_BROKER_UNACKED = True
+def test_a_node_that_does_not_hold_in_memory_gives_layer_messages_kombus_record():
+    """A prefork or threads node, or JOBS_BROKER_UNACKED (lifecycle leaves the hold off)."""
     noop_job.enqueue()
 
     def recorded(message: Any, client: redis.Redis) -> tuple:
@@ -93,7 +104,7 @@ def test_the_setting_gives_layer_messages_kombus_redis_record_again(settings):
     assert _take(recorded) == (True, False)
 
 
-def test_a_layer_message_rejected_with_requeue_goes_back_to_its_list_marked_redelivered():
+def test_a_layer_message_rejected_with_requeue_goes_back_to_its_list_marked_redelivered(solo_node):
     job_id = noop_job.enqueue().job_id
 
     def reject(message: Any, client: redis.Redis) -> bool:
@@ -113,7 +124,7 @@ def test_a_layer_message_rejected_with_requeue_goes_back_to_its_list_marked_rede
     assert Job.objects.get(pk=job_id).state == JobState.QUEUED  # nothing decided by the broker
 
 
-def test_layer_messages_still_held_when_the_channel_closes_go_back_to_their_list():
+def test_layer_messages_still_held_when_the_channel_closes_go_back_to_their_list(solo_node):
     """A warm shutdown: kombu restores what the worker held and had not run."""
     job_id = noop_job.enqueue().job_id
     assert _take(lambda message, client: message.headers["id"]) == job_id  # taken, never acked
@@ -127,7 +138,7 @@ def test_layer_messages_still_held_when_the_channel_closes_go_back_to_their_list
     assert queue_depth("default") == 0
 
 
-def test_a_layer_message_lost_with_its_worker_is_published_again_by_the_job_table(_clean_redis):
+def test_a_layer_message_lost_with_its_worker_is_published_again_by_the_job_table(solo_node, _clean_redis):
     """A worker killed after it took the message and before its claim: nothing of it is left in
     Redis (no list entry, no unacked record); the row still says queued, and the reconciler
     publishes it again once JOBS_REPUBLISH_AFTER has passed with the queue empty."""
@@ -153,3 +164,23 @@ def test_a_layer_message_lost_with_its_worker_is_published_again_by_the_job_tabl
         return message.headers["id"]
 
     assert _take(run) == job_id
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("pool", "in_redis"), [("solo", False), ("prefork", True)])
+def test_a_running_jobs_message_is_in_kombus_hash_only_on_a_prefork_node(
+    worker_process, settings, pool: str, in_redis: bool
+):
+    worker_process(
+        f"held-{pool}", queues=["default"], concurrency=1, pool=pool, CELERY_EXTRA_IMPORTS="tests.jobs.tasks"
+    )
+    job = slow_effect_job.enqueue(key=f"held-{pool}", seconds=2)
+    wait_for(
+        lambda: Job.objects.filter(pk=job.job_id, state=JobState.STARTED).exists(), 20, message="job started"
+    )
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    assert client.hlen("unacked") == (1 if in_redis else 0)
+    wait_for(
+        lambda: Job.objects.filter(pk=job.job_id, state=JobState.SUCCEEDED).exists(), 20, message="job done"
+    )
+    assert client.hlen("unacked") == 0
