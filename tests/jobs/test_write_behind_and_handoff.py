@@ -53,7 +53,7 @@ def test_a_batch_of_publish_marks_is_one_statement_and_keeps_each_jobs_first_mar
 
 @pytest.mark.skipif(not postgres(), reason="one statement with arrays is PostgreSQL's")
 def test_a_batch_of_successes_is_one_statement_and_only_lease_holders_finish():
-    ids = [_stored(i) for i in new_ids(3)]
+    ids = [_stored(i) for i in new_ids(5)]
     for job_id in ids:
         assert _claim(job_id) is not None  # token "t:1", attempt 1
     now = timezone.now()
@@ -62,21 +62,25 @@ def test_a_batch_of_successes_is_one_statement_and_only_lease_holders_finish():
         behind.finish_params(ids[0], "t:1", started, now, 2.0, "w1", {"sent": 3, "to": ["ü"]}),
         behind.finish_params(ids[1], "t:1", started, now, 2.0, "w1", None),
         behind.finish_params(ids[2], "t:stale", started, now, 2.0, "w2", "late"),  # lease lost
+        behind.finish_params(ids[3], "t:1", started, now, 2.0, "w1", 'done, "quoted"'),
+        behind.finish_params(ids[4], "t:1", started, now, 2.0, "w1", [1, "a,b", None, 2.5]),
     ]
     statements: list[bool] = []  # for each statement: was it an executemany
     with connection.execute_wrapper(_noting_many(statements)):
         behind.jobs_finish(batch)
     assert statements == [False]
     jobs = {str(j.id): j for j in Job.objects.filter(pk__in=ids)}
-    assert [jobs[i].state for i in ids] == [JobState.SUCCEEDED, JobState.SUCCEEDED, JobState.STARTED]
+    done = JobState.SUCCEEDED
+    assert [jobs[i].state for i in ids] == [done, done, JobState.STARTED, done, done]
     assert jobs[ids[0]].result == {"sent": 3, "to": ["ü"]} and jobs[ids[1]].result is None
+    assert jobs[ids[3]].result == 'done, "quoted"' and jobs[ids[4]].result == [1, "a,b", None, 2.5]
     assert jobs[ids[0]].finished_at == now and jobs[ids[0]].lease_token is None
     assert jobs[ids[2]].lease_token == "t:1" and jobs[ids[2]].result is None
     attempts = JobAttempt.objects.filter(job_id__in=ids).values_list(
         "job_id", "attempt", "outcome", "duration_ms", "worker", "started_at"
     )
     assert sorted((str(a[0]), *a[1:]) for a in attempts) == sorted(
-        (i, 1, "succeeded", 2000.0, "w1", started) for i in ids[:2]
+        (i, 1, "succeeded", 2000.0, "w1", started) for i in ids[:2] + ids[3:]
     )
 
 
