@@ -24,15 +24,16 @@ deleting it at the ack (another), so that a message whose worker died is restore
 visibility timeout (an hour here). For a message the layer published, the job table already
 decides that: a job whose worker died while running it is rescued when its lease lapses, and one
 whose message went with the worker before its claim is published again by the reconciler
-(JOBS_REPUBLISH_AFTER); a copy delivered twice runs once. Those two round trips were a third of
-what a durable job cost a worker more than a bare task (docs/PERFORMANCE.md, "Stop 34"). What
+(JOBS_REPUBLISH_AFTER); a copy delivered twice runs once. Without those two round trips a
+durable job costs a solo node about as much CPU as a bare task (docs/PERFORMANCE.md, "Stop 34"). What
 kombu does in memory is kept: prefetch counts, and a message rejected with requeue, or still
 held when the channel closes (a warm shutdown), is pushed back to its list from memory, marked
 redelivered, as kombu would from its hash.
 Only where the worker runs each message as it takes it (the solo pool, `hold_in_memory` at
-worker_ready): a prefork or threads node also holds prefetched messages no job has claimed yet,
-which kombu's visibility restore brings back if the whole node dies, so those keep kombu's record
-(the reconciler would too, but only after JOBS_REPUBLISH_AFTER). Other messages (a plain
+worker_ready; a task with a Celery rate limit may still wait in its bucket there): a prefork or
+threads node also holds prefetched messages no job has claimed yet, which kombu's visibility
+restore brings back if the whole node dies, so those keep kombu's record (the reconciler would
+too, but only after JOBS_REPUBLISH_AFTER). Other messages (a plain
 `send_task`, Celery's own) keep it everywhere; JOBS_BROKER_UNACKED = True keeps it for all.
 """
 
