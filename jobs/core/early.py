@@ -19,6 +19,9 @@ dropped the message) is given back, queued with its attempt not counted, as soon
 handling of that message returns (the transport's `AFTER_DELIVERY`: a solo worker runs the job
 inside it).
 
+Since a solo node holds the layer's unacked messages in memory (broker/transport.py, stop 34),
+there is no Redis write left to overlap unless JOBS_BROKER_UNACKED brings it back.
+
 Off unless `JOBS_EARLY_CLAIM = True`. Measured (`jobs_ab`, docs/PERFORMANCE.md "Stop 30"): one
 solo node on this project's 2-core bench machine, which also runs PostgreSQL and Redis, drains 7%
 more durable jobs with it; two nodes there drain 5% fewer. It is for a worker whose database is
