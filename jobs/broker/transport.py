@@ -96,8 +96,9 @@ class QoS(kombu_redis.QoS):
     def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
         if delivery_tag in self._in_memory:
             if requeue:
-                self.restore_by_tag(delivery_tag, leftmost=True)
-            self._in_memory.discard(delivery_tag)
+                self.restore_by_tag(delivery_tag, leftmost=True)  # forgets the tag too
+            else:
+                self._in_memory.discard(delivery_tag)
             return virtual.QoS.ack(self, delivery_tag)
         return super().reject(delivery_tag, requeue)
 

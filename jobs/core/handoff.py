@@ -1,5 +1,6 @@
-"""Handing a newly stored job to the broker at enqueue: after the caller's transaction commits,
-or, for a single enqueue outside a transaction, overlapped with PostgreSQL's commit.
+"""Handing a newly stored job to the broker at enqueue: after the caller's transaction commits
+(Django's `transaction.on_commit`, which runs at once in autocommit), or, for a single enqueue
+outside a transaction, overlapped with PostgreSQL's commit.
 
 The row is always committed before a message for it exists; a publish that fails is left to the
 relay (jobs.plugins.reconciler), so an enqueue returns even with the broker down.
@@ -7,21 +8,10 @@ relay (jobs.plugins.reconciler), so an enqueue returns even with the broker down
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-
-from django.db import connection, transaction
 
 from jobs.broker import publish
 from jobs.table import hot
-
-
-def after_commit(fn: Callable[[], object]) -> None:
-    """Publish when the caller's transaction commits (at once in autocommit)."""
-    if connection.in_atomic_block:
-        transaction.on_commit(fn, robust=True)
-    else:
-        fn()
 
 
 def insert_then_publish(sent: hot.Sent, spec: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from jobs.broker import publish
 from jobs.broker.queues import declared_queues, queue_declared
 from jobs.core.context import RetryRequested
 from jobs.core.execution import Execution
-from jobs.core.handoff import after_commit, insert_then_publish, spec_for
+from jobs.core.handoff import insert_then_publish, spec_for
 from jobs.core.options import JobOptions
 from jobs.models import JobState
 from jobs.table.payload import payload_build
@@ -84,7 +84,7 @@ class JobTask(Task):
             return [self.enqueue_with((), kw, **options) for kw in kwargs_list]
         jobs_insert(rows)
         queued = [spec_for(r) for r in rows if r["state"] == JobState.QUEUED]
-        after_commit(lambda: publish.jobs_publish(queued))
+        transaction.on_commit(lambda: publish.jobs_publish(queued), robust=True)  # at once in autocommit
         return [Enqueued(str(r["id"]), r["state"]) for r in rows]
 
     def apply_async(
@@ -127,7 +127,7 @@ class JobTask(Task):
             jobs_insert([row])  # in the caller's transaction, or committed at once
         if row["state"] == JobState.QUEUED:
             spec = spec_for(row)
-            after_commit(lambda: publish.job_publish(spec))
+            transaction.on_commit(lambda: publish.job_publish(spec), robust=True)
         return Enqueued(str(row["id"]), str(row["state"]))
 
     def job_row(
