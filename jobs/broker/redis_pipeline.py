@@ -18,7 +18,6 @@ import base64
 import json
 import os
 import re
-import uuid
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -45,7 +44,7 @@ Chunks = list[dict[str, list[str]]]  # per chunk of jobs: each list's messages, 
 def redis_messages(conn: Any, specs: list[dict[str, Any]], chunk: int = 1000) -> Chunks:
     """The specs' messages, by chunk and list, ready for `redis_push` (nothing sent yet)."""
     build = _Messages(current_app.amqp, conn.default_channel)
-    tags = new_ids(len(specs))  # kombu's delivery tags, one random read for the batch
+    tags = new_ids(len(specs))  # kombu's delivery tags (a uuid4's text), one random read
     chunks: Chunks = []
     for i in range(0, len(specs), chunk):
         lists: dict[str, list[str]] = {}
@@ -99,30 +98,33 @@ class _Messages:
         # Celery's origin: this thread's reply_to and the process; once per batch, not per message.
         self.reply_to, self.pid = amqp.app.thread_oid, os.getpid()
 
-    def __call__(self, spec: dict[str, Any], tag: uuid.UUID) -> tuple[str, str]:
+    def __call__(self, spec: dict[str, Any], tag: str) -> tuple[str, str]:
         queue, priority = spec["queue"], spec.get("priority") or 0
-        key, frame, embed = self._frame(spec["task"], queue, priority)
-        args, kwargs = spec["args"] or [], spec["kwargs"] or {}
-        body = f"[{json.dumps(args)}, {json.dumps(kwargs)}, {embed}]"
+        key, literals, slots, embed = self._frame(spec["task"], queue, priority)
+        # [args, kwargs] in one dumps, the embed appended: the body Celery writes, one call less.
+        body = f"{json.dumps([spec['args'] or [], spec['kwargs'] or {}])[:-1]}, {embed}]"
         shown = reprs(spec["args"], spec["kwargs"])
-        message = frame.format(
-            body=f'"{base64.b64encode(body.encode()).decode()}"',
-            id=_string(str(spec["id"])),
-            argsrepr=_string(shown["argsrepr"]),
-            kwargsrepr=_string(shown["kwargsrepr"]),
-            tag=f'"{tag}"',
+        values = (
+            f'"{base64.b64encode(body.encode()).decode()}"',
+            _string(str(spec["id"])),
+            _string(shown["argsrepr"]),
+            _string(shown["kwargsrepr"]),
+            f'"{tag}"',
         )
-        return key, message
+        pieces = [""] * (2 * len(slots) + 1)  # literal, value, literal, …, literal
+        pieces[0::2] = literals
+        pieces[1::2] = [values[i] for i in slots]
+        return key, "".join(pieces)
 
-    def _frame(self, task: str, queue: str, priority: int) -> tuple[str, str, str]:
-        """(list, the message's JSON as a `str.format` template, the body's embed as JSON)."""
+    def _frame(self, task: str, queue: str, priority: int) -> Frame:
+        """(list, the message's JSON cut at its slots, which value goes in each, the embed)."""
         key = (task, queue, priority, self.reply_to, self.pid)
         found = _frames.get(key)
         if found is None:
             msg = self.amqp.as_task_v2(
                 "", task, [], {}, ignore_result=True, reply_to=self.reply_to, argsrepr="", kwargsrepr=""
             )
-            slot = {name: f"\x00{name}\x00" for name in ("body", "id", "argsrepr", "kwargsrepr", "tag")}
+            slot = {name: f"\x00{name}\x00" for name in _VALUES}
             shown = {"argsrepr": slot["argsrepr"], "kwargsrepr": slot["kwargsrepr"]}
             message = {
                 "body": slot["body"],
@@ -141,16 +143,16 @@ class _Messages:
                 },
             }
             parts = _SLOT.split(dumps(message))  # literal, slot name, literal, …
-            frame = "".join(
-                "{" + part + "}" if i % 2 else part.replace("{", "{{").replace("}", "}}")
-                for i, part in enumerate(parts)
-            )
-            found = _frames[key] = (self.channel._q_for_pri(queue, priority), frame, dumps(msg.body[2]))
+            slots = tuple(_VALUES.index(name) for name in parts[1::2])
+            lists = self.channel._q_for_pri(queue, priority)
+            found = _frames[key] = (lists, tuple(parts[0::2]), slots, dumps(msg.body[2]))
         return found
 
 
-# (task, queue, priority, reply_to, pid) -> (list, frame, embed): built once per process, not once
-# per enqueue (`as_task_v2` and its origin lookup were 7% of a single enqueue's CPU).
-_frames: dict[tuple[str, str, int, str, int], tuple[str, str, str]] = {}
+# (task, queue, priority, reply_to, pid) -> Frame: built once per process, not once per enqueue
+# (`as_task_v2` and its origin lookup were 7% of a single enqueue's CPU).
+Frame = tuple[str, tuple[str, ...], tuple[int, ...], str]
+_frames: dict[tuple[str, str, int, str, int], Frame] = {}
+_VALUES = ("body", "id", "argsrepr", "kwargsrepr", "tag")  # a job's own values, in this order
 _SLOT = re.compile(r'"\\u0000(\w+)\\u0000"')  # a slot's name as dumps() writes it
 _string = encode_basestring_ascii  # a str as a JSON string, as dumps() writes one

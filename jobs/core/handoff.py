@@ -1,6 +1,6 @@
 """Handing a newly stored job to the broker at enqueue: after the caller's transaction commits
-(Django's `transaction.on_commit`, which runs at once in autocommit), or, for a single enqueue
-outside a transaction, overlapped with PostgreSQL's commit.
+(Django's `transaction.on_commit`, which runs at once in autocommit), or, for an enqueue
+outside a transaction, overlapped with PostgreSQL's insert and commit.
 
 The row is always committed before a message for it exists; a publish that fails is left to the
 relay (jobs.plugins.reconciler), so an enqueue returns even with the broker down.
@@ -14,13 +14,13 @@ from jobs.broker import publish
 from jobs.table import hot
 
 
-def insert_then_publish(sent: hot.Sent, spec: dict[str, Any]) -> None:
-    """A single enqueue outside a transaction, its INSERT already sent (`rows.job_insert_send`):
-    its message is made ready while PostgreSQL runs the INSERT and commits it, and published once
+def insert_then_publish(sent: hot.Sent, specs: list[dict[str, Any]]) -> None:
+    """An enqueue outside a transaction, its INSERT already sent (`rows.jobs_insert_send`): the
+    messages are made ready while PostgreSQL runs the INSERT and commits it, and published once
     that answered; an INSERT that failed (its error raised here) publishes nothing. The INSERT's
     answer is always read, so the connection is free again whatever happens in between."""
     try:
-        pending = publish.Pending([spec])
+        pending = publish.Pending(specs)
     except BaseException:
         sent.rows()
         raise

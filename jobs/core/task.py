@@ -29,7 +29,7 @@ from jobs.core.handoff import insert_then_publish, spec_for
 from jobs.core.options import JobOptions
 from jobs.models import JobState
 from jobs.table.payload import payload_build
-from jobs.table.rows import job_insert_send, jobs_insert, new_ids, unique_holder, unique_lock
+from jobs.table.rows import jobs_insert, jobs_insert_send, new_ids, unique_holder, unique_lock
 
 
 class UnknownQueue(ValueError):
@@ -76,15 +76,19 @@ class JobTask(Task):
         return self._enqueue(args, kwargs, **options)
 
     def enqueue_many(self, kwargs_list: list[dict[str, Any]], **options: Any) -> list[Enqueued]:
-        """One multi-row INSERT for all of them, then one producer publishes them all."""
+        """One INSERT for all of them, then one publish (on Redis one LPUSH per list and
+        thousand); outside a transaction the messages are built while PostgreSQL inserts."""
         fixed = self.row_options(options, timezone.now())  # checked once for the batch
         ids = new_ids(len(kwargs_list))
         rows = [self.row_for(fixed, (), kw, job_id) for kw, job_id in zip(kwargs_list, ids, strict=True)]
         if any(r["unique_key"] for r in rows):
             return [self.enqueue_with((), kw, **options) for kw in kwargs_list]
-        jobs_insert(rows)
         queued = [spec_for(r) for r in rows if r["state"] == JobState.QUEUED]
-        transaction.on_commit(lambda: publish.jobs_publish(queued), robust=True)  # at once in autocommit
+        if (sent := jobs_insert_send(rows)) is not None:
+            insert_then_publish(sent, queued)
+        else:
+            jobs_insert(rows)
+            transaction.on_commit(lambda: publish.jobs_publish(queued), robust=True)  # at once in autocommit
         return [Enqueued(str(r["id"]), r["state"]) for r in rows]
 
     def apply_async(
@@ -120,8 +124,8 @@ class JobTask(Task):
                     telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
                     return Enqueued(holder[0], str(holder[1]), duplicate=True)
                 jobs_insert([row])
-        elif row["state"] == JobState.QUEUED and (sent := job_insert_send(row)) is not None:
-            insert_then_publish(sent, spec_for(row))
+        elif row["state"] == JobState.QUEUED and (sent := jobs_insert_send([row])) is not None:
+            insert_then_publish(sent, [spec_for(row)])
             return Enqueued(str(row["id"]), str(row["state"]))
         else:
             jobs_insert([row])  # in the caller's transaction, or committed at once
@@ -148,6 +152,9 @@ class JobTask(Task):
         priority = options.get("priority", opts.priority)
         if priority is not None and not 0 <= int(priority) <= 9:
             raise ValueError(f"{self.name}: priority {priority!r} is not 0 (most urgent) to 9 (least)")
+        max_attempts = int(options.get("max_attempts") or opts.max_attempts)
+        if max_attempts < 1:
+            raise ValueError(f"{self.name}: max_attempts {max_attempts!r} is below 1")
         queue = options.get("queue") or opts.queue
         queue = getattr(queue, "name", queue)  # a kombu Queue (Celery's routing may pass one)
         if not queue_declared(queue):
@@ -158,14 +165,16 @@ class JobTask(Task):
             "task": self.name,
             "queue": queue,
             "state": JobState.SCHEDULED if delay > 0 else JobState.QUEUED,
-            "max_attempts": int(options.get("max_attempts") or opts.max_attempts),
+            "max_attempts": max_attempts,
             "priority": priority,
             "enqueued_at": now,
             "scheduled_at": now + timedelta(seconds=delay) if delay > 0 else None,
             "retry_of": options.get("retry_of"),
         }
 
-    def row_for(self, fixed: dict[str, Any], args: tuple, kwargs: dict[str, Any], job_id: uuid.UUID) -> dict:
+    def row_for(
+        self, fixed: dict[str, Any], args: tuple, kwargs: dict[str, Any], job_id: uuid.UUID | str
+    ) -> dict:
         """One job's row: `fixed` (row_options) and what its arguments make."""
         self.type_check(args, kwargs)
         payload = payload_build(args, kwargs, self.job_options.sensitive)

@@ -111,7 +111,7 @@ def test_a_remembered_argument_shape_never_lets_a_wrong_call_through():
 
 
 def test_bulk_ids_are_distinct_random_uuids():
-    ids = new_ids(5000)
+    ids = [uuid.UUID(text) for text in new_ids(5000)]
     assert len(set(ids)) == 5000
     assert {i.version for i in ids} == {4}
     assert {i.variant for i in ids} == {uuid.RFC_4122}
