@@ -11,7 +11,10 @@ the same on number-dense text (pii.us_per_msg_dense, pii.naive_us_per_msg_dense,
 pii.ratio_vs_naive_dense: 3,000 lines of two to five corpus texts joined, ~135 bytes, every one
 holding numbers: phones, cards, IBANs, dates, amounts, ids; and pii.ratio_vs_naive_dense_cold,
 one pass right after the detector's memos are emptied); on 2 kB messages pii.mb_per_s_2kb; and
-the hostile case, pii.digit_groups_40kb_ms and its ratio to 40 kB of ordinary chat (pii.digit_groups_ratio).
+the hostile case, pii.digit_groups_40kb_ms and its ratio to 40 kB of ordinary chat (pii.digit_groups_ratio);
+and every hostile shape of bench/pii_hostile.py against ordinary chat, memos emptied before each
+(pii.hostile_ratio.<shape>; pii.hostile_ratio_max over digit groups and random tables, target ≤ 20;
+pii.dense_ratio_max over dense PII, target ≤ 40): the tests count this work, the bench times it.
 The detector needs no Django, database or network, so nothing is set up.
 """
 
@@ -97,7 +100,7 @@ def _dense(n: int, rows: list[dict]) -> list[str]:
     return [rnd.choice(joins).join(rnd.choice(texts) for _ in range(rnd.randint(2, 5))) for _ in range(n)]
 
 
-def _forget() -> None:
+def forget() -> None:
     """Empty the detector's process-wide memos (validity, candidate shapes, keyword windows)."""
     from pii.patterns import (
         context,
@@ -170,6 +173,38 @@ def _cpu(fn, msgs: list[str]) -> float:
     return median_of(5, once)
 
 
+def _cold(detect, text: str) -> float:
+    """CPU time of one detect() with every memo emptied first (a text new to the detector)."""
+
+    def once() -> float:
+        forget()
+        t0 = time.thread_time()
+        detect(text)
+        return time.thread_time() - t0
+
+    return median_of(5, once)
+
+
+def _hostile(detector) -> list[dict]:
+    """Each hostile shape (bench/pii_hostile.py), 40 kB, against 40 kB of ordinary chat, both
+    cold: targets ≤ 20× for digit groups and random tables, ≤ 40× for dense PII (issue 21)."""
+    from bench.pii_hostile import DENSE_PII, DIGIT_GROUPS, RANDOM, fit, random_text
+
+    ordinary = _cold(detector.detect, fit(" ".join(CHAT) + " "))
+    texts = {f"digits_{k}": fit(u) for k, u in DIGIT_GROUPS.items()}
+    texts |= {f"random_{k}": random_text(m, 1) for k, m in RANDOM.items()}
+    dense = {f"dense_{k}": fit(u) for k, u in DENSE_PII.items()}
+    ratios = {
+        re.sub(r"\W+", "_", k): _cold(detector.detect, t) / ordinary for k, t in (texts | dense).items()
+    }
+    out = [figure(f"pii.hostile_ratio.{k}", v, "x") for k, v in ratios.items()]
+    out.append(
+        figure("pii.hostile_ratio_max", max(v for k, v in ratios.items() if not k.startswith("dense")), "x")
+    )
+    out.append(figure("pii.dense_ratio_max", max(v for k, v in ratios.items() if k.startswith("dense")), "x"))
+    return out
+
+
 def run() -> list[dict]:
     from pii.detector import BuiltinDetector
     from pii.evaluation import load, score
@@ -203,7 +238,7 @@ def run() -> list[dict]:
     ours, naive, ratio_short = _paired(detector.detect, naive_detect, short)
     dense = _dense(3000, rows)
     dense_bytes = sum(len(m.encode()) for m in dense) / len(dense)
-    _forget()
+    forget()
     t0 = time.thread_time()
     for m in dense:
         detector.detect(m)
@@ -215,6 +250,7 @@ def run() -> list[dict]:
     ordinary = (" ".join(CHAT) * 200)[:40_000]
     digits = ("1 " * 20_000)[:40_000]
     t_ord, t_dig = _cpu(detector.detect, [ordinary]), _cpu(detector.detect, [digits])
+    figures += _hostile(detector)
     figures += [
         figure("pii.us_per_msg_short", ours / len(short) * 1e6, "us"),
         figure("pii.mb_per_s_short", short_mb / ours, "MB/s"),
