@@ -55,8 +55,8 @@ def payload_build(args: tuple | list, kwargs: dict[str, Any], sensitive: tuple[s
 
 def _wire(args: tuple | list, kwargs: dict[str, Any]) -> str:
     """The arguments as Celery's JSON: the standard encoder where that is all they need (kombu's
-    builds a new encoder per call: a third of this function's time for small arguments), kombu's
-    for what only it encodes (datetimes, UUIDs, Decimals, …). Both write JSON's own types alike."""
+    builds a new encoder per call, ~0.5 µs a job more on small arguments), kombu's for what only
+    it encodes (datetimes, UUIDs, Decimals, …). Both write JSON's own types alike."""
     value = [list(args), dict(kwargs)]
     try:  # NaN and the infinities are not JSON: PostgreSQL refuses them, so they are refused here
         return json.dumps(value, allow_nan=False)
@@ -102,6 +102,8 @@ def clean_text(text: str, limit: int | None = None) -> str:
         text = text.replace("\x00", "\\x00")
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
+    if text.isascii():  # no surrogate to replace: most names and values, without the round trip
+        return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 

@@ -185,8 +185,8 @@ def jobs_insert_send(rows: Sequence[dict[str, Any]]) -> hot.Sent | None:
     None elsewhere, where `jobs_insert` writes them."""
     if len(rows) == 1:
         return hot.send(_HOT_INSERT, [_column(rows[0], c) for c in COLUMNS])
-    if not postgres() or not rows:
-        return None
+    if not postgres() or not rows or connection.in_atomic_block:
+        return None  # (inside a transaction hot.send would refuse it: the batch is not built twice)
     statement, _, values = bulk.bulk_statement(rows, COLUMNS, _DEFAULTS)
     return hot.send(statement, values)
 

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import json
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -170,4 +169,3 @@ def test_a_worker_runs_every_job_of_a_bulk_enqueue_once_with_its_real_arguments(
     seen = sorted(x.decode() for x in client.lrange("test:sensitive_runs", 0, -1))
     assert seen == sorted(hashlib.sha256(t.encode()).hexdigest() for t in texts)
     assert not Job.objects.filter(kwargs__text__startswith="token").exists()
-    assert timezone.now() - Job.objects.latest("finished_at").finished_at < timedelta(minutes=1)
