@@ -163,23 +163,16 @@ def _paired(ours, peer, msgs: list[str], rounds: int = 7) -> tuple[float, float,
     return a, b, statistics.median(t[1] / t[0] for t in times)
 
 
-def _cpu(fn, msgs: list[str]) -> float:
+def _cpu(fn, msgs: list[str], cold: bool = False) -> float:
+    """Median CPU time of `fn` over the messages; `cold`: every memo emptied first each time
+    (texts new to the detector)."""
+
     def once() -> float:
+        if cold:
+            forget()
         t0 = time.thread_time()
         for m in msgs:
             fn(m)
-        return time.thread_time() - t0
-
-    return median_of(5, once)
-
-
-def _cold(detect, text: str) -> float:
-    """CPU time of one detect() with every memo emptied first (a text new to the detector)."""
-
-    def once() -> float:
-        forget()
-        t0 = time.thread_time()
-        detect(text)
         return time.thread_time() - t0
 
     return median_of(5, once)
@@ -190,12 +183,13 @@ def _hostile(detector) -> list[dict]:
     cold: targets ≤ 20× for digit groups and random tables, ≤ 40× for dense PII (issue 21)."""
     from bench.pii_hostile import DENSE_PII, DIGIT_GROUPS, RANDOM, fit, random_text
 
-    ordinary = _cold(detector.detect, fit(" ".join(CHAT) + " "))
+    ordinary = _cpu(detector.detect, [fit(" ".join(CHAT) + " ")], cold=True)
     texts = {f"digits_{k}": fit(u) for k, u in DIGIT_GROUPS.items()}
     texts |= {f"random_{k}": random_text(m, 1) for k, m in RANDOM.items()}
     dense = {f"dense_{k}": fit(u) for k, u in DENSE_PII.items()}
     ratios = {
-        re.sub(r"\W+", "_", k): _cold(detector.detect, t) / ordinary for k, t in (texts | dense).items()
+        re.sub(r"\W+", "_", k): _cpu(detector.detect, [t], cold=True) / ordinary
+        for k, t in (texts | dense).items()
     }
     out = [figure(f"pii.hostile_ratio.{k}", v, "x") for k, v in ratios.items()]
     out.append(

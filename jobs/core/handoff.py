@@ -8,10 +8,29 @@ relay (jobs.plugins.reconciler), so an enqueue returns even with the broker down
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.db import transaction
+
 from jobs.broker import publish
+from jobs.models import JobState
 from jobs.table import hot
+from jobs.table.rows import jobs_insert, jobs_insert_send
+
+
+def jobs_store(rows: Sequence[dict[str, Any]]) -> None:
+    """Write new rows and publish the queued ones once they are committed: the one path of a
+    single enqueue and a bulk one. Outside a transaction the INSERT is sent without waiting and
+    the messages are built meanwhile (`insert_then_publish`); inside one, they are published
+    when it commits (Django's `on_commit`, at once in autocommit) and never if it rolls back."""
+    specs = [spec_for(row) for row in rows if row["state"] == JobState.QUEUED]
+    if (sent := jobs_insert_send(rows)) is not None:
+        insert_then_publish(sent, specs)
+        return
+    jobs_insert(rows)
+    if specs:
+        transaction.on_commit(lambda: publish.jobs_publish(specs), robust=True)
 
 
 def insert_then_publish(sent: hot.Sent, specs: list[dict[str, Any]]) -> None:

@@ -21,15 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import telemetry
-from jobs.broker import publish
 from jobs.broker.queues import declared_queues, queue_declared
 from jobs.core.context import RetryRequested
 from jobs.core.execution import Execution
-from jobs.core.handoff import insert_then_publish, spec_for
+from jobs.core.handoff import jobs_store
 from jobs.core.options import JobOptions
 from jobs.models import JobState
 from jobs.table.payload import payload_build
-from jobs.table.rows import jobs_insert, jobs_insert_send, new_ids, unique_holder, unique_lock
+from jobs.table.rows import new_ids, unique_holder, unique_lock
 
 
 class UnknownQueue(ValueError):
@@ -83,12 +82,7 @@ class JobTask(Task):
         rows = [self.row_for(fixed, (), kw, job_id) for kw, job_id in zip(kwargs_list, ids, strict=True)]
         if any(r["unique_key"] for r in rows):
             return [self.enqueue_with((), kw, **options) for kw in kwargs_list]
-        queued = [spec_for(r) for r in rows if r["state"] == JobState.QUEUED]
-        if (sent := jobs_insert_send(rows)) is not None:
-            insert_then_publish(sent, queued)
-        else:
-            jobs_insert(rows)
-            transaction.on_commit(lambda: publish.jobs_publish(queued), robust=True)  # at once in autocommit
+        jobs_store(rows)
         return [Enqueued(str(r["id"]), r["state"]) for r in rows]
 
     def apply_async(
@@ -123,15 +117,9 @@ class JobTask(Task):
                 if holder is not None:
                     telemetry.log_event("duplicate", self.name, holder[0], queue=row["queue"])
                     return Enqueued(holder[0], str(holder[1]), duplicate=True)
-                jobs_insert([row])
-        elif row["state"] == JobState.QUEUED and (sent := jobs_insert_send([row])) is not None:
-            insert_then_publish(sent, [spec_for(row)])
-            return Enqueued(str(row["id"]), str(row["state"]))
+                jobs_store([row])  # published when this block commits
         else:
-            jobs_insert([row])  # in the caller's transaction, or committed at once
-        if row["state"] == JobState.QUEUED:
-            spec = spec_for(row)
-            transaction.on_commit(lambda: publish.job_publish(spec), robust=True)
+            jobs_store([row])  # in the caller's transaction, or committed at once
         return Enqueued(str(row["id"]), str(row["state"]))
 
     def job_row(
